@@ -1,0 +1,148 @@
+"""on_event and is_complete for `Custom::NetworkMonitor`, the CDK Provider framework's contract.
+
+on_event makes only the writes that must happen exactly once per request (CreateMonitor, with a
+client token derived from the request) and answers with the physical id, which is the monitor name.
+Everything else happens in is_complete, which is a reconcile loop: read the live monitor, wait while
+the service is settling, compute the plan (a pure function of declared and live state) and apply its
+next phase. Because every poll starts from the live state, a retried event, an out-of-band change
+or a half-applied update converges the same way, and a rollback is just another update.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from . import service
+from .model import LiveMonitor, MonitorSpec
+from .plan import client_token, match_probes, plan_changes
+from .rules import check_monitor_name
+
+log = logging.getLogger(__name__)
+log.setLevel(logging.INFO)
+
+RESPONSE_LIMIT_BYTES = 4096
+"""CloudFormation refuses a custom resource response larger than this, Data included."""
+
+
+class MonitorFailedError(RuntimeError):
+    """The service put the monitor or one of its probes in ERROR."""
+
+
+@dataclass(frozen=True)
+class Request:
+    """The parts of a CloudFormation custom resource event the handler uses."""
+
+    request_type: str
+    stack_id: str
+    request_id: str
+    logical_id: str
+    physical_id: str | None
+    properties: Mapping[str, Any]
+
+    @classmethod
+    def from_event(cls, event: Mapping[str, Any]) -> Request:
+        return cls(
+            request_type=event["RequestType"],
+            stack_id=event["StackId"],
+            request_id=event["RequestId"],
+            logical_id=event["LogicalResourceId"],
+            physical_id=event.get("PhysicalResourceId"),
+            properties=event.get("ResourceProperties", {}),
+        )
+
+    def declared(self) -> MonitorSpec:
+        return MonitorSpec.from_properties(self.properties)
+
+    def token(self, *parts: str) -> str:
+        """Stable across CloudFormation's and the SDK's retries of this one request."""
+        return client_token(self.stack_id, self.logical_id, self.request_id, *parts)
+
+    @property
+    def replaces(self) -> bool:
+        """An Update whose monitor name differs from the current one creates a new monitor."""
+        return self.request_type == "Update" and self.declared().name != self.physical_id
+
+
+def on_event(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
+    _log_event("on_event", event)
+    request = Request.from_event(event)
+    api = service.NetworkMonitorService(service.client_factory())
+    if request.request_type == "Create" or request.replaces:
+        # A replacement gets a new physical id; CloudFormation deletes the old monitor at clean-up.
+        spec = request.declared()
+        api.create_monitor(spec, request.token("create"))
+        return {"PhysicalResourceId": spec.name}
+    if request.request_type == "Update":
+        request.declared()  # refuse an invalid update before anything changes
+        return {"PhysicalResourceId": request.physical_id}
+    if request.request_type == "Delete":
+        if _names_a_monitor(request.physical_id):
+            api.teardown_step(str(request.physical_id))
+        return {"PhysicalResourceId": request.physical_id}
+    raise ValueError(f"unsupported request type {request.request_type!r}")
+
+
+def is_complete(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
+    _log_event("is_complete", event)
+    request = Request.from_event(event)
+    api = service.NetworkMonitorService(service.client_factory())
+    if request.request_type == "Delete":
+        done = not _names_a_monitor(request.physical_id) or api.teardown_step(str(request.physical_id))
+        return {"IsComplete": done}
+    return _converge_step(api, request)
+
+
+def _converge_step(api: service.NetworkMonitorService, request: Request) -> dict[str, Any]:
+    spec = request.declared()
+    live = api.get_monitor(spec.name)
+    if live is None:
+        # Deleted out of band (or never made it): make it again; the next polls finish the job.
+        log.warning("monitor %s does not exist; creating it", spec.name)
+        api.create_monitor(spec, request.token("recreate"))
+        return {"IsComplete": False}
+    if live.busy:
+        return {"IsComplete": False}
+
+    plan = plan_changes(spec, live, request.token("probe"))
+    failures = _failures(live, kept_probe_ids={p.probe_id for _, p in match_probes(spec.probes, live.probes).pairs})
+    if failures:
+        raise MonitorFailedError(f"monitor {spec.name!r} failed: " + "; ".join(failures))
+    if plan:
+        api.apply(plan.phases[0])
+        return {"IsComplete": False}
+    return {"IsComplete": True, "Data": response_data(spec, live)}
+
+
+def _failures(live: LiveMonitor, kept_probe_ids: set[str]) -> list[str]:
+    """ERROR states that the plan would not remove; the API gives no reason beyond the state."""
+    failures = []
+    if live.state == "ERROR":
+        failures.append(f"the monitor is in state ERROR ({live.arn})")
+    failures += [
+        f"probe {p.probe_id} ({p.spec.describe()}) is in state ERROR"
+        for p in live.probes
+        if p.state == "ERROR" and p.probe_id in kept_probe_ids
+    ]
+    return failures
+
+
+def response_data(spec: MonitorSpec, live: LiveMonitor) -> dict[str, str]:
+    """Attributes for Fn::GetAtt: the ARN, the name, and `ProbeId.<i>` for the i-th declared probe."""
+    by_identity = {p.spec.identity: p.probe_id for p in live.probes}
+    data = {"MonitorArn": live.arn, "MonitorName": live.name}
+    for index, probe in enumerate(spec.probes):
+        data[f"ProbeId.{index}"] = by_identity[probe.identity]
+    return data
+
+
+def _names_a_monitor(physical_id: str | None) -> bool:
+    """False for the framework's placeholders after a failed Create, which name nothing to delete."""
+    return isinstance(physical_id, str) and not check_monitor_name("PhysicalResourceId", physical_id)
+
+
+def _log_event(stage: str, event: Mapping[str, Any]) -> None:
+    log.info("%s %s", stage, json.dumps({k: v for k, v in event.items() if k != "ResponseURL"}, default=str))

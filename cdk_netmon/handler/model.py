@@ -1,0 +1,187 @@
+"""Declared and live monitor state, in the shapes the Network Monitor API uses.
+
+The construct sends the whole monitor as one JSON document (the `Monitor` property), written in
+the field names of the CreateMonitor request. CloudFormation passes a string property through
+untouched, so numbers survive the trip that turns every other property value into a string.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import rules
+
+PROPERTY_NAME = "Monitor"
+"""The single custom resource property that carries the declared monitor."""
+
+GONE_PROBE_STATES = frozenset({"DELETED"})
+BUSY_STATES = frozenset({"PENDING", "DELETING"})
+
+
+class InvalidSpecError(ValueError):
+    """The declared monitor breaks a service rule; raised before any write call."""
+
+
+ProbeIdentity = tuple[str, str, str, "int | None"]
+
+
+@dataclass(frozen=True)
+class ProbeSpec:
+    source_arn: str
+    destination: str
+    protocol: str
+    destination_port: int | None = None
+    packet_size: int | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def identity(self) -> ProbeIdentity:
+        """What makes two probes the same probe: a port only counts for TCP."""
+        port = self.destination_port if self.protocol == "TCP" else None
+        return (self.source_arn, self.destination, self.protocol, port)
+
+    @property
+    def address_family(self) -> str | None:
+        return rules.address_family(self.destination)
+
+    def describe(self) -> str:
+        port = f":{self.destination_port}" if self.protocol == "TCP" else ""
+        return f"{self.protocol} {self.source_arn} -> {self.destination}{port}"
+
+    def to_api(self, tags_field: str) -> dict[str, Any]:
+        """The probe as CreateMonitor (`probeTags`) or CreateProbe (`tags`) expects it."""
+        body: dict[str, Any] = {
+            "sourceArn": self.source_arn,
+            "destination": self.destination,
+            "protocol": self.protocol,
+        }
+        if self.protocol == "TCP" and self.destination_port is not None:
+            body["destinationPort"] = self.destination_port
+        if self.packet_size is not None:
+            body["packetSize"] = self.packet_size
+        if self.tags:
+            body[tags_field] = dict(self.tags)
+        return body
+
+    @classmethod
+    def from_api(cls, body: Mapping[str, Any], tags_field: str) -> ProbeSpec:
+        return cls(
+            source_arn=body["sourceArn"],
+            destination=body["destination"],
+            protocol=body["protocol"],
+            destination_port=body.get("destinationPort"),
+            packet_size=body.get("packetSize"),
+            tags=dict(body.get(tags_field) or {}),
+        )
+
+
+@dataclass(frozen=True)
+class MonitorSpec:
+    """The monitor a stack declares."""
+
+    name: str
+    aggregation_period: int
+    tags: Mapping[str, str] = field(default_factory=dict)
+    probes: tuple[ProbeSpec, ...] = ()
+
+    @classmethod
+    def from_properties(cls, properties: Mapping[str, Any]) -> MonitorSpec:
+        """Parse and check the custom resource's properties exactly as CloudFormation delivers them."""
+        raw = properties.get(PROPERTY_NAME)
+        if not isinstance(raw, str):
+            raise InvalidSpecError(f"property {PROPERTY_NAME!r} must be a JSON string, got {type(raw).__name__}")
+        try:
+            document = json.loads(raw)
+        except json.JSONDecodeError as error:
+            raise InvalidSpecError(f"property {PROPERTY_NAME!r} is not valid JSON: {error}") from None
+        spec = cls(
+            name=document.get("monitorName"),
+            aggregation_period=document.get("aggregationPeriod", 60),
+            tags=dict(document.get("tags") or {}),
+            probes=tuple(ProbeSpec.from_api(p, "probeTags") for p in document.get("probes") or ()),
+        )
+        problems = spec.problems()
+        if problems:
+            raise InvalidSpecError(f"monitor {spec.name!r} is invalid: " + "; ".join(problems))
+        return spec
+
+    def problems(self) -> list[str]:
+        checks = [
+            rules.check_monitor_name("monitorName", self.name),
+            rules.check_aggregation_period("aggregationPeriod", self.aggregation_period),
+            rules.check_tags("tags", self.tags),
+        ]
+        for index, probe in enumerate(self.probes):
+            where = f"probes[{index}]"
+            checks += [
+                rules.check_source_arn(f"{where}.sourceArn", probe.source_arn),
+                rules.check_destination(f"{where}.destination", probe.destination),
+                rules.check_protocol_and_port(
+                    f"{where}.protocol", f"{where}.destinationPort", probe.protocol, probe.destination_port
+                ),
+                rules.check_packet_size(f"{where}.packetSize", probe.packet_size),
+                rules.check_tags(f"{where}.probeTags", probe.tags),
+            ]
+        facts = [rules.ProbeFacts(p.source_arn, p.destination, p.protocol, p.destination_port) for p in self.probes]
+        checks.append(rules.check_monitor_probes(facts))
+        return rules.flatten(checks)
+
+    def create_request(self, client_token: str) -> dict[str, Any]:
+        request: dict[str, Any] = {
+            "monitorName": self.name,
+            "aggregationPeriod": self.aggregation_period,
+            "clientToken": client_token,
+            "probes": [p.to_api("probeTags") for p in self.probes],
+        }
+        if self.tags:
+            request["tags"] = dict(self.tags)
+        return request
+
+
+@dataclass(frozen=True)
+class LiveProbe:
+    probe_id: str
+    probe_arn: str
+    state: str
+    spec: ProbeSpec
+
+
+@dataclass(frozen=True)
+class LiveMonitor:
+    """A GetMonitor response, with probes that are already gone left out."""
+
+    name: str
+    arn: str
+    state: str
+    aggregation_period: int
+    tags: Mapping[str, str]
+    probes: tuple[LiveProbe, ...]
+
+    @classmethod
+    def from_response(cls, response: Mapping[str, Any]) -> LiveMonitor:
+        probes = tuple(
+            LiveProbe(
+                probe_id=p["probeId"],
+                probe_arn=p["probeArn"],
+                state=p.get("state", "PENDING"),
+                spec=ProbeSpec.from_api(p, "tags"),
+            )
+            for p in response.get("probes") or ()
+            if p.get("state") not in GONE_PROBE_STATES
+        )
+        return cls(
+            name=response["monitorName"],
+            arn=response["monitorArn"],
+            state=response["state"],
+            aggregation_period=response["aggregationPeriod"],
+            tags=dict(response.get("tags") or {}),
+            probes=probes,
+        )
+
+    @property
+    def busy(self) -> bool:
+        """True while the service is still settling a change; writes wait until it is not."""
+        return self.state in BUSY_STATES or any(p.state in BUSY_STATES for p in self.probes)

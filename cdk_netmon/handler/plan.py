@@ -1,0 +1,150 @@
+"""What to call to turn the live monitor into the declared one: a pure function of the two.
+
+Probes are matched in two passes so that every change costs the fewest write calls the API allows:
+first by identity (source, destination, protocol, port), which makes a reordered list a no-op;
+then the rest pairwise by source subnet, so a changed destination, port, protocol or packet size is
+one UpdateProbe. Only a changed source (immutable in the API) costs a DeleteProbe and a CreateProbe.
+
+Calls come in phases that the handler applies one at a time, waiting for the service to settle in
+between: deletions first (they free the per-monitor and per-subnet quotas, and let a monitor switch
+IP family), then in-place updates and tags, then creations.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .model import LiveMonitor, LiveProbe, MonitorSpec, ProbeSpec
+
+
+@dataclass(frozen=True)
+class Call:
+    """One write call: a boto3 method name and its keyword arguments."""
+
+    operation: str
+    params: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Plan:
+    deletes: tuple[Call, ...] = ()
+    updates: tuple[Call, ...] = ()
+    creates: tuple[Call, ...] = ()
+
+    @property
+    def phases(self) -> tuple[tuple[Call, ...], ...]:
+        return tuple(phase for phase in (self.deletes, self.updates, self.creates) if phase)
+
+    @property
+    def calls(self) -> tuple[Call, ...]:
+        return self.deletes + self.updates + self.creates
+
+    def __bool__(self) -> bool:
+        return bool(self.calls)
+
+
+@dataclass
+class ProbeMatch:
+    pairs: list[tuple[ProbeSpec, LiveProbe]] = field(default_factory=list)
+    missing: list[ProbeSpec] = field(default_factory=list)
+    surplus: list[LiveProbe] = field(default_factory=list)
+
+
+def match_probes(declared: Sequence[ProbeSpec], live: Sequence[LiveProbe]) -> ProbeMatch:
+    """Pair declared probes with live ones: by identity first, then by source within one IP family."""
+    result = ProbeMatch()
+    unmatched_live = list(live)
+    unmatched_declared: list[ProbeSpec] = []
+    for spec in declared:
+        found = next((p for p in unmatched_live if p.spec.identity == spec.identity), None)
+        if found is None:
+            unmatched_declared.append(spec)
+        else:
+            unmatched_live.remove(found)
+            result.pairs.append((spec, found))
+    for spec in unmatched_declared:
+        found = next(
+            (
+                p
+                for p in unmatched_live
+                if p.spec.source_arn == spec.source_arn and p.spec.address_family == spec.address_family
+            ),
+            None,
+        )
+        if found is None:
+            result.missing.append(spec)
+        else:
+            unmatched_live.remove(found)
+            result.pairs.append((spec, found))
+    result.surplus = unmatched_live
+    return result
+
+
+def plan_changes(declared: MonitorSpec, live: LiveMonitor, client_token_prefix: str) -> Plan:
+    """The write calls that make `live` equal `declared`; an empty plan means converged."""
+    name = declared.name
+    match = match_probes(declared.probes, live.probes)
+
+    deletes = tuple(
+        Call("delete_probe", {"monitorName": name, "probeId": probe.probe_id})
+        for probe in match.surplus
+        if probe.state != "DELETING"
+    )
+
+    updates: list[Call] = []
+    if live.aggregation_period != declared.aggregation_period:
+        updates.append(Call("update_monitor", {"monitorName": name, "aggregationPeriod": declared.aggregation_period}))
+    updates += _tag_calls(live.arn, live.tags, declared.tags)
+    for spec, probe in match.pairs:
+        changes = _probe_changes(spec, probe)
+        if changes:
+            updates.append(Call("update_probe", {"monitorName": name, "probeId": probe.probe_id, **changes}))
+        updates += _tag_calls(probe.probe_arn, probe.spec.tags, spec.tags)
+
+    creates = tuple(
+        Call(
+            "create_probe",
+            {
+                "monitorName": name,
+                "probe": spec.to_api("tags"),
+                "clientToken": client_token(client_token_prefix, *map(str, spec.identity)),
+            },
+        )
+        for spec in match.missing
+    )
+    return Plan(deletes=deletes, updates=tuple(updates), creates=creates)
+
+
+def _probe_changes(spec: ProbeSpec, probe: LiveProbe) -> dict[str, Any]:
+    live = probe.spec
+    changes: dict[str, Any] = {}
+    if live.destination != spec.destination:
+        changes["destination"] = spec.destination
+    if live.protocol != spec.protocol:
+        changes["protocol"] = spec.protocol
+    if spec.protocol == "TCP" and live.destination_port != spec.destination_port:
+        changes["destinationPort"] = spec.destination_port
+    if spec.packet_size is not None and live.packet_size != spec.packet_size:
+        changes["packetSize"] = spec.packet_size
+    if probe.state == "INACTIVE":
+        changes["state"] = "ACTIVE"
+    return changes
+
+
+def _tag_calls(arn: str, live: Mapping[str, str], declared: Mapping[str, str]) -> list[Call]:
+    calls = []
+    changed = {k: v for k, v in declared.items() if live.get(k) != v}
+    if changed:
+        calls.append(Call("tag_resource", {"resourceArn": arn, "tags": changed}))
+    removed = sorted(set(live) - set(declared))
+    if removed:
+        calls.append(Call("untag_resource", {"resourceArn": arn, "tagKeys": removed}))
+    return calls
+
+
+def client_token(*parts: str) -> str:
+    """A deterministic idempotency token, so a retried request never makes a second resource."""
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:64]

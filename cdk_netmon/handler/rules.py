@@ -1,0 +1,169 @@
+"""The service's bounds and quotas as pure checks, shared by the construct and the handler.
+
+Each check returns human-readable problems (never raises) so that callers can report every
+problem of a monitor at once. The construct runs them at synth time, skipping deploy-time tokens;
+the handler runs them again on the resolved values before it makes any write call, because
+botocore does not enforce the model's patterns.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+MONITOR_NAME_MAX_LENGTH = 200
+MONITOR_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9_-]+$")
+AGGREGATION_PERIODS = (30, 60)
+PACKET_SIZE_MIN = 56
+PACKET_SIZE_MAX = 8500
+PORT_MIN = 1
+PORT_MAX = 65535
+DESTINATION_MAX_LENGTH = 255
+PROTOCOLS = ("TCP", "ICMP")
+SUBNET_ARN_PATTERN = re.compile(r"^arn:aws[a-zA-Z-]*:ec2:[a-z0-9-]+:\d{12}:subnet/subnet-[0-9a-f]+$")
+MAX_PROBES_PER_MONITOR = 24
+MAX_PROBES_PER_SUBNET = 4
+MAX_TAGS = 200
+TAG_KEY_MAX_LENGTH = 128
+TAG_VALUE_MAX_LENGTH = 256
+RESERVED_TAG_PREFIX = "aws:"
+
+
+def check_monitor_name(field: str, name: str) -> list[str]:
+    if not isinstance(name, str) or not 1 <= len(name) <= MONITOR_NAME_MAX_LENGTH:
+        length = len(name) if isinstance(name, str) else "not a string"
+        return [
+            f"{field} {name!r} has length {length}; "
+            f"allowed: 1 to {MONITOR_NAME_MAX_LENGTH} characters"
+        ]
+    if not MONITOR_NAME_PATTERN.match(name):
+        return [f"{field} {name!r} has characters outside [a-zA-Z0-9_-]; allowed: letters, digits, '_' and '-'"]
+    return []
+
+
+def check_aggregation_period(field: str, seconds: object) -> list[str]:
+    if seconds not in AGGREGATION_PERIODS or isinstance(seconds, bool):
+        return [f"{field} {seconds!r} seconds is not supported; allowed: 30 or 60 seconds"]
+    return []
+
+
+def check_destination(field: str, destination: str) -> list[str]:
+    if address_family(destination) is None:
+        return [f"{field} {destination!r} is not an IP address; allowed: an IPv4 or IPv6 address"]
+    return []
+
+
+def check_protocol_and_port(protocol_field: str, port_field: str, protocol: str, port: int | None) -> list[str]:
+    if protocol not in PROTOCOLS:
+        return [f"{protocol_field} {protocol!r} is not supported; allowed: TCP or ICMP"]
+    if protocol == "TCP":
+        if port is None:
+            return [f"{port_field} is missing; TCP probes need a port from {PORT_MIN} to {PORT_MAX}"]
+        if not _is_int(port) or not PORT_MIN <= port <= PORT_MAX:
+            return [f"{port_field} {port!r} is out of range; allowed: {PORT_MIN} to {PORT_MAX}"]
+    elif port is not None:
+        return [f"{port_field} {port!r} is set on an ICMP probe; allowed: no port for ICMP"]
+    return []
+
+
+def check_packet_size(field: str, packet_size: int | None) -> list[str]:
+    if packet_size is None:
+        return []
+    if not _is_int(packet_size) or not PACKET_SIZE_MIN <= packet_size <= PACKET_SIZE_MAX:
+        return [
+            f"{field} {packet_size!r} is out of range; "
+            f"allowed: {PACKET_SIZE_MIN} to {PACKET_SIZE_MAX} bytes"
+        ]
+    return []
+
+
+def check_source_arn(field: str, source_arn: str) -> list[str]:
+    if not isinstance(source_arn, str) or not SUBNET_ARN_PATTERN.match(source_arn):
+        return [
+            f"{field} {source_arn!r} is not a subnet ARN; "
+            "allowed: arn:<partition>:ec2:<region>:<account>:subnet/subnet-<hex>"
+        ]
+    return []
+
+
+def check_tags(field: str, tags: Mapping[str, str]) -> list[str]:
+    problems: list[str] = []
+    if len(tags) > MAX_TAGS:
+        problems.append(f"{field} has {len(tags)} tags; allowed: at most {MAX_TAGS}")
+    for key, value in tags.items():
+        if not 1 <= len(key) <= TAG_KEY_MAX_LENGTH:
+            problems.append(
+                f"{field} key {key!r} has length {len(key)}; allowed: 1 to {TAG_KEY_MAX_LENGTH} characters"
+            )
+        if key.lower().startswith(RESERVED_TAG_PREFIX):
+            problems.append(f"{field} key {key!r} uses the reserved prefix 'aws:'; allowed: keys not starting with 'aws:'")
+        if len(value) > TAG_VALUE_MAX_LENGTH:
+            problems.append(
+                f"{field} value of {key!r} has length {len(value)}; "
+                f"allowed: 0 to {TAG_VALUE_MAX_LENGTH} characters"
+            )
+    return problems
+
+
+@dataclass(frozen=True)
+class ProbeFacts:
+    """What the monitor-wide rules need to know of one probe; None means unknown until deploy."""
+
+    source: str | None
+    destination: str | None
+    protocol: str | None
+    port: int | None
+
+
+def check_monitor_probes(probes: Sequence[ProbeFacts]) -> list[str]:
+    """Quotas, duplicates and the IP-family rule, which span probes."""
+    problems: list[str] = []
+    if len(probes) > MAX_PROBES_PER_MONITOR:
+        problems.append(f"probes has {len(probes)} entries; allowed: at most {MAX_PROBES_PER_MONITOR} per monitor")
+
+    per_source = Counter(p.source for p in probes if p.source is not None)
+    for source, count in per_source.items():
+        if count > MAX_PROBES_PER_SUBNET:
+            problems.append(
+                f"probes has {count} probes from source {source!r}; "
+                f"allowed: at most {MAX_PROBES_PER_SUBNET} per subnet in one monitor"
+            )
+
+    seen: dict[tuple[str, str, str, int | None], int] = {}
+    for index, probe in enumerate(probes):
+        if probe.source is None or probe.destination is None or probe.protocol is None:
+            continue
+        identity = (probe.source, probe.destination, probe.protocol, probe.port if probe.protocol == "TCP" else None)
+        if identity in seen:
+            problems.append(
+                f"probes[{index}] duplicates probes[{seen[identity]}] (same source, destination, protocol and port); "
+                "allowed: each probe once"
+            )
+        else:
+            seen[identity] = index
+
+    families = {address_family(p.destination) for p in probes if p.destination is not None} - {None}
+    if len(families) > 1:
+        problems.append("probes mix IPv4 and IPv6 destinations; allowed: one address family per monitor")
+    return problems
+
+
+def address_family(destination: object) -> str | None:
+    """IPV4 or IPV6 as the service names them, or None when the value is not an address."""
+    if not isinstance(destination, str) or not 1 <= len(destination) <= DESTINATION_MAX_LENGTH:
+        return None
+    try:
+        return "IPV4" if ipaddress.ip_address(destination).version == 4 else "IPV6"
+    except ValueError:
+        return None
+
+
+def flatten(problem_lists: Iterable[list[str]]) -> list[str]:
+    return [problem for problems in problem_lists for problem in problems]
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

@@ -1,0 +1,324 @@
+"""The NetworkMonitor L2 construct: a CloudWatch Network Monitor with its probes."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol
+
+import jsii
+from aws_cdk import (
+    ArnFormat,
+    CustomResource,
+    Duration,
+    IResource,
+    IStableStringProducer,
+    ITaggableV2,
+    Lazy,
+    RemovalPolicy,
+    Resource,
+    Stack,
+    TagManager,
+    TagType,
+)
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_ec2 as ec2
+from constructs import Construct, IValidation
+
+from .handler.model import PROPERTY_NAME
+from .handler.rules import MONITOR_NAME_MAX_LENGTH
+from .probe import MonitorProbe, ProbeProtocol
+from .provider import NetworkMonitorProvider, generated_name_prefix
+from .validation import ResolvedProbe, is_unresolved, monitor_problems
+
+RESOURCE_TYPE = "Custom::NetworkMonitor"
+METRIC_NAMESPACE = "AWS/NetworkMonitor"
+
+
+class INetworkMonitor(IResource, Protocol):
+    """A Network Monitor, defined in this app or imported by name."""
+
+    @property
+    def monitor_name(self) -> str: ...
+
+    @property
+    def monitor_arn(self) -> str: ...
+
+    def metric(self, metric_name: str, *, probe_id: str | None = None, **options: Any) -> cloudwatch.Metric: ...
+
+
+class _NetworkMonitorBase(Resource):
+    """What defined and imported monitors share: their identity and their metrics."""
+
+    @property
+    def monitor_name(self) -> str:
+        raise NotImplementedError
+
+    def metric(self, metric_name: str, *, probe_id: str | None = None, **options: Any) -> cloudwatch.Metric:
+        """A metric of this monitor in `AWS/NetworkMonitor`, for one probe when `probe_id` is given.
+
+        `options` are those of `cloudwatch.Metric` (period, statistic, label, unit, ...). The dimension
+        names, `Monitor` and `Probe`, are those the CloudWatch console uses for this namespace.
+        """
+        dimensions = {"Monitor": self.monitor_name}
+        if probe_id is not None:
+            dimensions["Probe"] = probe_id
+        return cloudwatch.Metric(
+            namespace=METRIC_NAMESPACE, metric_name=metric_name, dimensions_map=dimensions, **options
+        )
+
+    def metric_rtt(self, *, probe_id: str, **options: Any) -> cloudwatch.Metric:
+        """Round-trip time of a probe, in microseconds. Default: average over 5 minutes."""
+        return self.metric("RTT", probe_id=probe_id, **{"statistic": "Average", "unit": cloudwatch.Unit.MICROSECONDS, **options})
+
+    def metric_packet_loss(self, *, probe_id: str, **options: Any) -> cloudwatch.Metric:
+        """Percentage of a probe's packets lost. Default: average over 5 minutes."""
+        return self.metric("PacketLoss", probe_id=probe_id, **{"statistic": "Average", "unit": cloudwatch.Unit.PERCENT, **options})
+
+    def metric_health_indicator(self, *, probe_id: str, **options: Any) -> cloudwatch.Metric:
+        """0 while AWS's network is healthy for this probe, 1 when degraded; published with a
+        delay of hours after a probe starts. Default: maximum over 5 minutes."""
+        return self.metric("HealthIndicator", probe_id=probe_id, **{"statistic": "Maximum", **options})
+
+
+class _ImportedNetworkMonitor(_NetworkMonitorBase):
+    def __init__(self, scope: Construct, id: str, monitor_name: str) -> None:
+        super().__init__(scope, id)
+        self._monitor_name = monitor_name
+        self.monitor_arn = Stack.of(self).format_arn(
+            service="networkmonitor",
+            resource="monitor",
+            resource_name=monitor_name,
+            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+        )
+
+    @property
+    def monitor_name(self) -> str:
+        return self._monitor_name
+
+
+@jsii.implements(ITaggableV2)
+class NetworkMonitor(_NetworkMonitorBase):
+    """A CloudWatch Network Monitor and its probes, deployed by a Lambda-backed custom resource.
+
+    CloudFormation's `AWS::NetworkMonitor::Monitor` cannot declare probes; this construct can, and
+    keeps them converged on every update. Every rule of the service that can be known at synth is
+    checked then, and all problems of a monitor are reported together.
+
+    Example::
+
+        monitor = NetworkMonitor(self, "OnPrem",
+            probes=[MonitorProbe(source=subnet, destination="10.0.0.10",
+                                 protocol=ProbeProtocol.TCP, destination_port=443)],
+            aggregation_period=Duration.seconds(30))
+        monitor.metric_rtt(probe_id=monitor.probe_id(monitor.probes[0]))
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        monitor_name: str | None = None,
+        probes: Iterable[MonitorProbe] = (),
+        aggregation_period: Duration | None = None,
+        tags: Mapping[str, str] | None = None,
+        removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
+    ) -> None:
+        """
+        :param monitor_name: 1 to 200 of ``[a-zA-Z0-9_-]``; changing it replaces the monitor.
+            Default: generated from the stack name and construct path, stable across synths.
+        :param probes: the probes; more can be added with ``add_probe``. Default: none (the monitor
+            is then INACTIVE).
+        :param aggregation_period: how often metrics are aggregated: 30 or 60 seconds.
+            Default: 60 seconds.
+        :param tags: tags of the monitor; ``Tags.of(scope).add(...)`` reaches the monitor too.
+            Default: none.
+        :param removal_policy: RETAIN keeps the monitor and its probes when the resource leaves
+            the stack. Default: DESTROY.
+        """
+        super().__init__(scope, id)
+        self._probes: list[MonitorProbe] = list(probes)
+        self._aggregation_period = aggregation_period or Duration.seconds(60)
+        self._name_is_explicit = monitor_name is not None
+        self._declared_name = monitor_name if monitor_name is not None else generate_monitor_name(self)
+        self._tags = TagManager(TagType.MAP, RESOURCE_TYPE, dict(tags or {}))
+        self._subnet_arns: dict[int, tuple[ec2.ISubnet, str]] = {}
+
+        provider = NetworkMonitorProvider.of(self)
+        provider.grant_monitor(
+            self._declared_name,
+            generated=not self._name_is_explicit
+            and self._declared_name.startswith(generated_name_prefix(Stack.of(self))),
+        )
+        self._resource = CustomResource(
+            self,
+            "Resource",
+            service_token=provider.service_token,
+            resource_type=RESOURCE_TYPE,
+            properties={PROPERTY_NAME: Lazy.string(_PropertiesProducer(self))},
+            removal_policy=removal_policy,
+        )
+        self._resource.node.add_dependency(provider.policy)
+        self.node.add_validation(_MonitorValidation(self))
+
+        self._monitor_name = self._resource.ref
+        self.monitor_arn: str = self._resource.get_att_string("MonitorArn")
+        """The monitor's ARN, resolved at deploy."""
+
+    @classmethod
+    def from_monitor_name(cls, scope: Construct, id: str, monitor_name: str) -> INetworkMonitor:
+        """Refer to a monitor that exists outside this app, for its ARN and metrics."""
+        return _ImportedNetworkMonitor(scope, id, monitor_name)
+
+    @property
+    def monitor_name(self) -> str:
+        """The monitor's name, resolved at deploy (a reference, so users depend on the monitor)."""
+        return self._monitor_name
+
+    @property
+    def cdk_tag_manager(self) -> TagManager:
+        return self._tags
+
+    @property
+    def probes(self) -> Sequence[MonitorProbe]:
+        return tuple(self._probes)
+
+    @property
+    def aggregation_period(self) -> Duration:
+        return self._aggregation_period
+
+    def add_probe(
+        self,
+        *,
+        destination: str,
+        protocol: ProbeProtocol,
+        source_arn: str | None = None,
+        source: ec2.ISubnet | None = None,
+        destination_port: int | None = None,
+        packet_size: int | None = None,
+        probe_tags: Mapping[str, str] | None = None,
+    ) -> MonitorProbe:
+        """Add a probe; the fields are those of `MonitorProbe`. Returns it, for `probe_id`."""
+        probe = MonitorProbe(
+            destination=destination,
+            protocol=protocol,
+            source_arn=source_arn,
+            source=source,
+            destination_port=destination_port,
+            packet_size=packet_size,
+            probe_tags=dict(probe_tags or {}),
+        )
+        self._probes.append(probe)
+        return probe
+
+    def probe_id(self, probe: MonitorProbe) -> str:
+        """The id the service gave `probe` (one of this monitor's probes), resolved at deploy."""
+        for index, candidate in enumerate(self._probes):
+            if candidate is probe:
+                return self._resource.get_att_string(f"ProbeId.{index}")
+        raise ValueError(f"{self.node.path}: the probe to {probe.destination} is not one of this monitor's probes")
+
+    def _resolved_probes(self) -> list[ResolvedProbe]:
+        return [ResolvedProbe(p, self._source_arn(p)) for p in self._probes]
+
+    def _source_arn(self, probe: MonitorProbe) -> str | None:
+        if probe.source_arn is not None or probe.source is None:
+            return probe.source_arn
+        # One ARN string per subnet, so that probes from one subnet compare equal at synth.
+        cached = self._subnet_arns.get(id(probe.source))
+        if cached is None:
+            arn = Stack.of(probe.source).format_arn(
+                service="ec2",
+                resource="subnet",
+                resource_name=probe.source.subnet_id,
+                arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+            )
+            cached = self._subnet_arns[id(probe.source)] = (probe.source, arn)
+        return cached[1]
+
+    def _problems(self) -> list[str]:
+        return monitor_problems(
+            monitor_name=self._declared_name,
+            name_is_explicit=self._name_is_explicit,
+            aggregation_period_seconds=_seconds(self._aggregation_period),
+            tags=self._rendered_tags(),
+            probes=self._resolved_probes(),
+        )
+
+    def _rendered_tags(self) -> dict[str, str]:
+        return dict(self._tags.render_tags() or {})
+
+    def _document(self) -> dict[str, Any]:
+        """The monitor in the shape of a CreateMonitor request (see `cdk_netmon.handler.model`)."""
+        probes = []
+        for resolved in self._resolved_probes():
+            probe = resolved.probe
+            body: dict[str, Any] = {
+                "sourceArn": resolved.source_arn,
+                "destination": probe.destination,
+                "protocol": probe.protocol.value,
+            }
+            if probe.destination_port is not None:
+                body["destinationPort"] = probe.destination_port
+            if probe.packet_size is not None:
+                body["packetSize"] = probe.packet_size
+            if probe.probe_tags:
+                body["probeTags"] = dict(probe.probe_tags)
+            probes.append(body)
+        document: dict[str, Any] = {
+            "monitorName": self._declared_name,
+            "aggregationPeriod": _seconds(self._aggregation_period),
+            "probes": probes,
+        }
+        tags = self._rendered_tags()
+        if tags:
+            document["tags"] = tags
+        return document
+
+
+@jsii.implements(IStableStringProducer)
+class _PropertiesProducer:
+    """Renders the monitor at synth, after every add_probe and Tags aspect has had its say."""
+
+    def __init__(self, monitor: NetworkMonitor) -> None:
+        self._monitor = monitor
+
+    def produce(self) -> str | None:
+        return Stack.of(self._monitor).to_json_string(self._monitor._document())
+
+
+@jsii.implements(IValidation)
+class _MonitorValidation:
+    def __init__(self, monitor: NetworkMonitor) -> None:
+        self._monitor = monitor
+
+    def validate(self) -> list[str]:
+        return self._monitor._problems()
+
+
+def _seconds(period: Duration) -> Any:
+    seconds = period.to_seconds()
+    return int(seconds) if isinstance(seconds, float) and seconds.is_integer() else seconds
+
+
+_NAME_UNSAFE = re.compile(r"[^a-zA-Z0-9_-]+")
+
+
+def generate_monitor_name(construct: Construct) -> str:
+    """`<stack name>-<path below the stack>-<hash of the path>`, at most 200 characters.
+
+    Stable across synths, unique within an account and region as long as stack names are, and
+    prefixed by the stack name so that one IAM resource pattern covers all of a stack's monitors.
+    """
+    stack = Stack.of(construct)
+    path = construct.node.path
+    below_stack = path[len(stack.node.path) + 1 :]
+    digest = hashlib.sha256(path.encode()).hexdigest()[:8]
+    readable = _NAME_UNSAFE.sub("-", below_stack).strip("-")
+    prefix = generated_name_prefix(stack)
+    if is_unresolved(prefix):
+        return f"{readable[: MONITOR_NAME_MAX_LENGTH - 9]}-{digest}"
+    room = MONITOR_NAME_MAX_LENGTH - len(prefix) - len(digest) - 1
+    return f"{prefix}{readable[:room]}-{digest}"

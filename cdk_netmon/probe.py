@@ -1,0 +1,51 @@
+"""Probe declarations: what a NetworkMonitor measures, from which subnet, to where."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from aws_cdk import aws_ec2 as ec2
+
+
+class ProbeProtocol(enum.Enum):
+    """How a probe reaches its destination."""
+
+    TCP = "TCP"
+    """TCP handshakes to `destination_port`."""
+
+    ICMP = "ICMP"
+    """ICMP echo; takes no port."""
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class MonitorProbe:
+    """One probe of a monitor: traffic from a source subnet to a destination IP address.
+
+    Give the source either as `source` (an `ec2.ISubnet`, from which the construct builds the ARN)
+    or as `source_arn` (a subnet ARN string), not both. Values are checked when the app is
+    synthesized, together with the rest of the monitor, so that every problem is reported at once.
+    """
+
+    destination: str
+    """The IPv4 or IPv6 address to probe. A monitor's probes all use one address family."""
+
+    protocol: ProbeProtocol
+    """TCP (needs `destination_port`) or ICMP (takes none)."""
+
+    source_arn: str | None = None
+    """The ARN of the subnet the probe runs from. Default: derived from `source`."""
+
+    source: ec2.ISubnet | None = None
+    """The subnet the probe runs from. Default: none; then `source_arn` is required."""
+
+    destination_port: int | None = None
+    """The TCP port, 1 to 65535. Required for TCP, not allowed for ICMP."""
+
+    packet_size: int | None = None
+    """Bytes per probe packet, 56 to 8500. Default: the service's default; an unset size is not
+    managed, so a size once set stays as it is until another size is declared."""
+
+    probe_tags: Mapping[str, str] = field(default_factory=dict)
+    """Tags on the probe itself (monitor tags are not inherited). Default: none."""

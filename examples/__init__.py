@@ -1,0 +1,1 @@
+"""Example apps for cdk_netmon; `cdk.json` runs `examples.app`."""
