@@ -299,8 +299,11 @@ class _MonitorValidation:
 
 
 def _seconds(period: Duration) -> Any:
+    """Whole seconds as an int (the API's type); a deploy-time token is passed through untouched."""
     seconds = period.to_seconds()
-    return int(seconds) if isinstance(seconds, float) and seconds.is_integer() else seconds
+    if isinstance(seconds, float) and seconds.is_integer() and not is_unresolved(seconds):
+        return int(seconds)
+    return seconds
 
 
 _NAME_UNSAFE = re.compile(r"[^a-zA-Z0-9_-]+")

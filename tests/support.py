@@ -1,0 +1,49 @@
+"""Builders shared by the tests: stacks, probes and CloudFormation-shaped handler events."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from aws_cdk import App, Stack
+from aws_cdk.assertions import Template
+
+from cdk_netmon import MonitorProbe, ProbeProtocol
+
+SUBNET_A = "arn:aws:ec2:eu-west-1:123456789012:subnet/subnet-0a1b2c3d4e5f60001"
+SUBNET_B = "arn:aws:ec2:eu-west-1:123456789012:subnet/subnet-0a1b2c3d4e5f60002"
+
+
+def subnet_arn(index: int) -> str:
+    return f"arn:aws:ec2:eu-west-1:123456789012:subnet/subnet-{index:017x}"
+
+
+def new_stack(name: str = "Stack") -> Stack:
+    return Stack(App(), name)
+
+
+def tcp(destination: str = "10.0.0.1", port: int | None = 443, source_arn: str = SUBNET_A, **kw: Any) -> MonitorProbe:
+    return MonitorProbe(
+        source_arn=source_arn, destination=destination, protocol=ProbeProtocol.TCP, destination_port=port, **kw
+    )
+
+
+def icmp(destination: str = "10.0.0.1", source_arn: str = SUBNET_A, **kw: Any) -> MonitorProbe:
+    return MonitorProbe(source_arn=source_arn, destination=destination, protocol=ProbeProtocol.ICMP, **kw)
+
+
+def template_json(stack: Stack) -> dict[str, Any]:
+    return dict(Template.from_stack(stack).to_json())
+
+
+def resources_of_type(template: dict[str, Any], resource_type: str) -> dict[str, Any]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == resource_type}
+
+
+ASSET_HASH = re.compile(r"[0-9a-f]{64}")
+
+
+def normalise_asset_hashes(template: dict[str, Any]) -> dict[str, Any]:
+    """Asset hashes change with any byte of the handler; snapshots should change only with the template."""
+    return dict(json.loads(ASSET_HASH.sub("<asset-hash>", json.dumps(template))))
