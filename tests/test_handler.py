@@ -1,0 +1,354 @@
+"""The handler's lifecycle, driven with the events CloudFormation and the Provider framework send.
+
+Every request goes through a real boto3 client: botocore validates it against the service model
+before the Stubber answers, and the Stubber checks each answer against the model's output shapes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import ANY, Stubber
+
+from cdk_netmon.handler import is_complete, on_event, service
+from cdk_netmon.handler.lifecycle import RESPONSE_LIMIT_BYTES, MonitorFailedError
+from cdk_netmon.handler.model import InvalidSpecError
+from cdk_netmon.handler.plan import client_token
+from tests.handler_events import (
+    ACCOUNT_PREFIX,
+    CREATE_FAILED_MARKER,
+    LOGICAL_ID,
+    STACK_ID,
+    after_on_event,
+    event,
+    live_monitor,
+    live_probe,
+    monitor,
+    probe,
+    probe_id,
+)
+from tests.support import SUBNET_A, SUBNET_B, subnet_arn
+
+TCP_A = probe(SUBNET_A, "10.0.0.1", packet_size=56, tags={"path": "dx"})
+ICMP_B = probe(SUBNET_B, "10.0.0.2", "ICMP")
+DECLARED = monitor("onprem", [TCP_A, ICMP_B], period=30, tags={"team": "network"})
+
+
+class FakeService:
+    """Scripted Network Monitor answers; every request is checked against the botocore model."""
+
+    def __init__(self, stubber: Stubber) -> None:
+        self.stubber = stubber
+
+    def get(self, live: Mapping[str, Any] | None, name: str = "onprem") -> None:
+        if live is None:
+            self.stubber.add_client_error(
+                "get_monitor", "ResourceNotFoundException", "Monitor not found", 404, expected_params={"monitorName": name}
+            )
+        else:
+            self.stubber.add_response("get_monitor", dict(live), {"monitorName": name})
+
+    def expect(self, operation: str, params: Mapping[str, Any], response: Mapping[str, Any] | None = None) -> None:
+        self.stubber.add_response(operation, dict(response or {}), dict(params))
+
+    def expect_create_monitor(self, request: Mapping[str, Any]) -> None:
+        name = request["monitorName"]
+        self.expect(
+            "create_monitor",
+            request,
+            {"monitorArn": f"{ACCOUNT_PREFIX}:monitor/{name}", "monitorName": name, "state": "PENDING"},
+        )
+
+    def fail(self, operation: str, code: str, status: int, params: Mapping[str, Any]) -> None:
+        self.stubber.add_client_error(operation, code, f"{code} from the service", status, expected_params=dict(params))
+
+
+@pytest.fixture
+def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeService]:
+    client = boto3.client(
+        "networkmonitor", region_name="eu-west-1", aws_access_key_id="test", aws_secret_access_key="test"
+    )
+    monkeypatch.setattr(service, "client_factory", lambda: client)
+    with Stubber(client) as stubber:
+        yield FakeService(stubber)
+        stubber.assert_no_pending_responses()
+
+
+def probe_response(declared: Mapping[str, Any], n: int) -> dict[str, Any]:
+    body = live_probe(n, declared, state="PENDING")
+    return {k: v for k, v in body.items() if k not in ("createdAt", "modifiedAt")}
+
+
+# --- Create -----------------------------------------------------------------------------------
+
+
+class TestCreate:
+    def test_one_create_monitor_call_carries_probes_and_tags_then_waits_out_pending(self, api: FakeService) -> None:
+        create = event("Create", DECLARED)
+        token = client_token(STACK_ID, LOGICAL_ID, create["RequestId"], "create")
+        api.expect_create_monitor({**DECLARED, "clientToken": token})
+        response = on_event(create)
+        assert response == {"PhysicalResourceId": "onprem"}
+
+        polled = after_on_event(create, response)
+        api.get(live_monitor(state="PENDING", period=30, tags={"team": "network"},
+                             probes=[live_probe(1, TCP_A, "PENDING"), live_probe(2, ICMP_B, "PENDING")]))
+        assert is_complete(polled) == {"IsComplete": False}
+
+        # Probes come back in another order; their ids still follow the declared order.
+        api.get(live_monitor(period=30, tags={"team": "network"},
+                             probes=[live_probe(2, ICMP_B), live_probe(1, TCP_A)]))
+        assert is_complete(polled) == {
+            "IsComplete": True,
+            "Data": {
+                "MonitorArn": f"{ACCOUNT_PREFIX}:monitor/onprem",
+                "MonitorName": "onprem",
+                "ProbeId.0": probe_id(1),
+                "ProbeId.1": probe_id(2),
+            },
+        }
+
+    def test_a_retried_create_sends_the_same_client_token(self, api: FakeService) -> None:
+        create = event("Create", DECLARED)
+        token = client_token(STACK_ID, LOGICAL_ID, create["RequestId"], "create")
+        for _ in range(2):
+            api.expect_create_monitor({**DECLARED, "clientToken": token})
+            on_event(create)
+
+    def test_an_empty_monitor_is_done_when_inactive(self, api: FakeService) -> None:
+        create = event("Create", monitor("empty"))
+        api.expect_create_monitor({**monitor("empty"), "clientToken": ANY})
+        response = on_event(create)
+        api.get(live_monitor("empty", state="INACTIVE"), name="empty")
+        assert is_complete(after_on_event(create, response))["IsComplete"] is True
+
+    def test_a_name_taken_outside_the_stack_fails_and_leaves_that_monitor_alone(self, api: FakeService) -> None:
+        api.fail("create_monitor", "ConflictException", 409, {**DECLARED, "clientToken": ANY})
+        with pytest.raises(service.MonitorNameTakenError, match="A monitor named 'onprem' already exists"):
+            on_event(event("Create", DECLARED))
+
+    def test_invalid_properties_fail_before_any_call(self, api: FakeService) -> None:
+        bad = monitor("onprem", [probe(SUBNET_A, "not-an-ip"), probe("arn:aws:ec2:x", "10.0.0.1", port=0)], period=45)
+        with pytest.raises(InvalidSpecError) as refused:
+            on_event(event("Create", bad))
+        message = str(refused.value)
+        for expected in ("aggregationPeriod 45", "probes[0].destination 'not-an-ip'", "probes[1].sourceArn",
+                         "probes[1].destinationPort 0"):
+            assert expected in message
+
+    def test_a_probe_in_error_fails_the_deploy_with_the_probe_named(self, api: FakeService) -> None:
+        create = event("Create", DECLARED)
+        api.get(live_monitor(period=30, tags={"team": "network"},
+                             probes=[live_probe(1, TCP_A, "ERROR"), live_probe(2, ICMP_B)]))
+        with pytest.raises(MonitorFailedError, match=rf"probe {probe_id(1)} \(TCP {SUBNET_A} -> 10.0.0.1:443\) is in state ERROR"):
+            is_complete(after_on_event(create, {"PhysicalResourceId": "onprem"}))
+
+    def test_a_monitor_in_error_fails_the_deploy(self, api: FakeService) -> None:
+        api.get(live_monitor(state="ERROR", period=30, tags={"team": "network"},
+                             probes=[live_probe(1, TCP_A), live_probe(2, ICMP_B)]))
+        with pytest.raises(MonitorFailedError, match="the monitor is in state ERROR"):
+            is_complete(after_on_event(event("Create", DECLARED), {"PhysicalResourceId": "onprem"}))
+
+    def test_24_probes_fit_the_4096_byte_response_limit(self, api: FakeService) -> None:
+        probes = [probe(subnet_arn(i // 4), f"10.0.{i}.1") for i in range(24)]
+        declared = monitor("m" * 200, probes)
+        longest_ids = [{**live_probe(i, p), "probeId": f"probe-{i:064d}"} for i, p in enumerate(probes)]
+        api.get(live_monitor("m" * 200, probes=longest_ids), name="m" * 200)
+        response = is_complete(after_on_event(event("Create", declared), {"PhysicalResourceId": "m" * 200}))
+        assert len(response["Data"]) == 26
+        framework_envelope = {"Status": "SUCCESS", "Reason": "SUCCESS", "StackId": STACK_ID,
+                              "RequestId": "6a0e6b5e-0000-4000-8000-000000000001", "LogicalResourceId": LOGICAL_ID,
+                              "PhysicalResourceId": "m" * 200, "Data": response["Data"]}
+        assert len(json.dumps(framework_envelope).encode()) < RESPONSE_LIMIT_BYTES
+
+
+# --- Update -----------------------------------------------------------------------------------
+
+
+def update(declared: Mapping[str, Any], old: Mapping[str, Any] = DECLARED) -> dict[str, Any]:
+    request = event("Update", declared, physical_id=old["monitorName"], old=old)
+    assert on_event(request) == {"PhysicalResourceId": old["monitorName"]}  # in place: no call
+    return after_on_event(request, {"PhysicalResourceId": old["monitorName"]})
+
+
+CONVERGED = live_monitor(period=30, tags={"team": "network"}, probes=[live_probe(1, TCP_A), live_probe(2, ICMP_B)])
+
+
+class TestUpdate:
+    def test_reordering_the_probes_makes_no_call(self, api: FakeService) -> None:
+        polled = update(monitor("onprem", [ICMP_B, TCP_A], period=30, tags={"team": "network"}))
+        api.get(CONVERGED)
+        result = is_complete(polled)
+        assert result["IsComplete"] is True
+        assert result["Data"]["ProbeId.0"] == probe_id(2)
+
+    def test_a_changed_destination_is_one_update_probe_then_a_wait(self, api: FakeService) -> None:
+        moved = {**TCP_A, "destination": "10.0.0.99"}
+        polled = update(monitor("onprem", [moved, ICMP_B], period=30, tags={"team": "network"}))
+        api.get(CONVERGED)
+        api.expect("update_probe", {"monitorName": "onprem", "probeId": probe_id(1), "destination": "10.0.0.99"},
+                   probe_response(moved, 1))
+        assert is_complete(polled) == {"IsComplete": False}
+        api.get(live_monitor(period=30, tags={"team": "network"},
+                             probes=[live_probe(1, moved, "PENDING"), live_probe(2, ICMP_B)]))
+        assert is_complete(polled) == {"IsComplete": False}
+        api.get(live_monitor(period=30, tags={"team": "network"}, probes=[live_probe(1, moved), live_probe(2, ICMP_B)]))
+        assert is_complete(polled)["IsComplete"] is True
+
+    def test_protocol_port_and_packet_size_change_in_the_same_call(self, api: FakeService) -> None:
+        changed = probe(SUBNET_B, "10.0.0.2", "TCP", port=8443, packet_size=1500)
+        polled = update(monitor("onprem", [TCP_A, changed], period=30, tags={"team": "network"}))
+        api.get(CONVERGED)
+        api.expect("update_probe", {"monitorName": "onprem", "probeId": probe_id(2), "protocol": "TCP",
+                                    "destinationPort": 8443, "packetSize": 1500}, probe_response(changed, 2))
+        assert is_complete(polled) == {"IsComplete": False}
+
+    def test_an_added_probe_is_one_create_probe_with_its_tags(self, api: FakeService) -> None:
+        added = probe(SUBNET_B, "10.0.0.3", tags={"k": "v"})
+        polled = update(monitor("onprem", [TCP_A, ICMP_B, added], period=30, tags={"team": "network"}))
+        api.get(CONVERGED)
+        api.expect("create_probe", {
+            "monitorName": "onprem",
+            "probe": {"sourceArn": SUBNET_B, "destination": "10.0.0.3", "protocol": "TCP", "destinationPort": 443,
+                      "tags": {"k": "v"}},
+            "clientToken": ANY,
+        }, probe_response(added, 3))
+        assert is_complete(polled) == {"IsComplete": False}
+
+    def test_a_removed_probe_is_deleted_and_waited_for(self, api: FakeService) -> None:
+        polled = update(monitor("onprem", [TCP_A], period=30, tags={"team": "network"}))
+        api.get(CONVERGED)
+        api.expect("delete_probe", {"monitorName": "onprem", "probeId": probe_id(2)})
+        assert is_complete(polled) == {"IsComplete": False}
+        api.get(live_monitor(period=30, tags={"team": "network"},
+                             probes=[live_probe(1, TCP_A), live_probe(2, ICMP_B, "DELETING")]))
+        assert is_complete(polled) == {"IsComplete": False}
+        api.get(live_monitor(period=30, tags={"team": "network"},
+                             probes=[live_probe(1, TCP_A), live_probe(2, ICMP_B, "DELETED")]))
+        assert is_complete(polled)["IsComplete"] is True
+
+    def test_a_changed_source_is_delete_then_create_after_the_delete_settles(self, api: FakeService) -> None:
+        moved = {**ICMP_B, "sourceArn": subnet_arn(7)}
+        polled = update(monitor("onprem", [TCP_A, moved], period=30, tags={"team": "network"}))
+        api.get(CONVERGED)
+        api.expect("delete_probe", {"monitorName": "onprem", "probeId": probe_id(2)})
+        assert is_complete(polled) == {"IsComplete": False}
+        api.get(live_monitor(period=30, tags={"team": "network"}, probes=[live_probe(1, TCP_A)]))
+        api.expect("create_probe", {"monitorName": "onprem", "probe": {k: v for k, v in moved.items()},
+                                    "clientToken": ANY}, probe_response(moved, 3))
+        assert is_complete(polled) == {"IsComplete": False}
+
+    def test_the_aggregation_period_is_one_update_monitor(self, api: FakeService) -> None:
+        polled = update(monitor("onprem", [TCP_A, ICMP_B], period=60, tags={"team": "network"}))
+        api.get(CONVERGED)
+        api.expect("update_monitor", {"monitorName": "onprem", "aggregationPeriod": 60},
+                   {"monitorArn": f"{ACCOUNT_PREFIX}:monitor/onprem", "monitorName": "onprem", "state": "PENDING"})
+        assert is_complete(polled) == {"IsComplete": False}
+
+    def test_tags_are_added_changed_and_removed_on_monitor_and_probes(self, api: FakeService) -> None:
+        retagged = {**TCP_A, "probeTags": {"path": "vpn", "new": "1"}}
+        polled = update(monitor("onprem", [retagged, {**ICMP_B, "probeTags": {}}], period=30, tags={"owner": "me"}))
+        api.get(live_monitor(period=30, tags={"team": "network"},
+                             probes=[live_probe(1, TCP_A), live_probe(2, {**ICMP_B, "probeTags": {"old": "x"}})]))
+        api.expect("tag_resource", {"resourceArn": f"{ACCOUNT_PREFIX}:monitor/onprem", "tags": {"owner": "me"}})
+        api.expect("untag_resource", {"resourceArn": f"{ACCOUNT_PREFIX}:monitor/onprem", "tagKeys": ["team"]})
+        api.expect("tag_resource", {"resourceArn": f"{ACCOUNT_PREFIX}:probe/{probe_id(1)}",
+                                    "tags": {"path": "vpn", "new": "1"}})
+        api.expect("untag_resource", {"resourceArn": f"{ACCOUNT_PREFIX}:probe/{probe_id(2)}", "tagKeys": ["old"]})
+        assert is_complete(polled) == {"IsComplete": False}
+
+    def test_drift_is_repaired_from_the_live_state_not_the_old_properties(self, api: FakeService) -> None:
+        # Unchanged template, but out of band: a probe paused, a packet size changed, a stray probe added.
+        polled = update(DECLARED)
+        stray = probe(SUBNET_A, "10.0.0.66")
+        api.get(live_monitor(period=30, tags={"team": "network"}, probes=[
+            live_probe(1, TCP_A, "INACTIVE", packetSize=1000), live_probe(2, ICMP_B), live_probe(3, stray)]))
+        api.expect("delete_probe", {"monitorName": "onprem", "probeId": probe_id(3)})
+        assert is_complete(polled) == {"IsComplete": False}
+        api.get(live_monitor(period=30, tags={"team": "network"}, probes=[
+            live_probe(1, TCP_A, "INACTIVE", packetSize=1000), live_probe(2, ICMP_B)]))
+        api.expect("update_probe", {"monitorName": "onprem", "probeId": probe_id(1), "packetSize": 56,
+                                    "state": "ACTIVE"}, probe_response(TCP_A, 1))
+        assert is_complete(polled) == {"IsComplete": False}
+
+    def test_a_monitor_deleted_out_of_band_is_created_again(self, api: FakeService) -> None:
+        polled = update(DECLARED)
+        api.get(None)
+        api.expect_create_monitor({**DECLARED, "clientToken": ANY})
+        assert is_complete(polled) == {"IsComplete": False}
+
+    def test_a_rollback_is_an_update_back_to_the_old_properties(self, api: FakeService) -> None:
+        # The failed update had added a probe; CloudFormation now sends the old properties as new.
+        added = probe(SUBNET_B, "10.0.0.3")
+        failed = monitor("onprem", [TCP_A, ICMP_B, added], period=30, tags={"team": "network"})
+        polled = update(DECLARED, old=failed)
+        api.get(live_monitor(period=30, tags={"team": "network"},
+                             probes=[live_probe(1, TCP_A), live_probe(2, ICMP_B), live_probe(3, added)]))
+        api.expect("delete_probe", {"monitorName": "onprem", "probeId": probe_id(3)})
+        assert is_complete(polled) == {"IsComplete": False}
+
+    def test_a_new_name_replaces_the_monitor(self, api: FakeService) -> None:
+        renamed = {**DECLARED, "monitorName": "onprem-v2"}
+        request = event("Update", renamed, physical_id="onprem", old=DECLARED)
+        api.expect_create_monitor({**renamed, "clientToken": client_token(STACK_ID, LOGICAL_ID, request["RequestId"],
+                                                                           "create")})
+        # A new physical id: CloudFormation deletes "onprem" once the stack update succeeds.
+        assert on_event(request) == {"PhysicalResourceId": "onprem-v2"}
+
+    def test_an_invalid_update_fails_before_any_call(self, api: FakeService) -> None:
+        with pytest.raises(InvalidSpecError, match=r"probes\[0\].packetSize 9000"):
+            on_event(event("Update", monitor("onprem", [probe(SUBNET_A, "10.0.0.1", packet_size=9000)]),
+                           physical_id="onprem", old=DECLARED))
+
+
+# --- Delete -----------------------------------------------------------------------------------
+
+
+def delete_request(physical_id: str = "onprem") -> dict[str, Any]:
+    return event("Delete", DECLARED, physical_id=physical_id)
+
+
+class TestDelete:
+    def test_deletes_every_probe_waits_then_deletes_the_monitor_and_waits(self, api: FakeService) -> None:
+        request = delete_request()
+        api.get(CONVERGED)
+        api.expect("delete_probe", {"monitorName": "onprem", "probeId": probe_id(1)})
+        api.expect("delete_probe", {"monitorName": "onprem", "probeId": probe_id(2)})
+        assert on_event(request) == {"PhysicalResourceId": "onprem"}
+
+        api.get(live_monitor(period=30, probes=[live_probe(1, TCP_A, "DELETING"), live_probe(2, ICMP_B, "DELETED")]))
+        assert is_complete(request) == {"IsComplete": False}
+        api.get(live_monitor(period=30, state="INACTIVE"))
+        api.expect("delete_monitor", {"monitorName": "onprem"})
+        assert is_complete(request) == {"IsComplete": False}
+        api.get(None)
+        assert is_complete(request) == {"IsComplete": True}
+
+    def test_a_probe_already_gone_or_a_refused_monitor_delete_is_tried_again_later(self, api: FakeService) -> None:
+        request = delete_request()
+        api.get(live_monitor(probes=[live_probe(1, TCP_A)]))
+        api.fail("delete_probe", "ResourceNotFoundException", 404, {"monitorName": "onprem", "probeId": probe_id(1)})
+        on_event(request)
+        api.get(live_monitor(state="INACTIVE"))
+        api.fail("delete_monitor", "ValidationException", 400, {"monitorName": "onprem"})
+        assert is_complete(request) == {"IsComplete": False}
+
+    def test_a_monitor_that_does_not_exist_is_success(self, api: FakeService) -> None:
+        api.get(None)
+        on_event(delete_request())
+        api.get(None)
+        assert is_complete(delete_request()) == {"IsComplete": True}
+
+    def test_after_a_failed_create_there_is_nothing_to_call(self, api: FakeService) -> None:
+        request = delete_request(CREATE_FAILED_MARKER)
+        assert on_event(request) == {"PhysicalResourceId": CREATE_FAILED_MARKER}
+        assert is_complete(request) == {"IsComplete": True}
+
+    def test_probes_in_error_are_deleted_too(self, api: FakeService) -> None:
+        api.get(live_monitor(state="ERROR", probes=[live_probe(1, TCP_A, "ERROR")]))
+        api.expect("delete_probe", {"monitorName": "onprem", "probeId": probe_id(1)})
+        on_event(delete_request())
