@@ -1,6 +1,6 @@
 """CloudWatch Network Monitor for the AWS CDK: monitors *and* probes, validated at synth.
 
-    from cdk_netmon import MonitorProbe, NetworkMonitor, ProbeProtocol
+from cdk_netmon import MonitorProbe, NetworkMonitor, ProbeProtocol
 """
 
 from .monitor import INetworkMonitor, NetworkMonitor

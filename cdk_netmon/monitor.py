@@ -28,7 +28,7 @@ from constructs import Construct, IValidation
 
 from .handler.model import PROPERTY_NAME
 from .handler.rules import MONITOR_NAME_MAX_LENGTH
-from .probe import MonitorProbe, ProbeProtocol
+from .probe import MonitorProbe, Number, ProbeProtocol
 from .provider import NetworkMonitorProvider, generated_name_prefix
 from .validation import ResolvedProbe, is_unresolved, monitor_problems
 
@@ -46,6 +46,12 @@ class INetworkMonitor(IResource, Protocol):
     def monitor_arn(self) -> str: ...
 
     def metric(self, metric_name: str, *, probe_id: str | None = None, **options: Any) -> cloudwatch.Metric: ...
+
+    def metric_rtt(self, *, probe_id: str, **options: Any) -> cloudwatch.Metric: ...
+
+    def metric_packet_loss(self, *, probe_id: str, **options: Any) -> cloudwatch.Metric: ...
+
+    def metric_health_indicator(self, *, probe_id: str, **options: Any) -> cloudwatch.Metric: ...
 
 
 class _NetworkMonitorBase(Resource):
@@ -70,11 +76,15 @@ class _NetworkMonitorBase(Resource):
 
     def metric_rtt(self, *, probe_id: str, **options: Any) -> cloudwatch.Metric:
         """Round-trip time of a probe, in microseconds. Default: average over 5 minutes."""
-        return self.metric("RTT", probe_id=probe_id, **{"statistic": "Average", "unit": cloudwatch.Unit.MICROSECONDS, **options})
+        return self.metric(
+            "RTT", probe_id=probe_id, **{"statistic": "Average", "unit": cloudwatch.Unit.MICROSECONDS, **options}
+        )
 
     def metric_packet_loss(self, *, probe_id: str, **options: Any) -> cloudwatch.Metric:
         """Percentage of a probe's packets lost. Default: average over 5 minutes."""
-        return self.metric("PacketLoss", probe_id=probe_id, **{"statistic": "Average", "unit": cloudwatch.Unit.PERCENT, **options})
+        return self.metric(
+            "PacketLoss", probe_id=probe_id, **{"statistic": "Average", "unit": cloudwatch.Unit.PERCENT, **options}
+        )
 
     def metric_health_indicator(self, *, probe_id: str, **options: Any) -> cloudwatch.Metric:
         """0 while AWS's network is healthy for this probe, 1 when degraded; published with a
@@ -196,8 +206,8 @@ class NetworkMonitor(_NetworkMonitorBase):
         protocol: ProbeProtocol,
         source_arn: str | None = None,
         source: ec2.ISubnet | None = None,
-        destination_port: int | None = None,
-        packet_size: int | None = None,
+        destination_port: Number | None = None,
+        packet_size: Number | None = None,
         probe_tags: Mapping[str, str] | None = None,
     ) -> MonitorProbe:
         """Add a probe; the fields are those of `MonitorProbe`. Returns it, for `probe_id`."""

@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 
 from aws_cdk import aws_ec2 as ec2
 
+Number = int | float
+"""A whole number, or a number token (a float in Python) that is resolved at deploy."""
+
 
 class ProbeProtocol(enum.Enum):
     """How a probe reaches its destination."""
@@ -40,10 +43,10 @@ class MonitorProbe:
     source: ec2.ISubnet | None = None
     """The subnet the probe runs from. Default: none; then `source_arn` is required."""
 
-    destination_port: int | None = None
+    destination_port: Number | None = None
     """The TCP port, 1 to 65535. Required for TCP, not allowed for ICMP."""
 
-    packet_size: int | None = None
+    packet_size: Number | None = None
     """Bytes per probe packet, 56 to 8500. Default: the service's default; an unset size is not
     managed, so a size once set stays as it is until another size is declared."""
 

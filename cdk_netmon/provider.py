@@ -68,7 +68,9 @@ class NetworkMonitorProvider(Construct):
             self,
             "HandlerRole",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AWSLambdaBasicExecutionRole")],
+            managed_policies=[
+                iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AWSLambdaBasicExecutionRole")
+            ],
         )
         code = lambda_.Code.from_asset(str(HANDLER_DIR.parent), exclude=["*", "!handler", "!handler/*.py"])
 
@@ -134,9 +136,12 @@ class NetworkMonitorProvider(Construct):
     def _supporting_statements(self) -> list[iam.PolicyStatement]:
         """The service-linked role for the first monitor in an account, and the EC2 calls AWS
         documents for the caller of CreateMonitor and CreateProbe."""
-        ec2_arn = lambda resource: self._stack.format_arn(  # noqa: E731
-            service="ec2", resource=resource, resource_name="*", arn_format=ArnFormat.SLASH_RESOURCE_NAME
-        )
+
+        def ec2_arn(resource: str) -> str:
+            return self._stack.format_arn(
+                service="ec2", resource=resource, resource_name="*", arn_format=ArnFormat.SLASH_RESOURCE_NAME
+            )
+
         return [
             iam.PolicyStatement(
                 actions=["iam:CreateServiceLinkedRole"],

@@ -78,7 +78,8 @@ def _probe_problems(where: str, resolved: ResolvedProbe) -> tuple[list[str], rul
     protocol = probe.protocol.value if isinstance(probe.protocol, ProbeProtocol) else None
     if protocol is None:
         problems.append(
-            f"{where}.protocol {probe.protocol!r} is not a ProbeProtocol; allowed: ProbeProtocol.TCP or ProbeProtocol.ICMP"
+            f"{where}.protocol {probe.protocol!r} is not a ProbeProtocol; "
+            "allowed: ProbeProtocol.TCP or ProbeProtocol.ICMP"
         )
     elif not is_unresolved(probe.destination_port):
         problems += rules.check_protocol_and_port(

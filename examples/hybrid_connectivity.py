@@ -61,9 +61,7 @@ class HybridConnectivityStack(Stack):
                 self,
                 f"PacketLoss{subnet.node.id}",
                 alarm_description=f"Packet loss from {subnet.node.path} to {on_premises_service}:{on_premises_port}",
-                metric=monitor.metric_packet_loss(
-                    probe_id=monitor.probe_id(service_probe), period=Duration.minutes(1)
-                ),
+                metric=monitor.metric_packet_loss(probe_id=monitor.probe_id(service_probe), period=Duration.minutes(1)),
                 threshold=5,
                 evaluation_periods=3,
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -68,11 +69,18 @@ def test_defaults_are_a_60_second_period_and_no_probes() -> None:
 
 def test_an_isubnet_source_becomes_the_subnets_arn() -> None:
     stack = new_stack()
-    vpc = ec2.Vpc(stack, "Vpc", max_azs=1, nat_gateways=0, subnet_configuration=[
-        ec2.SubnetConfiguration(name="P", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
-    ])
-    NetworkMonitor(stack, "Monitor", probes=[MonitorProbe(source=vpc.isolated_subnets[0], destination="10.0.0.1",
-                                                            protocol=ProbeProtocol.ICMP)])
+    vpc = ec2.Vpc(
+        stack,
+        "Vpc",
+        max_azs=1,
+        nat_gateways=0,
+        subnet_configuration=[ec2.SubnetConfiguration(name="P", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)],
+    )
+    NetworkMonitor(
+        stack,
+        "Monitor",
+        probes=[MonitorProbe(source=vpc.isolated_subnets[0], destination="10.0.0.1", protocol=ProbeProtocol.ICMP)],
+    )
     parts = only_monitor(stack)["Properties"]["Monitor"]["Fn::Join"][1]
     subnet_logical_id = stack.get_logical_id(vpc.isolated_subnets[0].node.default_child)  # type: ignore[arg-type]
     assert {"Ref": subnet_logical_id} in parts
@@ -114,8 +122,11 @@ def test_each_stack_has_its_own_provider() -> None:
 
 def test_handlers_run_the_python_package_on_the_newest_python_runtime() -> None:
     functions = resources_of_type(template_json(NetworkMonitor(new_stack(), "M").stack), "AWS::Lambda::Function")
-    ours = {f["Properties"]["Handler"]: f["Properties"]["Runtime"] for f in functions.values()
-            if f["Properties"]["Handler"].startswith("handler.")}
+    ours = {
+        f["Properties"]["Handler"]: f["Properties"]["Runtime"]
+        for f in functions.values()
+        if f["Properties"]["Handler"].startswith("handler.")
+    }
     assert ours == {"handler.on_event": "python3.14", "handler.is_complete": "python3.14"}
 
 
@@ -126,8 +137,9 @@ def test_the_lambda_asset_holds_only_the_handler_package(tmp_path: Path) -> None
     python_assets = [d for d in tmp_path.glob("asset.*") if (d / "handler").is_dir()]
     [asset] = python_assets
     files = sorted(str(p.relative_to(asset)) for p in asset.rglob("*") if p.is_file())
-    assert files == [f"handler/{name}" for name in
-                     ("__init__.py", "lifecycle.py", "model.py", "plan.py", "rules.py", "service.py")]
+    assert files == [
+        f"handler/{name}" for name in ("__init__.py", "lifecycle.py", "model.py", "plan.py", "rules.py", "service.py")
+    ]
 
 
 class TestGeneratedNames:
@@ -167,7 +179,9 @@ def test_attributes_resolve_at_deploy() -> None:
 
 def test_probe_id_refuses_a_probe_of_another_monitor() -> None:
     monitor = NetworkMonitor(new_stack(), "Monitor", probes=[tcp()])
-    with pytest.raises(ValueError, match="Stack/Monitor: the probe to 10.0.0.9 is not one of this monitor's probes"):
+    with pytest.raises(
+        ValueError, match=re.escape("Stack/Monitor: the probe to 10.0.0.9 is not one of this monitor's probes")
+    ):
         monitor.probe_id(icmp(destination="10.0.0.9"))
 
 
@@ -180,8 +194,11 @@ def test_retain_keeps_the_monitor_when_it_leaves_the_stack() -> None:
 
 class TestHandlerPermissions:
     def statements(self, stack: Stack) -> list[dict[str, Any]]:
-        [policy] = [p for k, p in resources_of_type(template_json(stack), "AWS::IAM::Policy").items()
-                    if k.startswith("cdknetmonNetworkMonitorProviderHandlerPolicy")]
+        [policy] = [
+            p
+            for k, p in resources_of_type(template_json(stack), "AWS::IAM::Policy").items()
+            if k.startswith("cdknetmonNetworkMonitorProviderHandlerPolicy")
+        ]
         return list(policy["Properties"]["PolicyDocument"]["Statement"])
 
     def networkmonitor_resources(self, stack: Stack) -> list[str]:
@@ -208,16 +225,22 @@ class TestHandlerPermissions:
         assert len(self.networkmonitor_resources(stack)) == 2
 
     def test_allow_the_service_linked_role_only_for_network_monitor(self) -> None:
-        [statement] = [s for s in self.statements(NetworkMonitor(new_stack(), "M").stack)
-                       if s["Action"] == "iam:CreateServiceLinkedRole"]
+        [statement] = [
+            s
+            for s in self.statements(NetworkMonitor(new_stack(), "M").stack)
+            if s["Action"] == "iam:CreateServiceLinkedRole"
+        ]
         assert statement["Condition"] == {"StringEquals": {"iam:AWSServiceName": "networkmonitor.amazonaws.com"}}
         assert "AWSServiceRoleForNetworkMonitor" in json.dumps(statement["Resource"])
 
     def test_outlive_every_monitor_so_that_delete_can_run(self) -> None:
         stack = new_stack()
         NetworkMonitor(stack, "Monitor")
-        [policy_id] = [k for k in resources_of_type(template_json(stack), "AWS::IAM::Policy")
-                       if k.startswith("cdknetmonNetworkMonitorProviderHandlerPolicy")]
+        [policy_id] = [
+            k
+            for k in resources_of_type(template_json(stack), "AWS::IAM::Policy")
+            if k.startswith("cdknetmonNetworkMonitorProviderHandlerPolicy")
+        ]
         assert policy_id in only_monitor(stack)["DependsOn"]
 
 
@@ -249,4 +272,3 @@ def test_an_imported_monitor_has_an_arn_and_metrics() -> None:
     arn = json.dumps(stack.resolve(imported.monitor_arn))
     assert "networkmonitor:eu-west-1:123456789012:monitor/legacy-monitor" in arn
     assert imported.metric("RTT", probe_id="probe-x").dimensions == {"Monitor": "legacy-monitor", "Probe": "probe-x"}
-

@@ -47,7 +47,11 @@ class FakeService:
     def get(self, live: Mapping[str, Any] | None, name: str = "onprem") -> None:
         if live is None:
             self.stubber.add_client_error(
-                "get_monitor", "ResourceNotFoundException", "Monitor not found", 404, expected_params={"monitorName": name}
+                "get_monitor",
+                "ResourceNotFoundException",
+                "Monitor not found",
+                404,
+                expected_params={"monitorName": name},
             )
         else:
             self.stubber.add_response("get_monitor", dict(live), {"monitorName": name})
@@ -95,13 +99,18 @@ class TestCreate:
         assert response == {"PhysicalResourceId": "onprem"}
 
         polled = after_on_event(create, response)
-        api.get(live_monitor(state="PENDING", period=30, tags={"team": "network"},
-                             probes=[live_probe(1, TCP_A, "PENDING"), live_probe(2, ICMP_B, "PENDING")]))
+        api.get(
+            live_monitor(
+                state="PENDING",
+                period=30,
+                tags={"team": "network"},
+                probes=[live_probe(1, TCP_A, "PENDING"), live_probe(2, ICMP_B, "PENDING")],
+            )
+        )
         assert is_complete(polled) == {"IsComplete": False}
 
         # Probes come back in another order; their ids still follow the declared order.
-        api.get(live_monitor(period=30, tags={"team": "network"},
-                             probes=[live_probe(2, ICMP_B), live_probe(1, TCP_A)]))
+        api.get(live_monitor(period=30, tags={"team": "network"}, probes=[live_probe(2, ICMP_B), live_probe(1, TCP_A)]))
         assert is_complete(polled) == {
             "IsComplete": True,
             "Data": {
@@ -136,20 +145,32 @@ class TestCreate:
         with pytest.raises(InvalidSpecError) as refused:
             on_event(event("Create", bad))
         message = str(refused.value)
-        for expected in ("aggregationPeriod 45", "probes[0].destination 'not-an-ip'", "probes[1].sourceArn",
-                         "probes[1].destinationPort 0"):
+        for expected in (
+            "aggregationPeriod 45",
+            "probes[0].destination 'not-an-ip'",
+            "probes[1].sourceArn",
+            "probes[1].destinationPort 0",
+        ):
             assert expected in message
 
     def test_a_probe_in_error_fails_the_deploy_with_the_probe_named(self, api: FakeService) -> None:
         create = event("Create", DECLARED)
-        api.get(live_monitor(period=30, tags={"team": "network"},
-                             probes=[live_probe(1, TCP_A, "ERROR"), live_probe(2, ICMP_B)]))
-        with pytest.raises(MonitorFailedError, match=rf"probe {probe_id(1)} \(TCP {SUBNET_A} -> 10.0.0.1:443\) is in state ERROR"):
+        api.get(
+            live_monitor(
+                period=30, tags={"team": "network"}, probes=[live_probe(1, TCP_A, "ERROR"), live_probe(2, ICMP_B)]
+            )
+        )
+        with pytest.raises(
+            MonitorFailedError, match=rf"probe {probe_id(1)} \(TCP {SUBNET_A} -> 10.0.0.1:443\) is in state ERROR"
+        ):
             is_complete(after_on_event(create, {"PhysicalResourceId": "onprem"}))
 
     def test_a_monitor_in_error_fails_the_deploy(self, api: FakeService) -> None:
-        api.get(live_monitor(state="ERROR", period=30, tags={"team": "network"},
-                             probes=[live_probe(1, TCP_A), live_probe(2, ICMP_B)]))
+        api.get(
+            live_monitor(
+                state="ERROR", period=30, tags={"team": "network"}, probes=[live_probe(1, TCP_A), live_probe(2, ICMP_B)]
+            )
+        )
         with pytest.raises(MonitorFailedError, match="the monitor is in state ERROR"):
             is_complete(after_on_event(event("Create", DECLARED), {"PhysicalResourceId": "onprem"}))
 
@@ -160,9 +181,15 @@ class TestCreate:
         api.get(live_monitor("m" * 200, probes=longest_ids), name="m" * 200)
         response = is_complete(after_on_event(event("Create", declared), {"PhysicalResourceId": "m" * 200}))
         assert len(response["Data"]) == 26
-        framework_envelope = {"Status": "SUCCESS", "Reason": "SUCCESS", "StackId": STACK_ID,
-                              "RequestId": "6a0e6b5e-0000-4000-8000-000000000001", "LogicalResourceId": LOGICAL_ID,
-                              "PhysicalResourceId": "m" * 200, "Data": response["Data"]}
+        framework_envelope = {
+            "Status": "SUCCESS",
+            "Reason": "SUCCESS",
+            "StackId": STACK_ID,
+            "RequestId": "6a0e6b5e-0000-4000-8000-000000000001",
+            "LogicalResourceId": LOGICAL_ID,
+            "PhysicalResourceId": "m" * 200,
+            "Data": response["Data"],
+        }
         assert len(json.dumps(framework_envelope).encode()) < RESPONSE_LIMIT_BYTES
 
 
@@ -190,11 +217,17 @@ class TestUpdate:
         moved = {**TCP_A, "destination": "10.0.0.99"}
         polled = update(monitor("onprem", [moved, ICMP_B], period=30, tags={"team": "network"}))
         api.get(CONVERGED)
-        api.expect("update_probe", {"monitorName": "onprem", "probeId": probe_id(1), "destination": "10.0.0.99"},
-                   probe_response(moved, 1))
+        api.expect(
+            "update_probe",
+            {"monitorName": "onprem", "probeId": probe_id(1), "destination": "10.0.0.99"},
+            probe_response(moved, 1),
+        )
         assert is_complete(polled) == {"IsComplete": False}
-        api.get(live_monitor(period=30, tags={"team": "network"},
-                             probes=[live_probe(1, moved, "PENDING"), live_probe(2, ICMP_B)]))
+        api.get(
+            live_monitor(
+                period=30, tags={"team": "network"}, probes=[live_probe(1, moved, "PENDING"), live_probe(2, ICMP_B)]
+            )
+        )
         assert is_complete(polled) == {"IsComplete": False}
         api.get(live_monitor(period=30, tags={"team": "network"}, probes=[live_probe(1, moved), live_probe(2, ICMP_B)]))
         assert is_complete(polled)["IsComplete"] is True
@@ -203,20 +236,38 @@ class TestUpdate:
         changed = probe(SUBNET_B, "10.0.0.2", "TCP", port=8443, packet_size=1500)
         polled = update(monitor("onprem", [TCP_A, changed], period=30, tags={"team": "network"}))
         api.get(CONVERGED)
-        api.expect("update_probe", {"monitorName": "onprem", "probeId": probe_id(2), "protocol": "TCP",
-                                    "destinationPort": 8443, "packetSize": 1500}, probe_response(changed, 2))
+        api.expect(
+            "update_probe",
+            {
+                "monitorName": "onprem",
+                "probeId": probe_id(2),
+                "protocol": "TCP",
+                "destinationPort": 8443,
+                "packetSize": 1500,
+            },
+            probe_response(changed, 2),
+        )
         assert is_complete(polled) == {"IsComplete": False}
 
     def test_an_added_probe_is_one_create_probe_with_its_tags(self, api: FakeService) -> None:
         added = probe(SUBNET_B, "10.0.0.3", tags={"k": "v"})
         polled = update(monitor("onprem", [TCP_A, ICMP_B, added], period=30, tags={"team": "network"}))
         api.get(CONVERGED)
-        api.expect("create_probe", {
-            "monitorName": "onprem",
-            "probe": {"sourceArn": SUBNET_B, "destination": "10.0.0.3", "protocol": "TCP", "destinationPort": 443,
-                      "tags": {"k": "v"}},
-            "clientToken": ANY,
-        }, probe_response(added, 3))
+        api.expect(
+            "create_probe",
+            {
+                "monitorName": "onprem",
+                "probe": {
+                    "sourceArn": SUBNET_B,
+                    "destination": "10.0.0.3",
+                    "protocol": "TCP",
+                    "destinationPort": 443,
+                    "tags": {"k": "v"},
+                },
+                "clientToken": ANY,
+            },
+            probe_response(added, 3),
+        )
         assert is_complete(polled) == {"IsComplete": False}
 
     def test_a_removed_probe_is_deleted_and_waited_for(self, api: FakeService) -> None:
@@ -224,11 +275,17 @@ class TestUpdate:
         api.get(CONVERGED)
         api.expect("delete_probe", {"monitorName": "onprem", "probeId": probe_id(2)})
         assert is_complete(polled) == {"IsComplete": False}
-        api.get(live_monitor(period=30, tags={"team": "network"},
-                             probes=[live_probe(1, TCP_A), live_probe(2, ICMP_B, "DELETING")]))
+        api.get(
+            live_monitor(
+                period=30, tags={"team": "network"}, probes=[live_probe(1, TCP_A), live_probe(2, ICMP_B, "DELETING")]
+            )
+        )
         assert is_complete(polled) == {"IsComplete": False}
-        api.get(live_monitor(period=30, tags={"team": "network"},
-                             probes=[live_probe(1, TCP_A), live_probe(2, ICMP_B, "DELETED")]))
+        api.get(
+            live_monitor(
+                period=30, tags={"team": "network"}, probes=[live_probe(1, TCP_A), live_probe(2, ICMP_B, "DELETED")]
+            )
+        )
         assert is_complete(polled)["IsComplete"] is True
 
     def test_a_changed_source_is_delete_then_create_after_the_delete_settles(self, api: FakeService) -> None:
@@ -238,26 +295,39 @@ class TestUpdate:
         api.expect("delete_probe", {"monitorName": "onprem", "probeId": probe_id(2)})
         assert is_complete(polled) == {"IsComplete": False}
         api.get(live_monitor(period=30, tags={"team": "network"}, probes=[live_probe(1, TCP_A)]))
-        api.expect("create_probe", {"monitorName": "onprem", "probe": {k: v for k, v in moved.items()},
-                                    "clientToken": ANY}, probe_response(moved, 3))
+        api.expect(
+            "create_probe",
+            {"monitorName": "onprem", "probe": dict(moved), "clientToken": ANY},
+            probe_response(moved, 3),
+        )
         assert is_complete(polled) == {"IsComplete": False}
 
     def test_the_aggregation_period_is_one_update_monitor(self, api: FakeService) -> None:
         polled = update(monitor("onprem", [TCP_A, ICMP_B], period=60, tags={"team": "network"}))
         api.get(CONVERGED)
-        api.expect("update_monitor", {"monitorName": "onprem", "aggregationPeriod": 60},
-                   {"monitorArn": f"{ACCOUNT_PREFIX}:monitor/onprem", "monitorName": "onprem", "state": "PENDING"})
+        api.expect(
+            "update_monitor",
+            {"monitorName": "onprem", "aggregationPeriod": 60},
+            {"monitorArn": f"{ACCOUNT_PREFIX}:monitor/onprem", "monitorName": "onprem", "state": "PENDING"},
+        )
         assert is_complete(polled) == {"IsComplete": False}
 
     def test_tags_are_added_changed_and_removed_on_monitor_and_probes(self, api: FakeService) -> None:
         retagged = {**TCP_A, "probeTags": {"path": "vpn", "new": "1"}}
         polled = update(monitor("onprem", [retagged, {**ICMP_B, "probeTags": {}}], period=30, tags={"owner": "me"}))
-        api.get(live_monitor(period=30, tags={"team": "network"},
-                             probes=[live_probe(1, TCP_A), live_probe(2, {**ICMP_B, "probeTags": {"old": "x"}})]))
+        api.get(
+            live_monitor(
+                period=30,
+                tags={"team": "network"},
+                probes=[live_probe(1, TCP_A), live_probe(2, {**ICMP_B, "probeTags": {"old": "x"}})],
+            )
+        )
         api.expect("tag_resource", {"resourceArn": f"{ACCOUNT_PREFIX}:monitor/onprem", "tags": {"owner": "me"}})
         api.expect("untag_resource", {"resourceArn": f"{ACCOUNT_PREFIX}:monitor/onprem", "tagKeys": ["team"]})
-        api.expect("tag_resource", {"resourceArn": f"{ACCOUNT_PREFIX}:probe/{probe_id(1)}",
-                                    "tags": {"path": "vpn", "new": "1"}})
+        api.expect(
+            "tag_resource",
+            {"resourceArn": f"{ACCOUNT_PREFIX}:probe/{probe_id(1)}", "tags": {"path": "vpn", "new": "1"}},
+        )
         api.expect("untag_resource", {"resourceArn": f"{ACCOUNT_PREFIX}:probe/{probe_id(2)}", "tagKeys": ["old"]})
         assert is_complete(polled) == {"IsComplete": False}
 
@@ -265,14 +335,27 @@ class TestUpdate:
         # Unchanged template, but out of band: a probe paused, a packet size changed, a stray probe added.
         polled = update(DECLARED)
         stray = probe(SUBNET_A, "10.0.0.66")
-        api.get(live_monitor(period=30, tags={"team": "network"}, probes=[
-            live_probe(1, TCP_A, "INACTIVE", packetSize=1000), live_probe(2, ICMP_B), live_probe(3, stray)]))
+        api.get(
+            live_monitor(
+                period=30,
+                tags={"team": "network"},
+                probes=[live_probe(1, TCP_A, "INACTIVE", packetSize=1000), live_probe(2, ICMP_B), live_probe(3, stray)],
+            )
+        )
         api.expect("delete_probe", {"monitorName": "onprem", "probeId": probe_id(3)})
         assert is_complete(polled) == {"IsComplete": False}
-        api.get(live_monitor(period=30, tags={"team": "network"}, probes=[
-            live_probe(1, TCP_A, "INACTIVE", packetSize=1000), live_probe(2, ICMP_B)]))
-        api.expect("update_probe", {"monitorName": "onprem", "probeId": probe_id(1), "packetSize": 56,
-                                    "state": "ACTIVE"}, probe_response(TCP_A, 1))
+        api.get(
+            live_monitor(
+                period=30,
+                tags={"team": "network"},
+                probes=[live_probe(1, TCP_A, "INACTIVE", packetSize=1000), live_probe(2, ICMP_B)],
+            )
+        )
+        api.expect(
+            "update_probe",
+            {"monitorName": "onprem", "probeId": probe_id(1), "packetSize": 56, "state": "ACTIVE"},
+            probe_response(TCP_A, 1),
+        )
         assert is_complete(polled) == {"IsComplete": False}
 
     def test_a_monitor_deleted_out_of_band_is_created_again(self, api: FakeService) -> None:
@@ -286,23 +369,35 @@ class TestUpdate:
         added = probe(SUBNET_B, "10.0.0.3")
         failed = monitor("onprem", [TCP_A, ICMP_B, added], period=30, tags={"team": "network"})
         polled = update(DECLARED, old=failed)
-        api.get(live_monitor(period=30, tags={"team": "network"},
-                             probes=[live_probe(1, TCP_A), live_probe(2, ICMP_B), live_probe(3, added)]))
+        api.get(
+            live_monitor(
+                period=30,
+                tags={"team": "network"},
+                probes=[live_probe(1, TCP_A), live_probe(2, ICMP_B), live_probe(3, added)],
+            )
+        )
         api.expect("delete_probe", {"monitorName": "onprem", "probeId": probe_id(3)})
         assert is_complete(polled) == {"IsComplete": False}
 
     def test_a_new_name_replaces_the_monitor(self, api: FakeService) -> None:
         renamed = {**DECLARED, "monitorName": "onprem-v2"}
         request = event("Update", renamed, physical_id="onprem", old=DECLARED)
-        api.expect_create_monitor({**renamed, "clientToken": client_token(STACK_ID, LOGICAL_ID, request["RequestId"],
-                                                                           "create")})
+        api.expect_create_monitor(
+            {**renamed, "clientToken": client_token(STACK_ID, LOGICAL_ID, request["RequestId"], "create")}
+        )
         # A new physical id: CloudFormation deletes "onprem" once the stack update succeeds.
         assert on_event(request) == {"PhysicalResourceId": "onprem-v2"}
 
     def test_an_invalid_update_fails_before_any_call(self, api: FakeService) -> None:
         with pytest.raises(InvalidSpecError, match=r"probes\[0\].packetSize 9000"):
-            on_event(event("Update", monitor("onprem", [probe(SUBNET_A, "10.0.0.1", packet_size=9000)]),
-                           physical_id="onprem", old=DECLARED))
+            on_event(
+                event(
+                    "Update",
+                    monitor("onprem", [probe(SUBNET_A, "10.0.0.1", packet_size=9000)]),
+                    physical_id="onprem",
+                    old=DECLARED,
+                )
+            )
 
 
 # --- Delete -----------------------------------------------------------------------------------

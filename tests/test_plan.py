@@ -20,14 +20,24 @@ from tests.support import SUBNET_A, SUBNET_B, subnet_arn
 ARN = "arn:aws:networkmonitor:eu-west-1:123456789012"
 
 
-def spec(source: str = SUBNET_A, destination: str = "10.0.0.1", protocol: str = "TCP", port: int | None = 443,
-         packet_size: int | None = None, **tags: str) -> ProbeSpec:
+def spec(
+    source: str = SUBNET_A,
+    destination: str = "10.0.0.1",
+    protocol: str = "TCP",
+    port: int | None = 443,
+    packet_size: int | None = None,
+    **tags: str,
+) -> ProbeSpec:
     return ProbeSpec(source, destination, protocol, port if protocol == "TCP" else None, packet_size, tags)
 
 
 def live(*probes: ProbeSpec, period: int = 60, states: dict[int, str] | None = None) -> LiveMonitor:
     return LiveMonitor(
-        name="m", arn=f"{ARN}:monitor/m", state="ACTIVE", aggregation_period=period, tags={},
+        name="m",
+        arn=f"{ARN}:monitor/m",
+        state="ACTIVE",
+        aggregation_period=period,
+        tags={},
         probes=tuple(
             LiveProbe(f"probe-{i:021d}", f"{ARN}:probe/probe-{i:021d}", (states or {}).get(i, "ACTIVE"), p)
             for i, p in enumerate(probes)
@@ -89,7 +99,10 @@ def test_updates_and_tags_share_a_phase_after_deletes_and_before_creates() -> No
     have = live(spec(destination="10.0.0.1"), spec(destination="10.0.0.2", source=SUBNET_B), period=30)
     want = declared(spec(destination="10.0.0.1", team="x"), spec(destination="10.0.0.3", source=subnet_arn(9)))
     assert [[c.operation for c in phase] for phase in plan(want, have).phases] == [
-        ["delete_probe"], ["update_monitor", "tag_resource"], ["create_probe"]]
+        ["delete_probe"],
+        ["update_monitor", "tag_resource"],
+        ["create_probe"],
+    ]
 
 
 def test_create_probe_tokens_are_stable_for_the_same_request_and_probe() -> None:
@@ -130,16 +143,20 @@ def apply(have: LiveMonitor, calls: tuple[Call, ...], ids: itertools.count[int])
         elif call.operation == "update_probe":
             index = next(i for i, x in enumerate(probes) if x.probe_id == p["probeId"])
             old = probes[index]
-            new_spec = replace(old.spec, destination=p.get("destination", old.spec.destination),
-                               protocol=p.get("protocol", old.spec.protocol),
-                               destination_port=p.get("destinationPort", old.spec.destination_port),
-                               packet_size=p.get("packetSize", old.spec.packet_size))
+            new_spec = replace(
+                old.spec,
+                destination=p.get("destination", old.spec.destination),
+                protocol=p.get("protocol", old.spec.protocol),
+                destination_port=p.get("destinationPort", old.spec.destination_port),
+                packet_size=p.get("packetSize", old.spec.packet_size),
+            )
             probes[index] = replace(old, spec=new_spec, state="ACTIVE")
         elif call.operation == "create_probe":
             body = p["probe"]
             n = next(ids)
-            probes.append(LiveProbe(f"probe-{n:021d}", f"{ARN}:probe/probe-{n:021d}", "ACTIVE",
-                                    ProbeSpec.from_api(body, "tags")))
+            probes.append(
+                LiveProbe(f"probe-{n:021d}", f"{ARN}:probe/probe-{n:021d}", "ACTIVE", ProbeSpec.from_api(body, "tags"))
+            )
         elif call.operation in ("tag_resource", "untag_resource"):
             pass  # tags are exercised in the handler tests
         else:

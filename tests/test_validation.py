@@ -279,7 +279,7 @@ def test_subnet_quota_counts_probes_from_one_isubnet_even_though_its_arn_is_a_to
 def test_duplicate_probes_from_one_isubnet_are_refused() -> None:
     stack = new_stack()
     [subnet] = subnets_of(stack, 1)
-    probe = {"source": subnet, "destination": "10.0.0.1", "protocol": ProbeProtocol.ICMP}
+    probe: dict[str, Any] = {"source": subnet, "destination": "10.0.0.1", "protocol": ProbeProtocol.ICMP}
     monitor = NetworkMonitor(stack, "Monitor", probes=[MonitorProbe(**probe), MonitorProbe(**probe)])
     assert list(monitor.node.validate()) == [
         "probes[1] duplicates probes[0] (same source, destination, protocol and port); allowed: each probe once"
@@ -297,10 +297,20 @@ def test_deploy_time_values_pass_synth_untouched() -> None:
         aggregation_period=Duration.seconds(number),
         tags={"owner": text},
         probes=[
-            MonitorProbe(source_arn=text, destination=text, protocol=ProbeProtocol.TCP, destination_port=Token.as_number(number)),
-            MonitorProbe(source_arn=text, destination=text, protocol=ProbeProtocol.TCP, destination_port=Token.as_number(number)),
-            MonitorProbe(source_arn=SUBNET_A, destination="10.0.0.1", protocol=ProbeProtocol.TCP, destination_port=443,
-                         packet_size=Token.as_number(number), probe_tags={"k": text}),
+            MonitorProbe(
+                source_arn=text, destination=text, protocol=ProbeProtocol.TCP, destination_port=Token.as_number(number)
+            ),
+            MonitorProbe(
+                source_arn=text, destination=text, protocol=ProbeProtocol.TCP, destination_port=Token.as_number(number)
+            ),
+            MonitorProbe(
+                source_arn=SUBNET_A,
+                destination="10.0.0.1",
+                protocol=ProbeProtocol.TCP,
+                destination_port=443,
+                packet_size=Token.as_number(number),
+                probe_tags={"k": text},
+            ),
         ],
     )
     assert list(monitor.node.validate()) == []

@@ -13,6 +13,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeGuard
 
 MONITOR_NAME_MAX_LENGTH = 200
 MONITOR_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9_-]+$")
@@ -35,10 +36,7 @@ RESERVED_TAG_PREFIX = "aws:"
 def check_monitor_name(field: str, name: str) -> list[str]:
     if not isinstance(name, str) or not 1 <= len(name) <= MONITOR_NAME_MAX_LENGTH:
         length = len(name) if isinstance(name, str) else "not a string"
-        return [
-            f"{field} {name!r} has length {length}; "
-            f"allowed: 1 to {MONITOR_NAME_MAX_LENGTH} characters"
-        ]
+        return [f"{field} {name!r} has length {length}; allowed: 1 to {MONITOR_NAME_MAX_LENGTH} characters"]
     if not MONITOR_NAME_PATTERN.match(name):
         return [f"{field} {name!r} has characters outside [a-zA-Z0-9_-]; allowed: letters, digits, '_' and '-'"]
     return []
@@ -56,7 +54,7 @@ def check_destination(field: str, destination: str) -> list[str]:
     return []
 
 
-def check_protocol_and_port(protocol_field: str, port_field: str, protocol: str, port: int | None) -> list[str]:
+def check_protocol_and_port(protocol_field: str, port_field: str, protocol: str, port: object) -> list[str]:
     if protocol not in PROTOCOLS:
         return [f"{protocol_field} {protocol!r} is not supported; allowed: TCP or ICMP"]
     if protocol == "TCP":
@@ -69,14 +67,11 @@ def check_protocol_and_port(protocol_field: str, port_field: str, protocol: str,
     return []
 
 
-def check_packet_size(field: str, packet_size: int | None) -> list[str]:
+def check_packet_size(field: str, packet_size: object) -> list[str]:
     if packet_size is None:
         return []
     if not _is_int(packet_size) or not PACKET_SIZE_MIN <= packet_size <= PACKET_SIZE_MAX:
-        return [
-            f"{field} {packet_size!r} is out of range; "
-            f"allowed: {PACKET_SIZE_MIN} to {PACKET_SIZE_MAX} bytes"
-        ]
+        return [f"{field} {packet_size!r} is out of range; allowed: {PACKET_SIZE_MIN} to {PACKET_SIZE_MAX} bytes"]
     return []
 
 
@@ -95,15 +90,14 @@ def check_tags(field: str, tags: Mapping[str, str]) -> list[str]:
         problems.append(f"{field} has {len(tags)} tags; allowed: at most {MAX_TAGS}")
     for key, value in tags.items():
         if not 1 <= len(key) <= TAG_KEY_MAX_LENGTH:
-            problems.append(
-                f"{field} key {key!r} has length {len(key)}; allowed: 1 to {TAG_KEY_MAX_LENGTH} characters"
-            )
+            problems.append(f"{field} key {key!r} has length {len(key)}; allowed: 1 to {TAG_KEY_MAX_LENGTH} characters")
         if key.lower().startswith(RESERVED_TAG_PREFIX):
-            problems.append(f"{field} key {key!r} uses the reserved prefix 'aws:'; allowed: keys not starting with 'aws:'")
+            problems.append(
+                f"{field} key {key!r} uses the reserved prefix 'aws:'; allowed: keys not starting with 'aws:'"
+            )
         if len(value) > TAG_VALUE_MAX_LENGTH:
             problems.append(
-                f"{field} value of {key!r} has length {len(value)}; "
-                f"allowed: 0 to {TAG_VALUE_MAX_LENGTH} characters"
+                f"{field} value of {key!r} has length {len(value)}; allowed: 0 to {TAG_VALUE_MAX_LENGTH} characters"
             )
     return problems
 
@@ -115,7 +109,7 @@ class ProbeFacts:
     source: str | None
     destination: str | None
     protocol: str | None
-    port: int | None
+    port: object
 
 
 def check_monitor_probes(probes: Sequence[ProbeFacts]) -> list[str]:
@@ -132,7 +126,7 @@ def check_monitor_probes(probes: Sequence[ProbeFacts]) -> list[str]:
                 f"allowed: at most {MAX_PROBES_PER_SUBNET} per subnet in one monitor"
             )
 
-    seen: dict[tuple[str, str, str, int | None], int] = {}
+    seen: dict[tuple[str, str, str, object], int] = {}
     for index, probe in enumerate(probes):
         if probe.source is None or probe.destination is None or probe.protocol is None:
             continue
@@ -165,5 +159,5 @@ def flatten(problem_lists: Iterable[list[str]]) -> list[str]:
     return [problem for problems in problem_lists for problem in problems]
 
 
-def _is_int(value: object) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
