@@ -361,7 +361,23 @@ class TestUpdate:
     def test_a_monitor_deleted_out_of_band_is_created_again(self, api: FakeService) -> None:
         polled = update(DECLARED)
         api.get(None)
-        api.expect_create_monitor({**DECLARED, "clientToken": ANY})
+        api.expect_create_monitor(
+            {**DECLARED, "clientToken": client_token(STACK_ID, LOGICAL_ID, polled["RequestId"], "create")}
+        )
+        assert is_complete(polled) == {"IsComplete": False}
+
+    def test_a_monitor_not_yet_visible_after_create_is_not_mistaken_for_a_name_conflict(self, api: FakeService) -> None:
+        # GetMonitor may lag CreateMonitor. Asking again with the request's own token is idempotent,
+        # and a conflict here only means the monitor is there after all: the next poll reads it.
+        create = event("Create", DECLARED)
+        polled = after_on_event(create, {"PhysicalResourceId": "onprem"})
+        api.get(None)
+        api.fail(
+            "create_monitor",
+            "ConflictException",
+            409,
+            {**DECLARED, "clientToken": client_token(STACK_ID, LOGICAL_ID, create["RequestId"], "create")},
+        )
         assert is_complete(polled) == {"IsComplete": False}
 
     def test_a_rollback_is_an_update_back_to_the_old_properties(self, api: FakeService) -> None:

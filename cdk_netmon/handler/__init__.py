@@ -5,6 +5,11 @@ answers IsComplete. This package is shipped on its own as the Lambda asset, so i
 anything from the rest of `cdk_netmon`.
 """
 
+import logging
+
 from .lifecycle import is_complete, on_event
+
+# Lambda's root logger passes WARNING and above; the handler's progress is worth INFO.
+logging.getLogger(__name__).setLevel(logging.INFO)
 
 __all__ = ["is_complete", "on_event"]

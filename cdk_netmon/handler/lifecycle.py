@@ -22,7 +22,6 @@ from .plan import client_token, match_probes, plan_changes
 from .rules import check_monitor_name
 
 log = logging.getLogger(__name__)
-log.setLevel(logging.INFO)
 
 RESPONSE_LIMIT_BYTES = 4096
 """CloudFormation refuses a custom resource response larger than this, Data included."""
@@ -62,28 +61,29 @@ class Request:
         return client_token(self.stack_id, self.logical_id, self.request_id, *parts)
 
     @property
-    def replaces(self) -> bool:
-        """An Update whose monitor name differs from the current one creates a new monitor."""
-        return self.request_type == "Update" and self.declared().name != self.physical_id
+    def create_token(self) -> str:
+        """One CreateMonitor token per request, so every attempt of it names the same monitor."""
+        return self.token("create")
 
 
 def on_event(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
     _log_event("on_event", event)
     request = Request.from_event(event)
     api = service.NetworkMonitorService(service.client_factory())
-    if request.request_type == "Create" or request.replaces:
-        # A replacement gets a new physical id; CloudFormation deletes the old monitor at clean-up.
-        spec = request.declared()
-        api.create_monitor(spec, request.token("create"))
-        return {"PhysicalResourceId": spec.name}
-    if request.request_type == "Update":
-        request.declared()  # refuse an invalid update before anything changes
-        return {"PhysicalResourceId": request.physical_id}
     if request.request_type == "Delete":
         if _names_a_monitor(request.physical_id):
             api.teardown_step(str(request.physical_id))
         return {"PhysicalResourceId": request.physical_id}
-    raise ValueError(f"unsupported request type {request.request_type!r}")
+    if request.request_type not in ("Create", "Update"):
+        raise ValueError(f"unsupported request type {request.request_type!r}")
+
+    spec = request.declared()  # an invalid monitor is refused before anything changes
+    if request.request_type == "Create" or spec.name != request.physical_id:
+        # A new name is a replacement: a new physical id, and CloudFormation deletes the old
+        # monitor once the stack update succeeds. Everything else is reconciled in place.
+        api.create_monitor(spec, request.create_token)
+        return {"PhysicalResourceId": spec.name}
+    return {"PhysicalResourceId": request.physical_id}
 
 
 def is_complete(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
@@ -100,9 +100,13 @@ def _converge_step(api: service.NetworkMonitorService, request: Request) -> dict
     spec = request.declared()
     live = api.get_monitor(spec.name)
     if live is None:
-        # Deleted out of band (or never made it): make it again; the next polls finish the job.
+        # Deleted out of band, or not yet visible after CreateMonitor: (re)create it with this
+        # request's token, which the service answers idempotently if the monitor is ours already.
         log.warning("monitor %s does not exist; creating it", spec.name)
-        api.create_monitor(spec, request.token("recreate"))
+        try:
+            api.create_monitor(spec, request.create_token)
+        except service.MonitorNameTakenError:
+            log.info("monitor %s exists after all; reading it on the next poll", spec.name)
         return {"IsComplete": False}
     if live.busy:
         return {"IsComplete": False}

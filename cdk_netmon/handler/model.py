@@ -25,7 +25,7 @@ class InvalidSpecError(ValueError):
     """The declared monitor breaks a service rule; raised before any write call."""
 
 
-ProbeIdentity = tuple[str, str, str, "int | None"]
+ProbeIdentity = tuple[str, str, str, int | None]
 
 
 @dataclass(frozen=True)
