@@ -160,6 +160,12 @@ ROWS = [
     Row("200 tags", {"tags": {f"k{i}": "v" for i in range(200)}}),
     Row("201 tags", {"tags": {f"k{i}": "v" for i in range(201)}}, ["tags has 201 tags; allowed: at most 200"]),
     Row("tag key of 128 characters, empty value", {"tags": {"k" * 128: ""}}),
+    Row("empty tag key", {"tags": {"": "v"}}, ["tags key '' has length 0; allowed: 1 to 128 characters"]),
+    Row(
+        "empty probe tag key",
+        probes(tcp(probe_tags={"": "v"})),
+        ["probes[0].probe_tags key '' has length 0; allowed: 1 to 128 characters"],
+    ),
     Row(
         "tag key of 129 characters",
         {"tags": {"k" * 129: "v"}},
