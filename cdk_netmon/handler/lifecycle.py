@@ -116,7 +116,7 @@ def _converge_step(api: service.NetworkMonitorService, request: Request) -> dict
     if failures:
         raise MonitorFailedError(f"monitor {spec.name!r} failed: " + "; ".join(failures))
     if plan:
-        api.apply(plan.phases[0])
+        api.apply_phase(spec.name, plan.phases[0])
         return {"IsComplete": False}
     return {"IsComplete": True, "Data": response_data(spec, live)}
 

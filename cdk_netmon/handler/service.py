@@ -8,6 +8,7 @@ again every query interval until its total timeout (see `cdk_netmon.provider`).
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -25,9 +26,13 @@ MAX_ATTEMPTS = 8
 log = logging.getLogger(__name__)
 
 
-def default_client() -> Any:
+def new_client() -> Any:
     """A plain SDK client, so region, credentials and AWS_ENDPOINT_URL_NETWORKMONITOR apply."""
     return boto3.client("networkmonitor", config=Config(retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS}))
+
+
+default_client = functools.cache(new_client)
+"""One client per Lambda container: warm invocations reuse its connections and its retry quota."""
 
 
 client_factory: Callable[[], Any] = default_client
@@ -77,6 +82,20 @@ class NetworkMonitorService:
                 if call.operation.startswith("delete_") and error_code(error) == "ResourceNotFoundException":
                     continue
                 raise
+
+    def apply_phase(self, monitor_name: str, calls: tuple[Call, ...]) -> None:
+        """Apply one phase of a plan. A call the service refuses because an earlier call left the
+        monitor settling ends the phase early; the next poll waits, then plans the rest afresh.
+        A refusal while nothing is settling is a real failure and is raised."""
+        try:
+            self.apply(calls)
+        except ClientError as error:
+            if error_code(error) not in ("ValidationException", "ConflictException"):
+                raise
+            live = self.get_monitor(monitor_name)
+            if live is None or not live.busy:
+                raise
+            log.info("%s is settling; the rest of this phase waits for the next poll (%s)", monitor_name, error)
 
     def teardown_step(self, name: str) -> bool:
         """One step of deleting a monitor: probes first, then the monitor. True once it is gone."""

@@ -1,0 +1,315 @@
+"""A stand-in for CloudFormation and the CDK Provider framework, for `Custom::NetworkMonitor` only.
+
+`StackDriver.deploy(template)` sends the handler the Create, Update and Delete requests that
+CloudFormation would send for a stack update from the last deployed template to this one. Events
+carry stringified properties, a RequestId, physical ids and OldResourceProperties. `is_complete` is
+polled on a virtual clock as the Provider framework would poll it. A new physical id from an Update
+is a replacement: the old one is deleted at clean-up. A failure rolls the stack back: created
+resources are deleted, updated ones get an Update back to their old properties, and replacements
+are deleted. Other resource types are not deployed; intrinsic references to them resolve from a
+mapping the caller supplies (see `placeholder_ids`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .emulator import ACCOUNT, REGION, Clock
+
+RESOURCE_TYPE = "Custom::NetworkMonitor"
+CREATE_FAILED_MARKER = "AWSCDK::CustomResourceProviderFramework::CREATE_FAILED"
+
+Handler = Callable[[Mapping[str, Any], Any], Mapping[str, Any]]
+
+
+class UnsupportedTemplateError(ValueError):
+    """The template uses something the driver does not emulate; the message names it."""
+
+
+class DeployFailedError(RuntimeError):
+    """A stack operation failed and was rolled back; `reason` is the failing resource's reason."""
+
+    def __init__(self, logical_id: str, reason: str) -> None:
+        super().__init__(f"{logical_id}: {reason}")
+        self.logical_id, self.reason = logical_id, reason
+
+
+class _ProviderFailure(Exception):
+    def __init__(self, reason: str, physical_id: str | None) -> None:
+        super().__init__(reason)
+        self.reason, self.physical_id = reason, physical_id
+
+
+@dataclass
+class Deployed:
+    physical_id: str
+    properties: dict[str, Any]
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class StackDriver:
+    """One stack's custom resources, deployed through `on_event` and `is_complete`."""
+
+    on_event: Handler
+    is_complete: Handler
+    clock: Clock
+    refs: Mapping[str, str] = field(default_factory=dict)
+    """Physical ids of the template's other resources, by logical id (see `placeholder_ids`)."""
+    stack_name: str = "Stack"
+    query_interval: float = 15.0
+    total_timeout: float = 3600.0
+    deliver_twice: bool = False
+    """Send every request a second time, as CloudFormation may, after the first has finished."""
+    observe: Callable[[str, str, str], None] | None = None
+    """Called with (logical id, request type, stage) as requests progress, for progress output."""
+    resources: dict[str, Deployed] = field(default_factory=dict)
+    requests: list[tuple[str, str]] = field(default_factory=list)
+    """Every (request type, logical id) sent, in order."""
+
+    @property
+    def stack_id(self) -> str:
+        return f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{self.stack_name}/{uuid.UUID(int=0)}"
+
+    # -- stack operations -------------------------------------------------------------------------
+
+    def deploy(self, template: Mapping[str, Any]) -> None:
+        """Bring the stack's custom resources to `template`, or roll back and raise DeployFailedError."""
+        declared = custom_resources(template)
+        done: list[tuple[str, str, Deployed | None]] = []  # (kind, logical id, previous)
+        replaced: list[tuple[str, Deployed]] = []
+        try:
+            for logical_id, resource in declared.items():
+                properties = self._resolve(resource.get("Properties", {}), template)
+                previous = self.resources.get(logical_id)
+                if previous is None:
+                    done.append(("create", logical_id, None))
+                    self.resources[logical_id] = self._create(logical_id, properties)
+                elif previous.properties != properties:
+                    done.append(("update", logical_id, previous))
+                    current = self._update(logical_id, previous, properties)
+                    self.resources[logical_id] = current
+                    if current.physical_id != previous.physical_id:
+                        replaced.append((logical_id, previous))
+        except _FailedResourceError as failure:
+            self._roll_back(done, failure)
+            raise DeployFailedError(failure.logical_id, failure.reason) from None
+
+        for logical_id in [k for k in self.resources if k not in declared]:
+            self._delete(logical_id, self.resources.pop(logical_id))
+        for logical_id, old in replaced:  # UPDATE_COMPLETE_CLEANUP_IN_PROGRESS
+            self._delete(logical_id, old)
+
+    def destroy(self) -> None:
+        for logical_id in reversed(list(self.resources)):
+            self._delete(logical_id, self.resources.pop(logical_id))
+
+    # -- requests ---------------------------------------------------------------------------------
+
+    def _create(self, logical_id: str, properties: dict[str, Any]) -> Deployed:
+        try:
+            physical_id, data = self._request("Create", logical_id, properties)
+        except _ProviderFailure as failure:
+            raise _FailedResourceError(logical_id, failure, properties) from None
+        return Deployed(physical_id, properties, data)
+
+    def _update(self, logical_id: str, previous: Deployed, properties: dict[str, Any]) -> Deployed:
+        try:
+            physical_id, data = self._request(
+                "Update", logical_id, properties, physical_id=previous.physical_id, old=previous.properties
+            )
+        except _ProviderFailure as failure:
+            raise _FailedResourceError(logical_id, failure, properties, previous) from None
+        return Deployed(physical_id, properties, data)
+
+    def _delete(self, logical_id: str, deployed: Deployed) -> None:
+        try:
+            self._request("Delete", logical_id, deployed.properties, physical_id=deployed.physical_id)
+        except _ProviderFailure as failure:
+            raise DeployFailedError(logical_id, f"DELETE_FAILED: {failure.reason}") from None
+
+    def _roll_back(self, done: list[tuple[str, str, Deployed | None]], failure: _FailedResourceError) -> None:
+        """UPDATE_ROLLBACK_IN_PROGRESS, newest first; a failure here is UPDATE_ROLLBACK_FAILED."""
+        for kind, logical_id, previous in reversed(done):
+            if logical_id == failure.logical_id:
+                current_id = failure.provider_failure.physical_id
+                current = Deployed(current_id, failure.properties) if current_id else None
+            else:
+                current = self.resources.get(logical_id)
+            if kind == "create":
+                self.resources.pop(logical_id, None)
+                if current is not None:
+                    self._delete(logical_id, current)
+                continue
+            assert previous is not None
+            self.resources[logical_id] = previous
+            if current is None:
+                continue
+            if current.physical_id != previous.physical_id:
+                self._delete(logical_id, current)  # the replacement goes; the old monitor stays
+            else:
+                try:
+                    _, data = self._request(
+                        "Update",
+                        logical_id,
+                        previous.properties,
+                        physical_id=previous.physical_id,
+                        old=current.properties,
+                    )
+                except _ProviderFailure as error:
+                    raise DeployFailedError(logical_id, f"UPDATE_ROLLBACK_FAILED: {error.reason}") from None
+                previous.data = data
+
+    def _request(
+        self,
+        request_type: str,
+        logical_id: str,
+        properties: dict[str, Any],
+        *,
+        physical_id: str | None = None,
+        old: dict[str, Any] | None = None,
+    ) -> tuple[str, dict[str, Any]]:
+        event: dict[str, Any] = {
+            "RequestType": request_type,
+            "ServiceToken": properties.get("ServiceToken", ""),
+            "ResponseURL": "https://cloudformation-custom-resource-response.invalid/presigned",
+            "StackId": self.stack_id,
+            "RequestId": str(uuid.uuid4()),
+            "LogicalResourceId": logical_id,
+            "ResourceType": RESOURCE_TYPE,
+            "ResourceProperties": stringify(properties),
+        }
+        if physical_id is not None:
+            event["PhysicalResourceId"] = physical_id
+        if old is not None:
+            event["OldResourceProperties"] = stringify(old)
+        result = self._provide(event)
+        if self.deliver_twice:
+            result = self._provide(event)
+        return result
+
+    def _provide(self, event: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """What the Provider framework does with one request."""
+        request_type, logical_id = event["RequestType"], event["LogicalResourceId"]
+        self.requests.append((request_type, logical_id))
+        self._observe(logical_id, request_type, "started")
+        if request_type == "Delete" and event.get("PhysicalResourceId") == CREATE_FAILED_MARKER:
+            return CREATE_FAILED_MARKER, {}
+        try:
+            answer = dict(self.on_event(event, None))
+        except Exception as error:
+            marker = CREATE_FAILED_MARKER if request_type == "Create" else event.get("PhysicalResourceId")
+            raise _ProviderFailure(f"{type(error).__name__}: {error}", marker) from None
+        polled = {**event, **answer}
+        physical_id = str(polled.get("PhysicalResourceId") or event.get("RequestId"))
+        waited = 0.0
+        while True:
+            try:
+                status = dict(self.is_complete(polled, None))
+            except Exception as error:
+                raise _ProviderFailure(f"{type(error).__name__}: {error}", physical_id) from None
+            if status.get("IsComplete"):
+                self._observe(logical_id, request_type, "complete")
+                return physical_id, {**answer.get("Data", {}), **status.get("Data", {})}
+            if waited >= self.total_timeout:
+                raise _ProviderFailure(f"Operation timed out after {self.total_timeout:.0f} s", physical_id)
+            self._observe(logical_id, request_type, "waiting")
+            self.clock.advance(self.query_interval)
+            waited += self.query_interval
+
+    def _observe(self, logical_id: str, request_type: str, stage: str) -> None:
+        if self.observe is not None:
+            self.observe(logical_id, request_type, stage)
+
+    # -- intrinsic functions ----------------------------------------------------------------------
+
+    def _resolve(self, value: Any, template: Mapping[str, Any]) -> Any:
+        if isinstance(value, list):
+            return [self._resolve(v, template) for v in value]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            [(key, argument)] = value.items()
+            if key == "Ref":
+                return self._ref(argument)
+            if key == "Fn::GetAtt":
+                return self._get_att(*argument)
+            if key == "Fn::Join":
+                separator, parts = argument
+                return separator.join(str(self._resolve(p, template)) for p in parts)
+            if key.startswith("Fn::") or key == "Condition":
+                raise UnsupportedTemplateError(f"{key} is not supported by the driver (only Ref, Fn::GetAtt, Fn::Join)")
+        return {k: self._resolve(v, template) for k, v in value.items()}
+
+    def _ref(self, name: str) -> str:
+        pseudo = {
+            "AWS::Partition": "aws",
+            "AWS::Region": REGION,
+            "AWS::AccountId": ACCOUNT,
+            "AWS::StackName": self.stack_name,
+            "AWS::StackId": self.stack_id,
+            "AWS::URLSuffix": "amazonaws.com",
+        }
+        if name in pseudo:
+            return pseudo[name]
+        if name in self.resources:
+            return self.resources[name].physical_id
+        if name in self.refs:
+            return self.refs[name]
+        raise UnsupportedTemplateError(f"Ref {name} has no value: pass its physical id in `refs`")
+
+    def _get_att(self, logical_id: str, attribute: str) -> Any:
+        if logical_id in self.resources and attribute in self.resources[logical_id].data:
+            return self.resources[logical_id].data[attribute]
+        key = f"{logical_id}.{attribute}"
+        if key in self.refs:
+            return self.refs[key]
+        raise UnsupportedTemplateError(f"Fn::GetAtt {key} has no value: pass it in `refs` as {key!r}")
+
+
+class _FailedResourceError(Exception):
+    def __init__(
+        self,
+        logical_id: str,
+        provider_failure: _ProviderFailure,
+        properties: dict[str, Any],
+        previous: Deployed | None = None,
+    ) -> None:
+        super().__init__(provider_failure.reason)
+        self.logical_id, self.provider_failure = logical_id, provider_failure
+        self.reason, self.properties, self.previous = provider_failure.reason, properties, previous
+
+
+def custom_resources(template: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    return {k: v for k, v in template.get("Resources", {}).items() if v.get("Type") == RESOURCE_TYPE}
+
+
+def stringify(value: Any) -> Any:
+    """CloudFormation turns every number and boolean in custom resource properties into a string."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, list):
+        return [stringify(v) for v in value]
+    if isinstance(value, dict):
+        return {k: stringify(v) for k, v in value.items()}
+    return value
+
+
+def placeholder_ids(template: Mapping[str, Any]) -> dict[str, str]:
+    """Stable stand-in physical ids and ARNs for every resource the driver does not deploy."""
+    prefixes = {"AWS::EC2::Subnet": "subnet-", "AWS::EC2::VPC": "vpc-"}
+    refs: dict[str, str] = {}
+    for logical_id, resource in template.get("Resources", {}).items():
+        if resource.get("Type") == RESOURCE_TYPE:
+            continue
+        digest = hashlib.sha256(logical_id.encode()).hexdigest()
+        prefix = prefixes.get(resource.get("Type", ""))
+        refs[logical_id] = f"{prefix}{digest[:17]}" if prefix else f"{logical_id}-{digest[:8]}"
+        refs[f"{logical_id}.Arn"] = f"arn:aws:placeholder:{REGION}:{ACCOUNT}:{logical_id}"
+    return refs

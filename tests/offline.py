@@ -1,0 +1,98 @@
+"""Offline deploys for the tests: the emulator, the driver, and templates small enough to make many."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+
+from cdk_netmon.handler import is_complete, on_event, service
+from cdk_netmon.testing import Faults, LocalNetworkMonitor
+from cdk_netmon.testing.cloudformation import StackDriver
+
+WRITE_OPERATIONS = frozenset(
+    {
+        "CreateMonitor",
+        "UpdateMonitor",
+        "DeleteMonitor",
+        "CreateProbe",
+        "UpdateProbe",
+        "DeleteProbe",
+        "TagResource",
+        "UntagResource",
+    }
+)
+
+
+@contextmanager
+def offline(monkeypatch: pytest.MonkeyPatch, faults: Faults | None = None) -> Iterator[LocalNetworkMonitor]:
+    """An emulator that the handler's own, unmodified boto3 client reaches over HTTP."""
+    with LocalNetworkMonitor(faults=faults) as emulator:
+        for name, value in emulator.env().items():
+            monkeypatch.setenv(name, value)
+        # The Lambda keeps one client per container; here each emulator gets its own, made the same way.
+        client = service.new_client()
+        monkeypatch.setattr(service, "client_factory", lambda: client)
+        with emulator.virtual_sdk_sleep():
+            yield emulator
+
+
+SERVICE_TOKEN = {"ProviderframeworkonEvent.Arn": "arn:aws:lambda:eu-west-1:123456789012:function:framework-onEvent"}
+
+
+def driver(emulator: LocalNetworkMonitor, **options: Any) -> StackDriver:
+    return StackDriver(on_event=on_event, is_complete=is_complete, clock=emulator.clock, refs=SERVICE_TOKEN, **options)
+
+
+def template(*monitors: Mapping[str, Any], logical_ids: Sequence[str] | None = None) -> dict[str, Any]:
+    """A template as the construct synthesizes it, for monitors given in CreateMonitor's shape."""
+    ids = logical_ids or [f"Monitor{i}" for i in range(len(monitors))]
+    return {
+        "Resources": {
+            logical_id: {
+                "Type": "Custom::NetworkMonitor",
+                "Properties": {
+                    "ServiceToken": {"Fn::GetAtt": ["ProviderframeworkonEvent", "Arn"]},
+                    "Monitor": json.dumps(monitor),
+                },
+                "DependsOn": ["HandlerPolicy"],
+            }
+            for logical_id, monitor in zip(ids, monitors, strict=True)
+        }
+    }
+
+
+def assert_converged(emulator: LocalNetworkMonitor, *declared: Mapping[str, Any]) -> None:
+    """The emulator holds exactly the declared monitors and probes, settled, and nothing else.
+
+    A probe's packet size is compared only where the template declares one: an unset size is not
+    managed (see README), so the live size may be whatever it was.
+    """
+    live = emulator.snapshot()
+    assert sorted(live) == sorted(m["monitorName"] for m in declared)
+    for monitor in declared:
+        state = live[monitor["monitorName"]]
+        assert state["state"] in ("ACTIVE", "INACTIVE")
+        assert state["aggregationPeriod"] == monitor.get("aggregationPeriod", 60)
+        assert state["tags"] == monitor.get("tags", {})
+        assert all(p["state"] == "ACTIVE" for p in state["probes"])
+        live_probes = {_identity(p): p for p in state["probes"]}
+        assert sorted(live_probes) == sorted(_identity(p) for p in monitor.get("probes", []))
+        for probe in monitor.get("probes", []):
+            twin = live_probes[_identity(probe)]
+            assert twin["tags"] == probe.get("probeTags", {})
+            if "packetSize" in probe:
+                assert twin["packetSize"] == probe["packetSize"]
+
+
+def _identity(probe: Mapping[str, Any]) -> tuple[Any, ...]:
+    port = probe.get("destinationPort") if probe["protocol"] == "TCP" else None
+    return (probe["sourceArn"], probe["destination"], probe["protocol"], port)
+
+
+def writes(emulator: LocalNetworkMonitor, since: int = 0, until: int | None = None) -> list[str]:
+    """The write operations the emulator received between two positions in its call log."""
+    return [call for call in emulator.calls[since:until] if call in WRITE_OPERATIONS]

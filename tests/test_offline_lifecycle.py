@@ -1,0 +1,280 @@
+"""Deploy -> update -> destroy stories against the emulator, through real boto3 over HTTP.
+
+CloudFormation and the Provider framework are played by `StackDriver`; the handler is the one that
+ships. Each story ends with the emulator holding exactly what the template declares, or nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import boto3
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cdk_netmon.testing import Faults
+from cdk_netmon.testing.cloudformation import DeployFailedError
+from tests.offline import assert_converged, driver, offline, template, writes
+from tests.support import subnet_arn
+
+A, B, C = subnet_arn(1), subnet_arn(2), subnet_arn(3)
+
+
+def tcp(source: str, destination: str, port: int = 443, **extra: Any) -> dict[str, Any]:
+    return {"sourceArn": source, "destination": destination, "protocol": "TCP", "destinationPort": port, **extra}
+
+
+def icmp(source: str, destination: str, **extra: Any) -> dict[str, Any]:
+    return {"sourceArn": source, "destination": destination, "protocol": "ICMP", **extra}
+
+
+def monitor(probes: list[dict[str, Any]], name: str = "onprem", period: int = 60, **tags: str) -> dict[str, Any]:
+    body: dict[str, Any] = {"monitorName": name, "aggregationPeriod": period, "probes": probes}
+    if tags:
+        body["tags"] = tags
+    return body
+
+
+V1 = monitor([tcp(A, "10.0.0.1", packetSize=56), icmp(B, "10.0.0.2")], team="network")
+
+
+def test_probes_are_added_removed_modified_and_reordered(monkeypatch: pytest.MonkeyPatch) -> None:
+    with offline(monkeypatch) as emulator:
+        stack = driver(emulator)
+        steps = [
+            V1,
+            monitor([tcp(A, "10.0.0.1", packetSize=56), icmp(B, "10.0.0.2"), tcp(C, "10.0.0.3")], team="network"),
+            monitor([tcp(A, "10.0.0.1", packetSize=56), tcp(C, "10.0.0.3")], team="network"),
+            monitor([tcp(A, "10.0.0.9", port=8443, packetSize=1500), tcp(C, "10.0.0.3")], team="network"),
+        ]
+        for declared in steps:
+            stack.deploy(template(declared))
+            assert_converged(emulator, declared)
+
+        before = len(emulator.calls)
+        reordered = monitor([tcp(C, "10.0.0.3"), tcp(A, "10.0.0.9", port=8443, packetSize=1500)], team="network")
+        stack.deploy(template(reordered))
+        assert writes(emulator, before) == []
+        assert_converged(emulator, reordered)
+
+        stack.destroy()
+        assert emulator.snapshot() == {}
+
+
+def test_a_modified_probe_is_one_write_and_keeps_its_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    with offline(monkeypatch) as emulator:
+        stack = driver(emulator)
+        stack.deploy(template(V1))
+        probe_id = stack.resources["Monitor0"].data["ProbeId.0"]
+        before = len(emulator.calls)
+        changed = monitor([tcp(A, "10.0.0.1", port=8080, packetSize=56), icmp(B, "10.0.0.2")], team="network")
+        stack.deploy(template(changed))
+        assert writes(emulator, before) == ["UpdateProbe"]
+        assert stack.resources["Monitor0"].data["ProbeId.0"] == probe_id
+        assert_converged(emulator, changed)
+
+
+@pytest.mark.parametrize(
+    ("case", "changed", "expected_writes"),
+    [
+        ("aggregation period", {**V1, "aggregationPeriod": 30}, ["UpdateMonitor"]),
+        ("monitor tags", {**V1, "tags": {"team": "platform", "cost": "1"}}, ["TagResource"]),
+        ("removed monitor tag", {k: v for k, v in V1.items() if k != "tags"}, ["UntagResource"]),
+        (
+            "probe tags",
+            {**V1, "probes": [tcp(A, "10.0.0.1", packetSize=56, probeTags={"path": "dx"}), icmp(B, "10.0.0.2")]},
+            ["TagResource"],
+        ),
+        (
+            "a probe's source",
+            {**V1, "probes": [tcp(A, "10.0.0.1", packetSize=56), icmp(C, "10.0.0.2")]},
+            ["DeleteProbe", "CreateProbe"],
+        ),
+    ],
+)
+def test_each_change_costs_the_minimum_writes(
+    monkeypatch: pytest.MonkeyPatch, case: str, changed: dict[str, Any], expected_writes: list[str]
+) -> None:
+    with offline(monkeypatch) as emulator:
+        stack = driver(emulator)
+        stack.deploy(template(V1))
+        before = len(emulator.calls)
+        stack.deploy(template(changed))
+        assert writes(emulator, before) == expected_writes, case
+        assert_converged(emulator, changed)
+        stack.destroy()
+        assert emulator.snapshot() == {}
+
+
+def test_a_new_name_replaces_the_monitor_and_cleans_up_the_old_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    with offline(monkeypatch) as emulator:
+        stack = driver(emulator)
+        stack.deploy(template(V1))
+        renamed = {**V1, "monitorName": "onprem-v2"}
+        stack.deploy(template(renamed))
+        assert stack.resources["Monitor0"].physical_id == "onprem-v2"
+        assert_converged(emulator, renamed)
+
+
+def test_24_probes_in_one_monitor(monkeypatch: pytest.MonkeyPatch) -> None:
+    full = monitor([tcp(subnet_arn(i // 4), f"10.1.{i}.1") for i in range(24)])
+    with offline(monkeypatch) as emulator:
+        stack = driver(emulator)
+        stack.deploy(template(full))
+        assert_converged(emulator, full)
+        assert len(stack.resources["Monitor0"].data) == 26
+        stack.destroy()
+        assert emulator.snapshot() == {}
+
+
+# --- reliability --------------------------------------------------------------------------------
+
+
+def test_every_request_delivered_twice_changes_nothing_the_second_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    story = [V1, {**V1, "aggregationPeriod": 30, "probes": [tcp(A, "10.0.0.1"), tcp(C, "10.0.0.3")]}]
+    with offline(monkeypatch) as emulator:
+        deliveries: list[tuple[str, int, dict[str, Any]]] = []
+
+        def record(logical_id: str, request_type: str, stage: str) -> None:
+            if stage == "complete":
+                deliveries.append((request_type, len(emulator.calls), emulator.snapshot()))
+
+        stack = driver(emulator, deliver_twice=True, observe=record)
+        for declared in story:
+            stack.deploy(template(declared))
+            assert_converged(emulator, declared)
+        stack.destroy()
+        assert emulator.snapshot() == {}
+
+        assert [request for request, _, _ in deliveries] == ["Create", "Create", "Update", "Update", "Delete", "Delete"]
+        for (_, first_calls, first_state), (request, second_calls, second_state) in zip(
+            deliveries[::2], deliveries[1::2], strict=True
+        ):
+            assert second_state == first_state, request
+            # A repeated Create repeats CreateMonitor with the same client token: the service answers
+            # it idempotently. Nothing else is written the second time.
+            assert set(writes(emulator, first_calls, second_calls)) <= {"CreateMonitor"}, request
+
+
+def test_throttling_and_server_errors_are_retried_to_convergence(monkeypatch: pytest.MonkeyPatch) -> None:
+    faults = Faults(throttle=0.30, internal_error=0.05, seed=20261126)
+    story = [V1, monitor([tcp(A, "10.0.0.1"), tcp(B, "10.0.0.2"), tcp(C, "10.0.0.3")], period=30, team="x")]
+    with offline(monkeypatch, faults) as emulator:
+        stack = driver(emulator)
+        for declared in story:
+            stack.deploy(template(declared))
+            assert_converged(emulator, declared)
+        stack.destroy()
+        assert emulator.snapshot() == {}
+        assert emulator.calls.count("GetMonitor") > 0
+
+
+def test_a_probe_in_error_fails_the_create_and_the_rollback_leaves_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    with offline(monkeypatch) as emulator:
+        emulator.force_error_on_probes_to("10.0.0.2")
+        stack = driver(emulator)
+        with pytest.raises(DeployFailedError, match=r"probe probe-\w+ \(ICMP .* -> 10.0.0.2\) is in state ERROR"):
+            stack.deploy(template(V1))
+        assert emulator.snapshot() == {}
+        assert stack.resources == {}
+
+
+def test_a_failure_in_the_middle_of_an_update_rolls_back_to_the_old_state_exactly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with offline(monkeypatch) as emulator:
+        stack = driver(emulator)
+        second = monitor([icmp(A, "10.9.9.9")], name="second")
+        stack.deploy(template(V1, second))
+        emulator.force_error_on_probes_to("10.0.0.66")
+        broken = {**V1, "aggregationPeriod": 30, "probes": [*V1["probes"], tcp(C, "10.0.0.66")]}
+        with pytest.raises(DeployFailedError, match=re.escape("10.0.0.66")):
+            stack.deploy(template(broken, {**second, "tags": {"new": "1"}}))
+        assert_converged(emulator, V1, second)
+
+
+def test_out_of_band_deletions_are_repaired_by_the_next_update_and_tolerated_by_delete(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with offline(monkeypatch) as emulator:
+        stack = driver(emulator)
+        stack.deploy(template(V1))
+        emulator.drift_delete_probe("onprem", stack.resources["Monitor0"].data["ProbeId.1"])
+        retagged = {**V1, "tags": {"team": "network", "rev": "2"}}
+        stack.deploy(template(retagged))
+        assert_converged(emulator, retagged)
+
+        emulator.drift_delete_monitor("onprem")
+        stack.deploy(template(V1))
+        assert_converged(emulator, V1)
+
+        emulator.drift_delete_monitor("onprem")
+        stack.destroy()
+        assert emulator.snapshot() == {}
+
+
+def test_a_name_that_exists_outside_the_stack_fails_and_is_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    with offline(monkeypatch) as emulator:
+        client = boto3.client("networkmonitor")
+        client.create_monitor(
+            monitorName="onprem", aggregationPeriod=30, tags={"owner": "someone-else"}, probes=[icmp(C, "10.5.5.5")]
+        )
+        before = emulator.snapshot()
+        stack = driver(emulator)
+        with pytest.raises(DeployFailedError, match="A monitor named 'onprem' already exists"):
+            stack.deploy(template(V1))
+        assert emulator.snapshot() == before
+
+
+# --- property: any sequence of declared states converges, and destroy leaves nothing -------------
+
+probe_strategy = st.builds(
+    lambda source, host, protocol, port, size, tagged: {
+        "sourceArn": source,
+        "destination": f"10.0.0.{host}",
+        "protocol": protocol,
+        **({"destinationPort": port} if protocol == "TCP" else {}),
+        **({"packetSize": size} if size else {}),
+        **({"probeTags": {"t": str(host)}} if tagged else {}),
+    },
+    st.sampled_from([A, B, C]),
+    st.integers(1, 4),
+    st.sampled_from(["TCP", "ICMP"]),
+    st.sampled_from([80, 443]),
+    st.sampled_from([None, 56, 1500]),
+    st.booleans(),
+)
+
+
+def unique_probes(probes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Only what synth would accept: no duplicates, at most 4 probes per subnet."""
+    seen: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for p in probes:
+        key = (p["sourceArn"], p["destination"], p["protocol"], p.get("destinationPort"))
+        if sum(k[0] == p["sourceArn"] for k in seen) < 4:
+            seen.setdefault(key, p)
+    return list(seen.values())
+
+
+declared_state = st.builds(
+    lambda probes, period, tag: monitor(unique_probes(probes), period=period, **({"v": tag} if tag else {})),
+    st.lists(probe_strategy, max_size=8),
+    st.sampled_from([30, 60]),
+    st.sampled_from(["", "a", "b"]),
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(states=st.lists(declared_state, min_size=1, max_size=4))
+def test_any_sequence_of_declared_states_converges_and_destroy_leaves_no_orphans(
+    monkeypatch: pytest.MonkeyPatch, states: list[dict[str, Any]]
+) -> None:
+    with offline(monkeypatch) as emulator:
+        stack = driver(emulator)
+        for declared in states:
+            stack.deploy(template(declared))
+            assert_converged(emulator, declared)
+        stack.destroy()
+        assert emulator.snapshot() == {}
