@@ -16,7 +16,7 @@ export JSII_NODE := $(BIN)/node
 export CDK_DISABLE_CLI_TELEMETRY := true
 export CDK_DISABLE_VERSION_CHECK := true
 
-.PHONY: setup synth test lint format clean
+.PHONY: setup synth offline-deploy test lint format clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -33,6 +33,9 @@ node_modules/.installed: package.json package-lock.json $(VENV)/.installed
 
 synth: setup
 	cdk synth --no-notices --quiet
+
+offline-deploy: synth
+	$(BIN)/python -m cdk_netmon.testing.offline_deploy cdk.out/NetmonHybridConnectivity.template.json
 
 test: lint
 	$(BIN)/pytest

@@ -43,8 +43,14 @@ def offline(monkeypatch: pytest.MonkeyPatch, faults: Faults | None = None) -> It
 SERVICE_TOKEN = {"ProviderframeworkonEvent.Arn": "arn:aws:lambda:eu-west-1:123456789012:function:framework-onEvent"}
 
 
-def driver(emulator: LocalNetworkMonitor, **options: Any) -> StackDriver:
-    return StackDriver(on_event=on_event, is_complete=is_complete, clock=emulator.clock, refs=SERVICE_TOKEN, **options)
+def driver(emulator: LocalNetworkMonitor, refs: Mapping[str, str] | None = None, **options: Any) -> StackDriver:
+    return StackDriver(
+        on_event=on_event,
+        is_complete=is_complete,
+        clock=emulator.clock,
+        refs={**SERVICE_TOKEN, **(refs or {})},
+        **options,
+    )
 
 
 def template(*monitors: Mapping[str, Any], logical_ids: Sequence[str] | None = None) -> dict[str, Any]:

@@ -1,0 +1,229 @@
+"""The emulator behaves as the service does, as far as SERVICE_FACTS.md and the model tell.
+
+Every request goes through an unmodified boto3 client over HTTP, so these also show that the
+emulator's REST-JSON speaks what botocore serialises and parses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from cdk_netmon.testing import Faults, LocalNetworkMonitor
+from tests.support import subnet_arn
+
+A = subnet_arn(1)
+
+
+@pytest.fixture
+def emulator() -> Iterator[LocalNetworkMonitor]:
+    with LocalNetworkMonitor(pending_seconds=60, deleting_seconds=20) as running:
+        yield running
+
+
+def client(emulator: LocalNetworkMonitor, attempts: int = 1) -> Any:
+    return boto3.client(
+        "networkmonitor",
+        endpoint_url=emulator.endpoint_url,
+        region_name="eu-west-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+        config=Config(retries={"mode": "standard", "max_attempts": attempts}),
+    )
+
+
+def probe(destination: str = "10.0.0.1", source: str = A, **extra: Any) -> dict[str, Any]:
+    return {"sourceArn": source, "destination": destination, "protocol": "TCP", "destinationPort": 443, **extra}
+
+
+def refused(call: Any, **params: Any) -> tuple[str, int, str]:
+    with pytest.raises(ClientError) as error:
+        call(**params)
+    response = error.value.response
+    return response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"], response["Error"]["Message"]
+
+
+def test_a_monitor_with_probes_is_pending_then_active_and_an_empty_one_inactive(emulator: LocalNetworkMonitor) -> None:
+    nm = client(emulator)
+    assert nm.create_monitor(monitorName="full", probes=[probe()])["state"] == "PENDING"
+    assert nm.create_monitor(monitorName="empty")["state"] == "INACTIVE"
+    emulator.clock.advance(59)
+    assert nm.get_monitor(monitorName="full")["probes"][0]["state"] == "PENDING"
+    emulator.clock.advance(1)
+    full = nm.get_monitor(monitorName="full")
+    assert (full["state"], full["probes"][0]["state"]) == ("ACTIVE", "ACTIVE")
+
+
+def test_updates_are_pending_again(emulator: LocalNetworkMonitor) -> None:
+    nm = client(emulator)
+    nm.create_monitor(monitorName="m", probes=[probe()])
+    emulator.clock.advance(60)
+    assert nm.update_monitor(monitorName="m", aggregationPeriod=30)["state"] == "PENDING"
+
+
+@pytest.mark.parametrize(
+    ("case", "params", "expected"),
+    [
+        ("name pattern (botocore leaves it unchecked)", {"monitorName": "bad name"}, ("ValidationException", 400)),
+        ("aggregation period", {"monitorName": "m", "aggregationPeriod": 45}, ("ValidationException", 400)),
+        (
+            "packet size over the model's max",
+            {"monitorName": "m", "probes": [probe(packetSize=9000)]},
+            ("ValidationException", 400),
+        ),
+        ("host name destination", {"monitorName": "m", "probes": [probe("example.com")]}, ("ValidationException", 400)),
+        (
+            "TCP without a port",
+            {"monitorName": "m", "probes": [{"sourceArn": A, "destination": "10.0.0.1", "protocol": "TCP"}]},
+            ("ValidationException", 400),
+        ),
+        (
+            "IPv4 and IPv6 mixed",
+            {"monitorName": "m", "probes": [probe(), probe("2001:db8::1")]},
+            ("ValidationException", 400),
+        ),
+        ("reserved tag key", {"monitorName": "m", "tags": {"aws:x": "y"}}, ("ValidationException", 400)),
+        (
+            "subnet of another account",
+            {"monitorName": "m", "probes": [probe(source="arn:aws:ec2:eu-west-1:999999999999:subnet/subnet-0abc")]},
+            ("ValidationException", 400),
+        ),
+        (
+            "25 probes",
+            {"monitorName": "m", "probes": [probe(f"10.0.{i}.1", subnet_arn(i)) for i in range(25)]},
+            ("ServiceQuotaExceededException", 402),
+        ),
+        (
+            "5 probes from one subnet",
+            {"monitorName": "m", "probes": [probe(f"10.0.{i}.1") for i in range(5)]},
+            ("ServiceQuotaExceededException", 402),
+        ),
+    ],
+)
+def test_create_monitor_refuses(
+    emulator: LocalNetworkMonitor, case: str, params: dict[str, Any], expected: tuple[str, int]
+) -> None:
+    nm = client(emulator)
+    assert refused(nm.create_monitor, **params)[:2] == expected, case
+    assert nm.list_monitors()["monitors"] == []
+
+
+def test_names_are_unique_and_client_tokens_idempotent(emulator: LocalNetworkMonitor) -> None:
+    nm = client(emulator)
+    first = nm.create_monitor(monitorName="m", clientToken="t1", probes=[probe()])
+    again = nm.create_monitor(monitorName="m", clientToken="t1", probes=[probe()])
+    assert again["monitorArn"] == first["monitorArn"]
+    assert len(nm.get_monitor(monitorName="m")["probes"]) == 1
+    assert refused(nm.create_monitor, monitorName="m", clientToken="t1", probes=[])[:2] == ("ConflictException", 409)
+    assert refused(nm.create_monitor, monitorName="m", clientToken="t2")[:2] == ("ConflictException", 409)
+
+
+def test_a_monitor_with_probes_cannot_be_deleted_and_deletion_takes_time(emulator: LocalNetworkMonitor) -> None:
+    nm = client(emulator)
+    nm.create_monitor(monitorName="m", probes=[probe()])
+    emulator.clock.advance(60)
+    [live] = nm.get_monitor(monitorName="m")["probes"]
+    assert refused(nm.delete_monitor, monitorName="m")[:2] == ("ValidationException", 400)
+    nm.delete_probe(monitorName="m", probeId=live["probeId"])
+    assert nm.get_monitor(monitorName="m")["probes"][0]["state"] == "DELETING"
+    emulator.clock.advance(20)
+    assert nm.get_monitor(monitorName="m")["probes"] == []
+    nm.delete_monitor(monitorName="m")
+    assert nm.get_monitor(monitorName="m")["state"] == "DELETING"
+    emulator.clock.advance(20)
+    assert refused(nm.get_monitor, monitorName="m")[:2] == ("ResourceNotFoundException", 404)
+
+
+def test_writes_wait_while_the_monitor_is_pending(emulator: LocalNetworkMonitor) -> None:
+    nm = client(emulator)
+    nm.create_monitor(monitorName="m", probes=[probe()])
+    assert refused(nm.create_probe, monitorName="m", probe=probe("10.0.0.2"))[:2] == ("ValidationException", 400)
+    emulator.clock.advance(60)
+    created = nm.create_probe(monitorName="m", probe=probe("10.0.0.2", tags={"k": "v"}))
+    assert (created["state"], created["tags"]) == ("PENDING", {"k": "v"})
+
+
+def test_probe_updates_keep_the_source_and_the_family(emulator: LocalNetworkMonitor) -> None:
+    nm = client(emulator)
+    nm.create_monitor(monitorName="m", probes=[probe(), probe("10.0.0.2")])
+    emulator.clock.advance(60)
+    first = nm.get_monitor(monitorName="m")["probes"][0]
+    assert refused(nm.update_probe, monitorName="m", probeId=first["probeId"], destination="2001:db8::1")[:2] == (
+        "ValidationException",
+        400,
+    )
+    updated = nm.update_probe(monitorName="m", probeId=first["probeId"], destinationPort=8443, state="INACTIVE")
+    assert (updated["sourceArn"], updated["destinationPort"]) == (A, 8443)
+    emulator.clock.advance(60)
+    assert nm.get_probe(monitorName="m", probeId=first["probeId"])["state"] == "INACTIVE"
+
+
+def test_tags_on_monitors_and_probes(emulator: LocalNetworkMonitor) -> None:
+    nm = client(emulator)
+    arn = nm.create_monitor(monitorName="m", tags={"a": "1"})["monitorArn"]
+    nm.tag_resource(resourceArn=arn, tags={"b": "2"})
+    nm.untag_resource(resourceArn=arn, tagKeys=["a"])
+    assert nm.list_tags_for_resource(resourceArn=arn)["tags"] == {"b": "2"}
+    assert refused(nm.tag_resource, resourceArn=arn, tags={"aws:c": "3"})[:2] == ("ValidationException", 400)
+    missing = arn.replace("monitor/m", "monitor/gone")
+    assert refused(nm.list_tags_for_resource, resourceArn=missing)[:2] == ("ResourceNotFoundException", 404)
+
+
+def test_list_monitors_pages_and_filters(emulator: LocalNetworkMonitor) -> None:
+    nm = client(emulator)
+    for i in range(3):
+        nm.create_monitor(monitorName=f"m{i}")
+    page = nm.list_monitors(maxResults=2)
+    rest = nm.list_monitors(maxResults=2, nextToken=page["nextToken"])
+    assert [m["monitorName"] for m in page["monitors"] + rest["monitors"]] == ["m0", "m1", "m2"]
+    assert "nextToken" not in rest
+    assert nm.list_monitors(state="ACTIVE")["monitors"] == []
+    assert refused(nm.list_monitors, maxResults=26)[:2] == ("ValidationException", 400)
+
+
+def test_100_monitors_per_account(emulator: LocalNetworkMonitor) -> None:
+    nm = client(emulator)
+    for i in range(100):
+        nm.create_monitor(monitorName=f"m{i}")
+    assert refused(nm.create_monitor, monitorName="m100")[:2] == ("ServiceQuotaExceededException", 402)
+
+
+def test_faults_are_seeded_and_retried_by_the_sdk() -> None:
+    def codes(seed: int) -> list[str]:
+        with LocalNetworkMonitor(faults=Faults(throttle=0.3, internal_error=0.2, seed=seed)) as running:
+            nm = client(running)
+            outcomes = []
+            for _ in range(20):
+                try:
+                    nm.list_monitors()
+                    outcomes.append("ok")
+                except ClientError as error:
+                    outcomes.append(error.response["Error"]["Code"])
+            return outcomes
+
+    assert codes(1) == codes(1)
+    assert {"ok", "ThrottlingException", "InternalServerException"} <= set(codes(1))
+
+    with LocalNetworkMonitor(faults=Faults(throttle=0.5, seed=3)) as running, running.virtual_sdk_sleep():
+        assert client(running, attempts=10).list_monitors()["monitors"] == []
+        assert running.calls.count("ListMonitors") > 1
+
+
+def test_forced_errors_and_drift(emulator: LocalNetworkMonitor) -> None:
+    nm = client(emulator)
+    nm.create_monitor(monitorName="m", probes=[probe(), probe("10.0.0.2")])
+    emulator.clock.advance(60)
+    first, second = (p["probeId"] for p in nm.get_monitor(monitorName="m")["probes"])
+    emulator.force_error("m", first)
+    emulator.drift_delete_probe("m", second)
+    [left] = nm.get_monitor(monitorName="m")["probes"]
+    assert (left["probeId"], left["state"]) == (first, "ERROR")
+    emulator.force_error("m")
+    assert nm.get_monitor(monitorName="m")["state"] == "ERROR"
+    emulator.drift_delete_monitor("m")
+    assert refused(nm.get_monitor, monitorName="m")[:2] == ("ResourceNotFoundException", 404)
