@@ -115,13 +115,7 @@ class Probe:
         return family_of(self.destination)
 
     def state(self, now: float) -> str:
-        if self.deleting_until is not None:
-            return "DELETING"
-        if self.error:
-            return "ERROR"
-        if now < self.settled_at:
-            return "PENDING"
-        return "INACTIVE" if self.paused else "ACTIVE"
+        return lifecycle_state(self, now, settled="INACTIVE" if self.paused else "ACTIVE")
 
     def describe(self, now: float) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -160,13 +154,7 @@ class Monitor:
         return f"arn:aws:networkmonitor:{REGION}:{ACCOUNT}:monitor/{self.name}"
 
     def state(self, now: float) -> str:
-        if self.deleting_until is not None:
-            return "DELETING"
-        if self.error:
-            return "ERROR"
-        if now < self.settled_at:
-            return "PENDING"
-        return "ACTIVE" if self.probes else "INACTIVE"
+        return lifecycle_state(self, now, settled="ACTIVE" if self.probes else "INACTIVE")
 
     def summary(self, now: float) -> dict[str, Any]:
         return {
@@ -176,6 +164,17 @@ class Monitor:
             "aggregationPeriod": self.aggregation_period,
             "tags": dict(self.tags),
         }
+
+
+def lifecycle_state(resource: Monitor | Probe, now: float, settled: str) -> str:
+    """The precedence monitors and probes share: DELETING, then ERROR, then PENDING until settled."""
+    if resource.deleting_until is not None:
+        return "DELETING"
+    if resource.error:
+        return "ERROR"
+    if now < resource.settled_at:
+        return "PENDING"
+    return settled
 
 
 def family_of(destination: str) -> str:
