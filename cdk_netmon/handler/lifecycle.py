@@ -18,7 +18,7 @@ from typing import Any
 
 from . import service
 from .model import LiveMonitor, MonitorSpec
-from .plan import client_token, match_probes, plan_changes
+from .plan import client_token, plan_changes
 from .rules import check_monitor_name
 
 log = logging.getLogger(__name__)
@@ -112,7 +112,7 @@ def _converge_step(api: service.NetworkMonitorService, request: Request) -> dict
         return {"IsComplete": False}
 
     plan = plan_changes(spec, live, request.token("probe"))
-    failures = _failures(live, kept_probe_ids={p.probe_id for _, p in match_probes(spec.probes, live.probes).pairs})
+    failures = _failures(live, plan.kept_probe_ids)
     if failures:
         raise MonitorFailedError(f"monitor {spec.name!r} failed: " + "; ".join(failures))
     if plan:
@@ -121,7 +121,7 @@ def _converge_step(api: service.NetworkMonitorService, request: Request) -> dict
     return {"IsComplete": True, "Data": response_data(spec, live)}
 
 
-def _failures(live: LiveMonitor, kept_probe_ids: set[str]) -> list[str]:
+def _failures(live: LiveMonitor, kept_probe_ids: frozenset[str]) -> list[str]:
     """ERROR states that the plan would not remove; the API gives no reason beyond the state."""
     failures = []
     if live.state == "ERROR":

@@ -33,6 +33,8 @@ class Plan:
     deletes: tuple[Call, ...] = ()
     updates: tuple[Call, ...] = ()
     creates: tuple[Call, ...] = ()
+    kept_probe_ids: frozenset[str] = frozenset()
+    """Live probes that stay, each paired with a declared probe: their ERROR is a failure."""
 
     @property
     def phases(self) -> tuple[tuple[Call, ...], ...]:
@@ -115,7 +117,8 @@ def plan_changes(declared: MonitorSpec, live: LiveMonitor, client_token_prefix: 
         )
         for spec in match.missing
     )
-    return Plan(deletes=deletes, updates=tuple(updates), creates=creates)
+    kept = frozenset(probe.probe_id for _, probe in match.pairs)
+    return Plan(deletes=deletes, updates=tuple(updates), creates=creates, kept_probe_ids=kept)
 
 
 def _probe_changes(spec: ProbeSpec, probe: LiveProbe) -> dict[str, Any]:

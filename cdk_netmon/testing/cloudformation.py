@@ -123,7 +123,7 @@ class StackDriver:
                 "Update", logical_id, properties, physical_id=previous.physical_id, old=previous.properties
             )
         except _ProviderFailure as failure:
-            raise _FailedResourceError(logical_id, failure, properties, previous) from None
+            raise _FailedResourceError(logical_id, failure, properties) from None
         return Deployed(physical_id, properties, data)
 
     def _delete(self, logical_id: str, deployed: Deployed) -> None:
@@ -272,16 +272,12 @@ class StackDriver:
 
 
 class _FailedResourceError(Exception):
-    def __init__(
-        self,
-        logical_id: str,
-        provider_failure: _ProviderFailure,
-        properties: dict[str, Any],
-        previous: Deployed | None = None,
-    ) -> None:
+    """A resource's request failed; carries what the rollback needs to undo it."""
+
+    def __init__(self, logical_id: str, provider_failure: _ProviderFailure, properties: dict[str, Any]) -> None:
         super().__init__(provider_failure.reason)
         self.logical_id, self.provider_failure = logical_id, provider_failure
-        self.reason, self.properties, self.previous = provider_failure.reason, properties, previous
+        self.reason, self.properties = provider_failure.reason, properties
 
 
 def custom_resources(template: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
