@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
-import re
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -27,12 +26,12 @@ from aws_cdk import aws_ec2 as ec2
 from constructs import Construct, IValidation
 
 from .handler.model import PROPERTY_NAME
-from .handler.rules import MONITOR_NAME_MAX_LENGTH
 from .probe import MonitorProbe, Number, ProbeProtocol
-from .provider import NetworkMonitorProvider, generated_name_prefix
+from .provider import NetworkMonitorProvider
 from .validation import ResolvedProbe, is_unresolved, monitor_problems
 
 RESOURCE_TYPE = "Custom::NetworkMonitor"
+DEFAULT_PERIOD_SECONDS = 60
 METRIC_NAMESPACE = "AWS/NetworkMonitor"
 
 
@@ -149,33 +148,33 @@ class NetworkMonitor(_NetworkMonitorBase):
             the stack. Default: DESTROY.
         """
         super().__init__(scope, id)
+        # Every jsii call crosses to Node and back, so what is known once is asked once.
+        stack = scope if isinstance(scope, Stack) else Stack.of(self)
+        provider = NetworkMonitorProvider.of(stack)
+        node = self.node
+        self._stack = stack
         self._probes: list[MonitorProbe] = list(probes)
-        self._aggregation_period = aggregation_period or Duration.seconds(60)
+        self._aggregation_period = aggregation_period
+        self._period_seconds = DEFAULT_PERIOD_SECONDS if aggregation_period is None else _seconds(aggregation_period)
         self._name_is_explicit = monitor_name is not None
-        self._declared_name = monitor_name if monitor_name is not None else generate_monitor_name(self)
+        self._declared_name = monitor_name if monitor_name is not None else provider.generate_monitor_name(node.path)
         self._tags = TagManager(TagType.MAP, RESOURCE_TYPE, dict(tags or {}))
         self._subnet_arns: dict[int, tuple[ec2.ISubnet, str]] = {}
 
-        provider = NetworkMonitorProvider.of(self)
-        provider.grant_monitor(
-            self._declared_name,
-            generated=not self._name_is_explicit
-            and self._declared_name.startswith(generated_name_prefix(Stack.of(self))),
-        )
+        provider.grant_monitor(self._declared_name)
+        synthesis = _Synthesis(self)
         self._resource = CustomResource(
             self,
             "Resource",
             service_token=provider.service_token,
             resource_type=RESOURCE_TYPE,
-            properties={PROPERTY_NAME: Lazy.string(_PropertiesProducer(self))},
+            properties={PROPERTY_NAME: Lazy.string(synthesis)},
             removal_policy=removal_policy,
         )
-        self._resource.node.add_dependency(provider.policy)
-        self.node.add_validation(_MonitorValidation(self))
-
-        self._monitor_name = self._resource.ref
-        self.monitor_arn: str = self._resource.get_att_string("MonitorArn")
-        """The monitor's ARN, resolved at deploy."""
+        node.add_dependency(provider.policy)
+        node.add_validation(synthesis)
+        self._monitor_name: str | None = None
+        self._monitor_arn: str | None = None
 
     @classmethod
     def from_monitor_name(cls, scope: Construct, id: str, monitor_name: str) -> INetworkMonitor:
@@ -185,7 +184,16 @@ class NetworkMonitor(_NetworkMonitorBase):
     @property
     def monitor_name(self) -> str:
         """The monitor's name, resolved at deploy (a reference, so users depend on the monitor)."""
+        if self._monitor_name is None:
+            self._monitor_name = self._resource.ref
         return self._monitor_name
+
+    @property
+    def monitor_arn(self) -> str:
+        """The monitor's ARN, resolved at deploy."""
+        if self._monitor_arn is None:
+            self._monitor_arn = self._resource.get_att_string("MonitorArn")
+        return self._monitor_arn
 
     @property
     def cdk_tag_manager(self) -> TagManager:
@@ -197,6 +205,8 @@ class NetworkMonitor(_NetworkMonitorBase):
 
     @property
     def aggregation_period(self) -> Duration:
+        if self._aggregation_period is None:
+            self._aggregation_period = Duration.seconds(DEFAULT_PERIOD_SECONDS)
         return self._aggregation_period
 
     def add_probe(
@@ -252,7 +262,7 @@ class NetworkMonitor(_NetworkMonitorBase):
         return monitor_problems(
             monitor_name=self._declared_name,
             name_is_explicit=self._name_is_explicit,
-            aggregation_period_seconds=_seconds(self._aggregation_period),
+            aggregation_period_seconds=self._period_seconds,
             tags=self._rendered_tags(),
             probes=self._resolved_probes(),
         )
@@ -279,7 +289,7 @@ class NetworkMonitor(_NetworkMonitorBase):
             probes.append(body)
         document: dict[str, Any] = {
             "monitorName": self._declared_name,
-            "aggregationPeriod": _seconds(self._aggregation_period),
+            "aggregationPeriod": self._period_seconds,
             "probes": probes,
         }
         tags = self._rendered_tags()
@@ -288,24 +298,23 @@ class NetworkMonitor(_NetworkMonitorBase):
         return document
 
 
-@jsii.implements(IStableStringProducer)
-class _PropertiesProducer:
-    """Renders the monitor at synth, after every add_probe and Tags aspect has had its say."""
+@jsii.implements(IStableStringProducer, IValidation)
+class _Synthesis:
+    """What the monitor does at synth: validate, then render its properties once every add_probe
+    and Tags aspect has had its say. One object for both, as each crosses the jsii bridge."""
 
-    def __init__(self, monitor: NetworkMonitor) -> None:
-        self._monitor = monitor
-
-    def produce(self) -> str | None:
-        return Stack.of(self._monitor).to_json_string(self._monitor._document())
-
-
-@jsii.implements(IValidation)
-class _MonitorValidation:
     def __init__(self, monitor: NetworkMonitor) -> None:
         self._monitor = monitor
 
     def validate(self) -> list[str]:
         return self._monitor._problems()
+
+    def produce(self) -> str | None:
+        document = self._monitor._document()
+        if _has_tokens(document):
+            return self._monitor._stack.to_json_string(document)
+        # No deploy-time values: plain JSON, written as JSON.stringify would, without a jsii call.
+        return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
 
 
 def _seconds(period: Duration) -> Any:
@@ -316,22 +325,9 @@ def _seconds(period: Duration) -> Any:
     return seconds
 
 
-_NAME_UNSAFE = re.compile(r"[^a-zA-Z0-9_-]+")
-
-
-def generate_monitor_name(construct: Construct) -> str:
-    """`<stack name>-<path below the stack>-<hash of the path>`, at most 200 characters.
-
-    Stable across synths, unique within an account and region as long as stack names are, and
-    prefixed by the stack name so that one IAM resource pattern covers all of a stack's monitors.
-    """
-    stack = Stack.of(construct)
-    path = construct.node.path
-    below_stack = path[len(stack.node.path) + 1 :]
-    digest = hashlib.sha256(path.encode()).hexdigest()[:8]
-    readable = _NAME_UNSAFE.sub("-", below_stack).strip("-")
-    prefix = generated_name_prefix(stack)
-    if is_unresolved(prefix):
-        return f"{readable[: MONITOR_NAME_MAX_LENGTH - 9]}-{digest}"
-    room = MONITOR_NAME_MAX_LENGTH - len(prefix) - len(digest) - 1
-    return f"{prefix}{readable[:room]}-{digest}"
+def _has_tokens(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(_has_tokens(k) or _has_tokens(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_tokens(v) for v in value)
+    return is_unresolved(value)

@@ -7,13 +7,18 @@ functions and waiter state machine.
 
 from __future__ import annotations
 
+import hashlib
+import re
+import weakref
 from pathlib import Path
 
-from aws_cdk import ArnFormat, Duration, Stack
+from aws_cdk import ArnFormat, Duration, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import custom_resources as cr
 from constructs import Construct
+
+from .handler.rules import MONITOR_NAME_MAX_LENGTH
 
 HANDLER_DIR = Path(__file__).parent / "handler"
 HANDLER_RUNTIME = lambda_.Runtime.PYTHON_3_14
@@ -51,17 +56,26 @@ class NetworkMonitorProvider(Construct):
     CONSTRUCT_ID = "cdk_netmon.NetworkMonitorProvider"
 
     @classmethod
-    def of(cls, scope: Construct) -> NetworkMonitorProvider:
-        """The provider of the scope's stack, created on first use."""
-        stack = Stack.of(scope)
-        existing = stack.node.try_find_child(cls.CONSTRUCT_ID)
-        if isinstance(existing, NetworkMonitorProvider):
-            return existing
-        return cls(stack, cls.CONSTRUCT_ID)
+    def of(cls, stack: Stack) -> NetworkMonitorProvider:
+        """The stack's provider, created on first use.
 
-    def __init__(self, scope: Construct, id: str) -> None:
+        Remembered on the Python side too, so that a stack of a hundred monitors asks jsii once."""
+        cached = _PROVIDERS.get(stack)
+        if cached is not None:
+            return cached
+        existing = stack.node.try_find_child(cls.CONSTRUCT_ID)
+        provider = existing if isinstance(existing, NetworkMonitorProvider) else cls(stack, cls.CONSTRUCT_ID)
+        _PROVIDERS[stack] = provider
+        return provider
+
+    def __init__(self, scope: Stack, id: str) -> None:
         super().__init__(scope, id)
-        self._stack = Stack.of(self)
+        self._stack = scope
+        self._stack_path = scope.node.path
+        self.generated_name_prefix = f"{scope.stack_name}-"
+        """Every generated monitor name in the stack starts with this (unless the stack name is a token)."""
+        self._prefix_is_token = Token.is_unresolved(self.generated_name_prefix)
+        self._monitor_arn_prefix = f"arn:{scope.partition}:networkmonitor:{scope.region}:{scope.account}:monitor/"
         self._generated_names_granted = False
 
         role = iam.Role(
@@ -110,22 +124,31 @@ class NetworkMonitorProvider(Construct):
         )
         self.service_token = provider.service_token
 
-    def grant_monitor(self, monitor_name: str, *, generated: bool) -> None:
+    def generate_monitor_name(self, path: str) -> str:
+        """`<stack name>-<path below the stack>-<hash of the path>`, at most 200 characters.
+
+        Stable across synths, unique within an account and region as long as stack names are, and
+        prefixed by the stack name so that one IAM resource pattern covers all of a stack's monitors.
+        """
+        digest = hashlib.sha256(path.encode()).hexdigest()[:8]
+        readable = _NAME_UNSAFE.sub("-", path[len(self._stack_path) + 1 :]).strip("-")
+        prefix = self.generated_name_prefix
+        if self._prefix_is_token:
+            return f"{readable[: MONITOR_NAME_MAX_LENGTH - 9]}-{digest}"
+        room = MONITOR_NAME_MAX_LENGTH - len(prefix) - len(digest) - 1
+        return f"{prefix}{readable[:room]}-{digest}"
+
+    def grant_monitor(self, monitor_name: str) -> None:
         """Let the handler manage this monitor. Generated names share one stack-wide pattern, so
         that the policy stays far below IAM's size limit however many monitors the stack holds."""
-        if not generated:
+        if not monitor_name.startswith(self.generated_name_prefix):
             self._monitors.add_resources(self._monitor_arn(monitor_name))
         elif not self._generated_names_granted:
-            self._monitors.add_resources(self._monitor_arn(f"{generated_name_prefix(self._stack)}*"))
+            self._monitors.add_resources(self._monitor_arn(f"{self.generated_name_prefix}*"))
             self._generated_names_granted = True
 
     def _monitor_arn(self, monitor_name: str) -> str:
-        return self._stack.format_arn(
-            service="networkmonitor",
-            resource="monitor",
-            resource_name=monitor_name,
-            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
-        )
+        return self._monitor_arn_prefix + monitor_name
 
     def _probe_arn_pattern(self) -> str:
         # Probe ids are assigned by the service, so probes can only be named by pattern.
@@ -168,6 +191,5 @@ class NetworkMonitorProvider(Construct):
         ]
 
 
-def generated_name_prefix(stack: Stack) -> str:
-    """Every generated monitor name in a stack starts with this; see `generate_monitor_name`."""
-    return f"{stack.stack_name}-"
+_PROVIDERS: weakref.WeakKeyDictionary[Stack, NetworkMonitorProvider] = weakref.WeakKeyDictionary()
+_NAME_UNSAFE = re.compile(r"[^a-zA-Z0-9_-]+")

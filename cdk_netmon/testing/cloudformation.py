@@ -104,6 +104,12 @@ class StackDriver:
         for logical_id, old in replaced:  # UPDATE_COMPLETE_CLEANUP_IN_PROGRESS
             self._delete(logical_id, old)
 
+    def resend_update(self, logical_id: str) -> None:
+        """An Update whose properties did not change, as CloudFormation sends when something the
+        handler ignores changed (a tag on the stack, the service token's function)."""
+        deployed = self.resources[logical_id]
+        self.resources[logical_id] = self._update(logical_id, deployed, deployed.properties)
+
     def destroy(self) -> None:
         for logical_id in reversed(list(self.resources)):
             self._delete(logical_id, self.resources.pop(logical_id))

@@ -1,0 +1,1 @@
+"""Benchmarks for cdk_netmon: `make benchmark` (or `python -m benchmarks.run`)."""

@@ -1,0 +1,348 @@
+"""What cdk_netmon adds to every synth and every deploy, measured on this machine.
+
+    make benchmark                          # full run: 5 repetitions, all sizes (a few minutes)
+    python -m benchmarks.run --quick        # one repetition, smallest size (the test suite's smoke run)
+
+Prints a table and writes it as JSON (benchmarks/results.json by default):
+1. synth time and peak memory of one app built three ways, each build in a fresh process (its own
+   jsii runtime), the three interleaved within every repetition; medians and ratios;
+2. template figures: resources per monitor, shared resources per stack, template bytes;
+3. API calls per lifecycle step against the emulator, writes beside the minimum the API permits;
+4. handler cold start: importing the handler as Lambda does, beside `import boto3` alone, and the
+   size of the Lambda asset.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+HANDLER_DIR = ROOT / "cdk_netmon" / "handler"
+VARIANTS = ("NetworkMonitor", "CfnMonitor", "AwsCustomResource")
+SIZES = ((1, 1), (10, 4), (100, 20))
+
+SYNTH_RATIO_TARGET = 1.3
+IMPORT_RATIO_TARGET = 1.10
+
+
+# --- 1 and 2: synth cost and template figures -----------------------------------------------------
+
+
+def synth_once(variant: str, monitors: int, per_monitor: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as outdir:
+        result = subprocess.run(
+            [sys.executable, "-m", "benchmarks.synth_one", variant, str(monitors), str(per_monitor), outdir],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            env=os.environ.copy(),
+        )
+    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+def measure_synth(
+    sizes: Sequence[tuple[int, int]], repetitions: int, log: Callable[[str], None]
+) -> list[dict[str, Any]]:
+    rows = []
+    for monitors, per_monitor in sizes:
+        runs: dict[str, list[dict[str, Any]]] = {v: [] for v in VARIANTS}
+        for repetition in range(repetitions):
+            order = VARIANTS[repetition % 3 :] + VARIANTS[: repetition % 3]  # interleaved, rotating
+            for variant in order:
+                runs[variant].append(synth_once(variant, monitors, per_monitor))
+            log(f"  {monitors}x{per_monitor}: repetition {repetition + 1}/{repetitions}")
+        for variant in VARIANTS:
+            samples = runs[variant]
+            rows.append(
+                {
+                    "variant": variant,
+                    "monitors": monitors,
+                    "probes_per_monitor": per_monitor,
+                    "synth_seconds_median": statistics.median(s["synth_seconds"] for s in samples),
+                    "process_seconds_median": statistics.median(s["process_seconds"] for s in samples),
+                    "peak_mib_median": statistics.median(s["peak_kib"] for s in samples) / 1024,
+                    "template_bytes": samples[0]["template_bytes"],
+                    "resources": samples[0]["resources"],
+                    "repetitions": len(samples),
+                }
+            )
+    floor = {(r["monitors"], r["probes_per_monitor"]): r for r in rows if r["variant"] == "CfnMonitor"}
+    for row in rows:
+        base = floor[(row["monitors"], row["probes_per_monitor"])]
+        row["synth_ratio_to_cfnmonitor"] = row["synth_seconds_median"] / base["synth_seconds_median"]
+    return rows
+
+
+def template_figures(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Resources per monitor and shared per stack, from two sizes of the same variant."""
+    figures: dict[str, Any] = {}
+    for variant in VARIANTS:
+        by_size = sorted((r["monitors"], r["resources"], r["template_bytes"]) for r in rows if r["variant"] == variant)
+        if len(by_size) < 2:
+            ((m, resources, size),) = by_size
+            figures[variant] = {"resources": resources, "template_bytes": size, "monitors": m}
+            continue
+        (m1, r1, b1), (m2, r2, b2) = by_size[0], by_size[-1]
+        per_monitor = (r2 - r1) / (m2 - m1)
+        figures[variant] = {
+            "resources_per_monitor": per_monitor,
+            "shared_resources_per_stack": r1 - per_monitor * m1,
+            "template_bytes_per_monitor": (b2 - b1) / (m2 - m1),
+            "template_bytes": {f"{m}": b for m, _, b in by_size},
+        }
+    return figures
+
+
+# --- 3: API calls per lifecycle step ---------------------------------------------------------------
+
+
+WRITES = frozenset(
+    {
+        "CreateMonitor",
+        "UpdateMonitor",
+        "DeleteMonitor",
+        "CreateProbe",
+        "UpdateProbe",
+        "DeleteProbe",
+        "TagResource",
+        "UntagResource",
+    }
+)
+
+
+def measure_api_calls(k: int = 20) -> list[dict[str, Any]]:
+    from cdk_netmon.handler import is_complete, on_event
+    from cdk_netmon.testing import LocalNetworkMonitor
+    from cdk_netmon.testing.cloudformation import StackDriver
+    from cdk_netmon.testing.offline_deploy import handler_pointed_at
+
+    def probe(i: int, port: int = 443) -> dict[str, Any]:
+        return {
+            "sourceArn": f"arn:aws:ec2:eu-west-1:123456789012:subnet/subnet-{i // 4:017x}",
+            "destination": f"10.0.{i}.1",
+            "protocol": "TCP",
+            "destinationPort": port,
+        }
+
+    def template(probes: list[dict[str, Any]], period: int = 60) -> dict[str, Any]:
+        body = {"monitorName": "bench", "aggregationPeriod": period, "probes": probes}
+        return {
+            "Resources": {
+                "Monitor": {
+                    "Type": "Custom::NetworkMonitor",
+                    "Properties": {
+                        "ServiceToken": "arn:aws:lambda:eu-west-1:123456789012:function:f",
+                        "Monitor": json.dumps(body),
+                    },
+                }
+            }
+        }
+
+    base = [probe(i) for i in range(k)]
+    middle = k // 2
+    changed = [*base[:middle], probe(middle, port=8443), *base[middle + 1 :]]
+    steps: list[tuple[str, Callable[[StackDriver], None], int]] = [
+        (f"create with {k} probes", lambda d: d.deploy(template(base)), 1),
+        ("no-op update", lambda d: d.resend_update("Monitor"), 0),
+        (f"change one probe of {k}", lambda d: d.deploy(template(changed)), 1),
+        ("add one probe", lambda d: d.deploy(template([*changed, probe(k)])), 1),
+        ("reorder probes", lambda d: d.deploy(template(list(reversed([*changed, probe(k)])))), 0),
+        ("change aggregation period", lambda d: d.deploy(template(list(reversed([*changed, probe(k)])), 30)), 1),
+        (f"delete with {k + 1} probes", lambda d: d.destroy(), k + 2),
+    ]
+    rows = []
+    with LocalNetworkMonitor() as emulator, handler_pointed_at(emulator):
+        driver = StackDriver(on_event=on_event, is_complete=is_complete, clock=emulator.clock)
+        for name, step, minimum in steps:
+            before = len(emulator.calls)
+            step(driver)
+            calls = emulator.calls[before:]
+            writes = [c for c in calls if c in WRITES]
+            rows.append(
+                {
+                    "step": name,
+                    "calls": len(calls),
+                    "reads": len(calls) - len(writes),
+                    "writes": len(writes),
+                    "minimum_writes": minimum,
+                    "write_operations": writes,
+                }
+            )
+    return rows
+
+
+# --- 4: handler cold start ---------------------------------------------------------------------------
+
+
+def measure_import(repetitions: int) -> dict[str, Any]:
+    """Import the handler as Lambda does (a top-level `handler` package from the asset), in fresh
+    interpreters, interleaved with `import boto3` alone."""
+    with tempfile.TemporaryDirectory() as asset:
+        shutil.copytree(HANDLER_DIR, Path(asset) / "handler", ignore=shutil.ignore_patterns("__pycache__"))
+        programs = {"boto3": "import boto3", "handler": "import handler"}
+        samples: dict[str, list[float]] = {name: [] for name in programs}
+        for _ in range(repetitions):
+            for name, statement in programs.items():
+                code = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
+                env = {**os.environ, "PYTHONPATH": asset, "PYTHONDONTWRITEBYTECODE": "1"}
+                out = subprocess.run(
+                    [sys.executable, "-c", code], cwd=asset, env=env, capture_output=True, text=True, check=True
+                )
+                samples[name].append(float(out.stdout))
+    boto3_median = statistics.median(samples["boto3"])
+    handler_median = statistics.median(samples["handler"])
+    return {
+        "import_boto3_ms_median": boto3_median * 1000,
+        "import_handler_ms_median": handler_median * 1000,
+        "ratio": handler_median / boto3_median,
+        "repetitions": repetitions,
+        "asset_zip_bytes": asset_zip_bytes(),
+    }
+
+
+def asset_zip_bytes() -> int:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(HANDLER_DIR.glob("*.py")):
+            archive.write(path, f"handler/{path.name}")
+    return len(buffer.getvalue())
+
+
+# --- report -----------------------------------------------------------------------------------------
+
+
+def report(results: dict[str, Any]) -> str:
+    lines = [
+        f"Synth (fresh process per build; medians of {results['synth'][0]['repetitions']})",
+        f"{'app':<18} {'size':>7} {'synth s':>8} {'process s':>9} {'x CfnMonitor':>12} {'peak MiB':>9}"
+        f" {'resources':>9} {'template B':>10}",
+    ]
+    for r in results["synth"]:
+        lines.append(
+            f"{r['variant']:<18} {r['monitors']:>3}x{r['probes_per_monitor']:<3} "
+            f"{r['synth_seconds_median']:>8.2f} {r['process_seconds_median']:>9.2f} "
+            f"{r['synth_ratio_to_cfnmonitor']:>12.2f} {r['peak_mib_median']:>9.0f} "
+            f"{r['resources']:>9} {r['template_bytes']:>10}"
+        )
+    lines += ["", "Template figures"]
+    for variant, f in results["templates"].items():
+        lines.append(f"  {variant:<18} " + ", ".join(f"{k}={v}" for k, v in f.items()))
+    lines += [
+        "",
+        "API calls per lifecycle step (emulator)",
+        f"{'step':<28} {'calls':>5} {'reads':>5} {'writes':>6} {'minimum':>7}",
+    ]
+    for r in results["api_calls"]:
+        lines.append(f"{r['step']:<28} {r['calls']:>5} {r['reads']:>5} {r['writes']:>6} {r['minimum_writes']:>7}")
+    c = results["cold_start"]
+    lines += [
+        "",
+        f"Handler cold start (fresh interpreter; medians of {c['repetitions']})",
+        f"  import boto3 {c['import_boto3_ms_median']:.0f} ms, import handler {c['import_handler_ms_median']:.0f} ms,"
+        f" ratio {c['ratio']:.2f}; Lambda asset {c['asset_zip_bytes']} bytes zipped",
+    ]
+    lines += ["", "Targets"] + [
+        f"  [{'met' if t['met'] else 'MISSED'}] {t['target']}: {t['measured']}" for t in results["targets"]
+    ]
+    return "\n".join(lines)
+
+
+def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
+    checks = []
+    synth = {(r["variant"], r["monitors"], r["probes_per_monitor"]): r for r in results["synth"]}
+    target_size = SIZES[-1]
+    if ("NetworkMonitor", *target_size) in synth:
+        ours = synth[("NetworkMonitor", *target_size)]
+        aws_cr = synth[("AwsCustomResource", *target_size)]
+        checks.append(
+            {
+                "target": f"synth median at 100x20 <= {SYNTH_RATIO_TARGET}x CfnMonitor",
+                "measured": f"{ours['synth_ratio_to_cfnmonitor']:.2f}x",
+                "met": ours["synth_ratio_to_cfnmonitor"] <= SYNTH_RATIO_TARGET,
+            }
+        )
+        checks.append(
+            {
+                "target": "synth median at 100x20 below AwsCustomResource",
+                "measured": f"{ours['synth_seconds_median']:.2f} s vs {aws_cr['synth_seconds_median']:.2f} s",
+                "met": ours["synth_seconds_median"] < aws_cr["synth_seconds_median"],
+            }
+        )
+    shared = results["templates"]["NetworkMonitor"].get("resources_per_monitor")
+    if shared is not None:
+        checks.append(
+            {
+                "target": "provider resources constant in the number of monitors",
+                "measured": f"{shared} resources per monitor",
+                "met": shared == 1,
+            }
+        )
+    extra = [r for r in results["api_calls"] if r["writes"] != r["minimum_writes"]]
+    checks.append(
+        {
+            "target": "write calls equal the minimum for every step",
+            "measured": "all equal" if not extra else ", ".join(f"{r['step']}: {r['writes']}" for r in extra),
+            "met": not extra,
+        }
+    )
+    ratio = results["cold_start"]["ratio"]
+    checks.append(
+        {
+            "target": f"handler import within {IMPORT_RATIO_TARGET - 1:.0%} of import boto3",
+            "measured": f"{ratio:.2f}x",
+            "met": ratio <= IMPORT_RATIO_TARGET,
+        }
+    )
+    return checks
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="one repetition, smallest size (a smoke run)")
+    parser.add_argument("--repetitions", type=int, default=5)
+    parser.add_argument("--output", type=Path, default=ROOT / "benchmarks" / "results.json")
+    args = parser.parse_args(argv)
+    repetitions = 1 if args.quick else args.repetitions
+    sizes = SIZES[:1] if args.quick else SIZES
+
+    def log(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    started = time.perf_counter()
+    log("synth ...")
+    synth = measure_synth(sizes, repetitions, log)
+    log("API calls ...")
+    api_calls = measure_api_calls(k=4 if args.quick else 20)
+    log("cold start ...")
+    cold_start = measure_import(3 if args.quick else 15)
+    results: dict[str, Any] = {
+        "synth": synth,
+        "templates": template_figures(synth),
+        "api_calls": api_calls,
+        "cold_start": cold_start,
+    }
+    results["targets"] = targets(results)
+    results["seconds"] = time.perf_counter() - started
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(results, indent=2) + "\n")
+    print(report(results))
+    print(f"\n({results['seconds']:.0f} s; written to {args.output})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""One measurement in a fresh process: build and synthesize one app, print figures as JSON.
+
+python -m benchmarks.synth_one VARIANT MONITORS PROBES_PER_MONITOR OUTDIR
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+
+def high_water_kib(pid: int | str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
+def children() -> list[int]:
+    pids: list[int] = []
+    for task in Path("/proc/self/task").iterdir():
+        pids += [int(p) for p in (task / "children").read_text().split()]
+    return pids
+
+
+def main() -> None:
+    variant, monitors, per_monitor, outdir = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+    started = time.perf_counter()
+    from benchmarks.apps import build
+
+    imported = time.perf_counter()
+    app = build(variant, monitors, per_monitor, outdir)
+    assembly = app.synth()
+    finished = time.perf_counter()
+
+    template_path = Path(outdir) / "Bench.template.json"
+    template = json.loads(template_path.read_text())
+    print(
+        json.dumps(
+            {
+                "variant": variant,
+                "monitors": monitors,
+                "probes": per_monitor,
+                "synth_seconds": finished - imported,
+                "process_seconds": finished - started,
+                "peak_kib": high_water_kib("self") + sum(high_water_kib(pid) for pid in children()),
+                "template_bytes": template_path.stat().st_size,
+                "resources": len(template["Resources"]),
+                "stacks": len(assembly.stacks),
+                "pid": os.getpid(),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
