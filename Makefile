@@ -16,7 +16,7 @@ export JSII_NODE := $(BIN)/node
 export CDK_DISABLE_CLI_TELEMETRY := true
 export CDK_DISABLE_VERSION_CHECK := true
 
-.PHONY: setup synth offline-deploy test lint format clean
+.PHONY: setup synth offline-deploy benchmark test lint format clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -36,6 +36,9 @@ synth: setup
 
 offline-deploy: synth
 	$(BIN)/python -m cdk_netmon.testing.offline_deploy cdk.out/NetmonHybridConnectivity.template.json
+
+benchmark: setup
+	$(BIN)/python -m benchmarks.run
 
 test: lint
 	$(BIN)/pytest
