@@ -110,20 +110,6 @@ def template_figures(rows: list[dict[str, Any]]) -> dict[str, Any]:
 # --- 3: API calls per lifecycle step ---------------------------------------------------------------
 
 
-WRITES = frozenset(
-    {
-        "CreateMonitor",
-        "UpdateMonitor",
-        "DeleteMonitor",
-        "CreateProbe",
-        "UpdateProbe",
-        "DeleteProbe",
-        "TagResource",
-        "UntagResource",
-    }
-)
-
-
 def measure_api_calls(k: int = 20) -> list[dict[str, Any]]:
     from cdk_netmon.handler import is_complete, on_event
     from cdk_netmon.testing import LocalNetworkMonitor
@@ -171,7 +157,7 @@ def measure_api_calls(k: int = 20) -> list[dict[str, Any]]:
             before = len(emulator.calls)
             step(driver)
             calls = emulator.calls[before:]
-            writes = [c for c in calls if c in WRITES]
+            writes = emulator.writes(before)
             rows.append(
                 {
                     "step": name,

@@ -13,19 +13,6 @@ from cdk_netmon.handler import is_complete, on_event, service
 from cdk_netmon.testing import Faults, LocalNetworkMonitor
 from cdk_netmon.testing.cloudformation import StackDriver
 
-WRITE_OPERATIONS = frozenset(
-    {
-        "CreateMonitor",
-        "UpdateMonitor",
-        "DeleteMonitor",
-        "CreateProbe",
-        "UpdateProbe",
-        "DeleteProbe",
-        "TagResource",
-        "UntagResource",
-    }
-)
-
 
 @contextmanager
 def offline(monkeypatch: pytest.MonkeyPatch, faults: Faults | None = None) -> Iterator[LocalNetworkMonitor]:
@@ -97,8 +84,3 @@ def assert_converged(emulator: LocalNetworkMonitor, *declared: Mapping[str, Any]
 def _identity(probe: Mapping[str, Any]) -> tuple[Any, ...]:
     port = probe.get("destinationPort") if probe["protocol"] == "TCP" else None
     return (probe["sourceArn"], probe["destination"], probe["protocol"], port)
-
-
-def writes(emulator: LocalNetworkMonitor, since: int = 0, until: int | None = None) -> list[str]:
-    """The write operations the emulator received between two positions in its call log."""
-    return [call for call in emulator.calls[since:until] if call in WRITE_OPERATIONS]

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from cdk_netmon.testing import Faults
 from cdk_netmon.testing.cloudformation import DeployFailedError
-from tests.offline import assert_converged, driver, offline, template, writes
+from tests.offline import assert_converged, driver, offline, template
 from tests.support import subnet_arn
 
 A, B, C = subnet_arn(1), subnet_arn(2), subnet_arn(3)
@@ -56,7 +56,7 @@ def test_probes_are_added_removed_modified_and_reordered(monkeypatch: pytest.Mon
         before = len(emulator.calls)
         reordered = monitor([tcp(C, "10.0.0.3"), tcp(A, "10.0.0.9", port=8443, packetSize=1500)], team="network")
         stack.deploy(template(reordered))
-        assert writes(emulator, before) == []
+        assert emulator.writes(before) == []
         assert_converged(emulator, reordered)
 
         stack.destroy()
@@ -71,7 +71,7 @@ def test_a_modified_probe_is_one_write_and_keeps_its_id(monkeypatch: pytest.Monk
         before = len(emulator.calls)
         changed = monitor([tcp(A, "10.0.0.1", port=8080, packetSize=56), icmp(B, "10.0.0.2")], team="network")
         stack.deploy(template(changed))
-        assert writes(emulator, before) == ["UpdateProbe"]
+        assert emulator.writes(before) == ["UpdateProbe"]
         assert stack.resources["Monitor0"].data["ProbeId.0"] == probe_id
         assert_converged(emulator, changed)
 
@@ -102,7 +102,7 @@ def test_each_change_costs_the_minimum_writes(
         stack.deploy(template(V1))
         before = len(emulator.calls)
         stack.deploy(template(changed))
-        assert writes(emulator, before) == expected_writes, case
+        assert emulator.writes(before) == expected_writes, case
         assert_converged(emulator, changed)
         stack.destroy()
         assert emulator.snapshot() == {}
@@ -155,7 +155,7 @@ def test_every_request_delivered_twice_changes_nothing_the_second_time(monkeypat
             assert second_state == first_state, request
             # A repeated Create repeats CreateMonitor with the same client token: the service answers
             # it idempotently. Nothing else is written the second time.
-            assert set(writes(emulator, first_calls, second_calls)) <= {"CreateMonitor"}, request
+            assert set(emulator.writes(first_calls, second_calls)) <= {"CreateMonitor"}, request
 
 
 def test_throttling_and_server_errors_are_retried_to_convergence(monkeypatch: pytest.MonkeyPatch) -> None:

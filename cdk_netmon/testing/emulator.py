@@ -37,6 +37,19 @@ MAX_MONITORS = 100
 MAX_PROBES_PER_MONITOR = 24
 MAX_PROBES_PER_SUBNET = 4
 MAX_TAGS = 200
+WRITE_OPERATIONS = frozenset(
+    {
+        "CreateMonitor",
+        "UpdateMonitor",
+        "DeleteMonitor",
+        "CreateProbe",
+        "UpdateProbe",
+        "DeleteProbe",
+        "TagResource",
+        "UntagResource",
+    }
+)
+"""The operations that change something; the other four only read."""
 
 
 class ServiceError(Exception):
@@ -567,6 +580,10 @@ class LocalNetworkMonitor:
             botocore.endpoint.time = original
 
     # -- what tests look at and break ------------------------------------------------------------
+
+    def writes(self, since: int = 0, until: int | None = None) -> list[str]:
+        """The write operations received between two positions of `calls`."""
+        return [call for call in self.calls[since:until] if call in WRITE_OPERATIONS]
 
     def snapshot(self) -> dict[str, dict[str, Any]]:
         """Every monitor as GetMonitor would return it, after settling due deletions."""
