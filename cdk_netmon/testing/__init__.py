@@ -3,6 +3,15 @@
 Nothing here is deployed: the Lambda asset holds only `cdk_netmon/handler`.
 """
 
+from .cloudformation import DeployFailedError, StackDriver, UnsupportedTemplateError, placeholder_ids
 from .emulator import Clock, Faults, LocalNetworkMonitor
 
-__all__ = ["Clock", "Faults", "LocalNetworkMonitor"]
+__all__ = [
+    "Clock",
+    "DeployFailedError",
+    "Faults",
+    "LocalNetworkMonitor",
+    "StackDriver",
+    "UnsupportedTemplateError",
+    "placeholder_ids",
+]
