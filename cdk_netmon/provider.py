@@ -12,11 +12,11 @@ import re
 import weakref
 from pathlib import Path
 
-from aws_cdk import ArnFormat, Duration, Stack, Token
+from aws_cdk import Acknowledgment, ArnFormat, Duration, Stack, Token, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import custom_resources as cr
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from .handler.rules import MONITOR_NAME_MAX_LENGTH
 
@@ -123,6 +123,62 @@ class NetworkMonitorProvider(Construct):
             total_timeout=TOTAL_TIMEOUT,
         )
         self.service_token = provider.service_token
+        self._acknowledge_deliberate_findings(role, provider, invoked=[on_event, is_complete])
+
+    def _acknowledge_deliberate_findings(
+        self, role: iam.Role, provider: cr.Provider, invoked: list[lambda_.Function]
+    ) -> None:
+        """Findings of policy-validation packs (cdk-nag's AwsSolutions) that are deliberate here, each
+        with its reason, so that users who run such packs see only findings about their own code.
+        Our own policy's wildcards are acknowledged one by one: a new one would still be reported."""
+        basic_execution = "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+        Validations.of(role).acknowledge(
+            Acknowledgment(
+                id=f"AwsSolutions::AwsSolutions-IAM4[{basic_execution}]",
+                reason="AWSLambdaBasicExecutionRole grants only writing the handler's own CloudWatch Logs.",
+            )
+        )
+        region_account = "<AWS::Partition>:{service}:<AWS::Region>:<AWS::AccountId>"
+        networkmonitor = region_account.format(service="networkmonitor")
+        ec2 = region_account.format(service="ec2")
+        wildcards = {
+            f"arn:{networkmonitor}:probe/*": "Probe ids are assigned by the service when a probe is created.",
+            f"arn:{networkmonitor}:monitor/{self.generated_name_prefix}*": (
+                "Generated monitor names share the stack-name prefix, so that the policy does not grow with "
+                "the number of monitors (IAM limits its size)."
+            ),
+        }
+        for resource in ("security-group", "network-interface", "subnet", "vpc"):
+            wildcards[f"arn:{ec2}:{resource}/*"] = (
+                "The service creates a security group and network interfaces in the probes' subnets, "
+                "whose ids are not known before; limited to this account and region."
+            )
+        Validations.of(self.policy).acknowledge(
+            *(
+                Acknowledgment(id=f"AwsSolutions::AwsSolutions-IAM5[Resource::{arn}]", reason=reason)
+                for arn, reason in wildcards.items()
+            )
+        )
+        framework = "Inside aws-cdk-lib's custom resource Provider framework, which this library does not configure."
+        framework_functions = [provider.node.find_child(f"framework-{name}") for name in ("isComplete", "onTimeout")]
+        invoke_versions = [
+            Acknowledgment(
+                id=f"AwsSolutions::AwsSolutions-IAM5[Resource::<{self._logical_id(function)}.Arn>:*]",
+                reason=f"{framework} It may invoke any version of its own functions.",
+            )
+            for function in [*invoked, *framework_functions]
+        ]
+        Validations.of(provider).acknowledge(
+            Acknowledgment(id=f"AwsSolutions::AwsSolutions-IAM4[{basic_execution}]", reason=framework),
+            Acknowledgment(id="AwsSolutions::AwsSolutions-SF1", reason=f"{framework} Its waiter logs through Lambda."),
+            Acknowledgment(
+                id="AwsSolutions::AwsSolutions-SF2", reason=f"{framework} Its waiter has no tracing option."
+            ),
+            *invoke_versions,
+        )
+
+    def _logical_id(self, function: IConstruct) -> str:
+        return str(self._stack.resolve(self._stack.get_logical_id(function.node.default_child)))  # type: ignore[arg-type]
 
     def generate_monitor_name(self, path: str) -> str:
         """`<stack name>-<path below the stack>-<hash of the path>`, at most 200 characters.

@@ -39,6 +39,8 @@ class HybridConnectivityStack(Stack):
             subnet_configuration=[
                 ec2.SubnetConfiguration(name="Private", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=24)
             ],
+            # The probes say that a path degrades; the flow logs help say why.
+            flow_logs={"All": ec2.FlowLogOptions(traffic_type=ec2.FlowLogTrafficType.ALL)},
         )
 
         monitor = NetworkMonitor(
