@@ -25,7 +25,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from constructs import Construct, IValidation
 
-from .handler.model import PROPERTY_NAME
+from .handler.model import PROPERTY_NAME, monitor_document, probe_document
 from .probe import MonitorProbe, Number, ProbeProtocol
 from .provider import NetworkMonitorProvider
 from .validation import ResolvedProbe, is_unresolved, monitor_problems
@@ -271,31 +271,23 @@ class NetworkMonitor(_NetworkMonitorBase):
         return dict(self._tags.render_tags() or {})
 
     def _document(self) -> dict[str, Any]:
-        """The monitor in the shape of a CreateMonitor request (see `cdk_netmon.handler.model`)."""
-        probes = []
-        for resolved in self._resolved_probes():
-            probe = resolved.probe
-            body: dict[str, Any] = {
-                "sourceArn": resolved.source_arn,
-                "destination": probe.destination,
-                "protocol": probe.protocol.value,
-            }
-            if probe.destination_port is not None:
-                body["destinationPort"] = probe.destination_port
-            if probe.packet_size is not None:
-                body["packetSize"] = probe.packet_size
-            if probe.probe_tags:
-                body["probeTags"] = dict(probe.probe_tags)
-            probes.append(body)
-        document: dict[str, Any] = {
-            "monitorName": self._declared_name,
-            "aggregationPeriod": self._period_seconds,
-            "probes": probes,
-        }
-        tags = self._rendered_tags()
-        if tags:
-            document["tags"] = tags
-        return document
+        """The `Monitor` property, written by the handler model's own writer."""
+        return monitor_document(
+            name=self._declared_name,
+            aggregation_period=self._period_seconds,
+            tags=self._rendered_tags(),
+            probes=[
+                probe_document(
+                    source_arn=resolved.source_arn,
+                    destination=resolved.probe.destination,
+                    protocol=resolved.probe.protocol.value,
+                    destination_port=resolved.probe.destination_port,
+                    packet_size=resolved.probe.packet_size,
+                    tags=resolved.probe.probe_tags,
+                )
+                for resolved in self._resolved_probes()
+            ],
+        )
 
 
 @jsii.implements(IStableStringProducer, IValidation)

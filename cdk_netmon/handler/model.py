@@ -28,6 +28,38 @@ class InvalidSpecError(ValueError):
 ProbeIdentity = tuple[str, str, str, int | None]
 
 
+def probe_document(
+    *,
+    source_arn: Any,
+    destination: Any,
+    protocol: Any,
+    destination_port: Any,
+    packet_size: Any,
+    tags: Mapping[str, Any],
+    tags_field: str = "probeTags",
+) -> dict[str, Any]:
+    """A probe in the API's shape. The construct writes the `Monitor` property with this (its values
+    may still be deploy-time tokens), and the handler its requests, so the two cannot drift apart."""
+    body: dict[str, Any] = {"sourceArn": source_arn, "destination": destination, "protocol": protocol}
+    if protocol == "TCP" and destination_port is not None:
+        body["destinationPort"] = destination_port
+    if packet_size is not None:
+        body["packetSize"] = packet_size
+    if tags:
+        body[tags_field] = dict(tags)
+    return body
+
+
+def monitor_document(
+    *, name: Any, aggregation_period: Any, tags: Mapping[str, Any], probes: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The monitor in CreateMonitor's shape: the `Monitor` property, which `MonitorSpec.from_properties` reads."""
+    document: dict[str, Any] = {"monitorName": name, "aggregationPeriod": aggregation_period, "probes": probes}
+    if tags:
+        document["tags"] = dict(tags)
+    return document
+
+
 @dataclass(frozen=True)
 class ProbeSpec:
     source_arn: str
@@ -53,18 +85,15 @@ class ProbeSpec:
 
     def to_api(self, tags_field: str) -> dict[str, Any]:
         """The probe as CreateMonitor (`probeTags`) or CreateProbe (`tags`) expects it."""
-        body: dict[str, Any] = {
-            "sourceArn": self.source_arn,
-            "destination": self.destination,
-            "protocol": self.protocol,
-        }
-        if self.protocol == "TCP" and self.destination_port is not None:
-            body["destinationPort"] = self.destination_port
-        if self.packet_size is not None:
-            body["packetSize"] = self.packet_size
-        if self.tags:
-            body[tags_field] = dict(self.tags)
-        return body
+        return probe_document(
+            source_arn=self.source_arn,
+            destination=self.destination,
+            protocol=self.protocol,
+            destination_port=self.destination_port,
+            packet_size=self.packet_size,
+            tags=self.tags,
+            tags_field=tags_field,
+        )
 
     @classmethod
     def from_api(cls, body: Mapping[str, Any], tags_field: str) -> ProbeSpec:
@@ -130,15 +159,13 @@ class MonitorSpec:
         return rules.flatten(checks)
 
     def create_request(self, client_token: str) -> dict[str, Any]:
-        request: dict[str, Any] = {
-            "monitorName": self.name,
-            "aggregationPeriod": self.aggregation_period,
-            "clientToken": client_token,
-            "probes": [p.to_api("probeTags") for p in self.probes],
-        }
-        if self.tags:
-            request["tags"] = dict(self.tags)
-        return request
+        document = monitor_document(
+            name=self.name,
+            aggregation_period=self.aggregation_period,
+            tags=self.tags,
+            probes=[p.to_api("probeTags") for p in self.probes],
+        )
+        return {**document, "clientToken": client_token}
 
 
 @dataclass(frozen=True)
