@@ -311,9 +311,7 @@ class NetworkMonitorService:
         destination = changes.get("destination", probe.destination)
         port = changes.get("destinationPort", probe.destination_port)
         check_probe_target(destination, protocol, port)
-        others = [p for p in monitor.probes.values() if p is not probe and p.deleting_until is None]
-        if others and family_of(destination) != others[0].family:
-            raise validation("A monitor's probes must all use one address family (IPv4 or IPv6)")
+        check_family(monitor, destination, ignoring=probe)
         now = self.clock.now()
         probe.destination, probe.protocol = destination, protocol
         probe.destination_port = port if protocol == "TCP" else None
@@ -398,9 +396,8 @@ class NetworkMonitorService:
         check_probe_target(destination, protocol, port)
         tags = dict(body.get("tags") or {})
         check_tags(tags)
+        check_family(monitor, destination)
         live = [p for p in monitor.probes.values() if p.deleting_until is None]
-        if live and family_of(destination) != live[0].family:
-            raise validation("A monitor's probes must all use one address family (IPv4 or IPv6)")
         if len(live) >= MAX_PROBES_PER_MONITOR:
             raise quota(f"A monitor can have at most {MAX_PROBES_PER_MONITOR} probes")
         if sum(p.source_arn == source for p in live) >= MAX_PROBES_PER_SUBNET:
@@ -435,6 +432,13 @@ def check_probe_target(destination: str, protocol: str, port: int | None) -> Non
         raise validation(f"destination {destination} is not an IP address") from None
     if protocol == "TCP" and (port is None or not 1 <= port <= 65535):
         raise validation(f"TCP probes need a destinationPort from 1 to 65535, not {port}")
+
+
+def check_family(monitor: Monitor, destination: str, ignoring: Probe | None = None) -> None:
+    """A monitor's probes (those not on their way out) all use one address family."""
+    others = [p for p in monitor.probes.values() if p is not ignoring and p.deleting_until is None]
+    if others and family_of(destination) != others[0].family:
+        raise validation("A monitor's probes must all use one address family (IPv4 or IPv6)")
 
 
 def check_tags(tags: Mapping[str, str]) -> None:
