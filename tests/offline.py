@@ -7,24 +7,17 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-import pytest
-
-from cdk_netmon.handler import is_complete, on_event, service
+from cdk_netmon.handler import is_complete, on_event
 from cdk_netmon.testing import Faults, LocalNetworkMonitor
 from cdk_netmon.testing.cloudformation import StackDriver
+from cdk_netmon.testing.offline_deploy import handler_pointed_at
 
 
 @contextmanager
-def offline(monkeypatch: pytest.MonkeyPatch, faults: Faults | None = None) -> Iterator[LocalNetworkMonitor]:
+def offline(faults: Faults | None = None) -> Iterator[LocalNetworkMonitor]:
     """An emulator that the handler's own, unmodified boto3 client reaches over HTTP."""
-    with LocalNetworkMonitor(faults=faults) as emulator:
-        for name, value in emulator.env().items():
-            monkeypatch.setenv(name, value)
-        # The Lambda keeps one client per container; here each emulator gets its own, made the same way.
-        client = service.new_client()
-        monkeypatch.setattr(service, "client_factory", lambda: client)
-        with emulator.virtual_sdk_sleep():
-            yield emulator
+    with LocalNetworkMonitor(faults=faults) as emulator, handler_pointed_at(emulator):
+        yield emulator
 
 
 SERVICE_TOKEN = {"ProviderframeworkonEvent.Arn": "arn:aws:lambda:eu-west-1:123456789012:function:framework-onEvent"}

@@ -38,10 +38,8 @@ def test_the_example_app_deploys_converges_and_is_destroyed(tmp_path: Path, exam
     assert output.rstrip().endswith("Destroyed: the emulator holds 0 monitors.")
 
 
-def test_the_driver_resolves_the_subnet_arns_of_a_real_template(
-    monkeypatch: pytest.MonkeyPatch, example_template: dict[str, Any]
-) -> None:
-    with offline(monkeypatch) as emulator:
+def test_the_driver_resolves_the_subnet_arns_of_a_real_template(example_template: dict[str, Any]) -> None:
+    with offline() as emulator:
         stack = driver(emulator, refs=placeholder_ids(example_template))
         stack.deploy(example_template)
         [monitor] = emulator.snapshot().values()
@@ -51,12 +49,12 @@ def test_the_driver_resolves_the_subnet_arns_of_a_real_template(
         stack.destroy()
 
 
-def test_the_driver_refuses_what_it_does_not_emulate(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_driver_refuses_what_it_does_not_emulate() -> None:
     unsupported = {
         "Resources": {"M": {"Type": "Custom::NetworkMonitor", "Properties": {"Monitor": {"Fn::Sub": "${AWS::Region}"}}}}
     }
     missing = {"Resources": {"M": {"Type": "Custom::NetworkMonitor", "Properties": {"Monitor": {"Ref": "Elsewhere"}}}}}
-    with offline(monkeypatch) as emulator:
+    with offline() as emulator:
         with pytest.raises(UnsupportedTemplateError, match=r"Fn::Sub is not supported by the driver"):
             driver(emulator).deploy(unsupported)
         with pytest.raises(UnsupportedTemplateError, match=r"Ref Elsewhere has no value: pass its physical id"):

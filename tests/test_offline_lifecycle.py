@@ -11,7 +11,7 @@ from typing import Any
 
 import boto3
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cdk_netmon.testing import Faults
@@ -40,8 +40,8 @@ def monitor(probes: list[dict[str, Any]], name: str = "onprem", period: int = 60
 V1 = monitor([tcp(A, "10.0.0.1", packetSize=56), icmp(B, "10.0.0.2")], team="network")
 
 
-def test_probes_are_added_removed_modified_and_reordered(monkeypatch: pytest.MonkeyPatch) -> None:
-    with offline(monkeypatch) as emulator:
+def test_probes_are_added_removed_modified_and_reordered() -> None:
+    with offline() as emulator:
         stack = driver(emulator)
         steps = [
             V1,
@@ -63,8 +63,8 @@ def test_probes_are_added_removed_modified_and_reordered(monkeypatch: pytest.Mon
         assert emulator.snapshot() == {}
 
 
-def test_a_modified_probe_is_one_write_and_keeps_its_id(monkeypatch: pytest.MonkeyPatch) -> None:
-    with offline(monkeypatch) as emulator:
+def test_a_modified_probe_is_one_write_and_keeps_its_id() -> None:
+    with offline() as emulator:
         stack = driver(emulator)
         stack.deploy(template(V1))
         probe_id = stack.resources["Monitor0"].data["ProbeId.0"]
@@ -94,10 +94,8 @@ def test_a_modified_probe_is_one_write_and_keeps_its_id(monkeypatch: pytest.Monk
         ),
     ],
 )
-def test_each_change_costs_the_minimum_writes(
-    monkeypatch: pytest.MonkeyPatch, case: str, changed: dict[str, Any], expected_writes: list[str]
-) -> None:
-    with offline(monkeypatch) as emulator:
+def test_each_change_costs_the_minimum_writes(case: str, changed: dict[str, Any], expected_writes: list[str]) -> None:
+    with offline() as emulator:
         stack = driver(emulator)
         stack.deploy(template(V1))
         before = len(emulator.calls)
@@ -108,8 +106,8 @@ def test_each_change_costs_the_minimum_writes(
         assert emulator.snapshot() == {}
 
 
-def test_a_new_name_replaces_the_monitor_and_cleans_up_the_old_one(monkeypatch: pytest.MonkeyPatch) -> None:
-    with offline(monkeypatch) as emulator:
+def test_a_new_name_replaces_the_monitor_and_cleans_up_the_old_one() -> None:
+    with offline() as emulator:
         stack = driver(emulator)
         stack.deploy(template(V1))
         renamed = {**V1, "monitorName": "onprem-v2"}
@@ -118,9 +116,9 @@ def test_a_new_name_replaces_the_monitor_and_cleans_up_the_old_one(monkeypatch: 
         assert_converged(emulator, renamed)
 
 
-def test_24_probes_in_one_monitor(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_24_probes_in_one_monitor() -> None:
     full = monitor([tcp(subnet_arn(i // 4), f"10.1.{i}.1") for i in range(24)])
-    with offline(monkeypatch) as emulator:
+    with offline() as emulator:
         stack = driver(emulator)
         stack.deploy(template(full))
         assert_converged(emulator, full)
@@ -132,9 +130,9 @@ def test_24_probes_in_one_monitor(monkeypatch: pytest.MonkeyPatch) -> None:
 # --- reliability --------------------------------------------------------------------------------
 
 
-def test_every_request_delivered_twice_changes_nothing_the_second_time(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_request_delivered_twice_changes_nothing_the_second_time() -> None:
     story = [V1, {**V1, "aggregationPeriod": 30, "probes": [tcp(A, "10.0.0.1"), tcp(C, "10.0.0.3")]}]
-    with offline(monkeypatch) as emulator:
+    with offline() as emulator:
         deliveries: list[tuple[str, int, dict[str, Any]]] = []
 
         def record(logical_id: str, request_type: str, stage: str) -> None:
@@ -158,10 +156,10 @@ def test_every_request_delivered_twice_changes_nothing_the_second_time(monkeypat
             assert set(emulator.writes(first_calls, second_calls)) <= {"CreateMonitor"}, request
 
 
-def test_throttling_and_server_errors_are_retried_to_convergence(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_throttling_and_server_errors_are_retried_to_convergence() -> None:
     faults = Faults(throttle=0.30, internal_error=0.05, seed=20261126)
     story = [V1, monitor([tcp(A, "10.0.0.1"), tcp(B, "10.0.0.2"), tcp(C, "10.0.0.3")], period=30, team="x")]
-    with offline(monkeypatch, faults) as emulator:
+    with offline(faults) as emulator:
         stack = driver(emulator)
         for declared in story:
             stack.deploy(template(declared))
@@ -171,8 +169,8 @@ def test_throttling_and_server_errors_are_retried_to_convergence(monkeypatch: py
         assert emulator.calls.count("GetMonitor") > 0
 
 
-def test_a_probe_in_error_fails_the_create_and_the_rollback_leaves_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
-    with offline(monkeypatch) as emulator:
+def test_a_probe_in_error_fails_the_create_and_the_rollback_leaves_nothing() -> None:
+    with offline() as emulator:
         emulator.force_error_on_probes_to("10.0.0.2")
         stack = driver(emulator)
         with pytest.raises(DeployFailedError, match=r"probe probe-\w+ \(ICMP .* -> 10.0.0.2\) is in state ERROR"):
@@ -181,10 +179,8 @@ def test_a_probe_in_error_fails_the_create_and_the_rollback_leaves_nothing(monke
         assert stack.resources == {}
 
 
-def test_a_failure_in_the_middle_of_an_update_rolls_back_to_the_old_state_exactly(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    with offline(monkeypatch) as emulator:
+def test_a_failure_in_the_middle_of_an_update_rolls_back_to_the_old_state_exactly() -> None:
+    with offline() as emulator:
         stack = driver(emulator)
         second = monitor([icmp(A, "10.9.9.9")], name="second")
         stack.deploy(template(V1, second))
@@ -195,10 +191,8 @@ def test_a_failure_in_the_middle_of_an_update_rolls_back_to_the_old_state_exactl
         assert_converged(emulator, V1, second)
 
 
-def test_out_of_band_deletions_are_repaired_by_the_next_update_and_tolerated_by_delete(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    with offline(monkeypatch) as emulator:
+def test_out_of_band_deletions_are_repaired_by_the_next_update_and_tolerated_by_delete() -> None:
+    with offline() as emulator:
         stack = driver(emulator)
         stack.deploy(template(V1))
         emulator.drift_delete_probe("onprem", stack.resources["Monitor0"].data["ProbeId.1"])
@@ -215,8 +209,8 @@ def test_out_of_band_deletions_are_repaired_by_the_next_update_and_tolerated_by_
         assert emulator.snapshot() == {}
 
 
-def test_a_name_that_exists_outside_the_stack_fails_and_is_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
-    with offline(monkeypatch) as emulator:
+def test_a_name_that_exists_outside_the_stack_fails_and_is_left_alone() -> None:
+    with offline() as emulator:
         client = boto3.client("networkmonitor")
         client.create_monitor(
             monitorName="onprem", aggregationPeriod=30, tags={"owner": "someone-else"}, probes=[icmp(C, "10.5.5.5")]
@@ -266,12 +260,10 @@ declared_state = st.builds(
 )
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, deadline=None)
 @given(states=st.lists(declared_state, min_size=1, max_size=4))
-def test_any_sequence_of_declared_states_converges_and_destroy_leaves_no_orphans(
-    monkeypatch: pytest.MonkeyPatch, states: list[dict[str, Any]]
-) -> None:
-    with offline(monkeypatch) as emulator:
+def test_any_sequence_of_declared_states_converges_and_destroy_leaves_no_orphans(states: list[dict[str, Any]]) -> None:
+    with offline() as emulator:
         stack = driver(emulator)
         for declared in states:
             stack.deploy(template(declared))
