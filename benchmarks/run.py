@@ -111,7 +111,7 @@ def template_figures(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def measure_api_calls(k: int = 20) -> list[dict[str, Any]]:
-    from cdk_netmon.handler import is_complete, on_event
+    from cdk_netmon.handler.model import OWNERSHIP_PROPERTY, OWNERSHIP_PROPERTY_VALUE
     from cdk_netmon.testing import LocalNetworkMonitor
     from cdk_netmon.testing.cloudformation import StackDriver
     from cdk_netmon.testing.offline_deploy import handler_pointed_at
@@ -133,6 +133,7 @@ def measure_api_calls(k: int = 20) -> list[dict[str, Any]]:
                     "Properties": {
                         "ServiceToken": "arn:aws:lambda:eu-west-1:123456789012:function:f",
                         "Monitor": json.dumps(body),
+                        OWNERSHIP_PROPERTY: OWNERSHIP_PROPERTY_VALUE,
                     },
                 }
             }
@@ -151,8 +152,8 @@ def measure_api_calls(k: int = 20) -> list[dict[str, Any]]:
         (f"delete with {k + 1} probes", lambda d: d.destroy(), k + 2),
     ]
     rows = []
-    with LocalNetworkMonitor() as emulator, handler_pointed_at(emulator):
-        driver = StackDriver(on_event=on_event, is_complete=is_complete, clock=emulator.clock)
+    with LocalNetworkMonitor() as emulator, handler_pointed_at(emulator) as handler:
+        driver = StackDriver(on_event=handler.on_event, is_complete=handler.is_complete, clock=emulator.clock)
         for name, step, minimum in steps:
             before = len(emulator.calls)
             step(driver)
@@ -179,7 +180,7 @@ def measure_import(repetitions: int) -> dict[str, Any]:
     interpreters, interleaved with `import boto3` alone."""
     with tempfile.TemporaryDirectory() as asset:
         shutil.copytree(HANDLER_DIR, Path(asset) / "handler", ignore=shutil.ignore_patterns("__pycache__"))
-        programs = {"boto3": "import boto3", "handler": "import handler"}
+        programs = {"boto3": "import boto3", "handler": "import handler.lifecycle"}
         samples: dict[str, list[float]] = {name: [] for name in programs}
         for _ in range(repetitions):
             for name, statement in programs.items():

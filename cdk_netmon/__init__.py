@@ -3,7 +3,16 @@
 from cdk_netmon import MonitorProbe, NetworkMonitor, ProbeProtocol
 """
 
+from ._version import __version__
 from .monitor import INetworkMonitor, NetworkMonitor
 from .probe import MonitorProbe, ProbeProtocol
+from .provider import NetworkMonitorProvider
 
-__all__ = ["INetworkMonitor", "MonitorProbe", "NetworkMonitor", "ProbeProtocol"]
+__all__ = [
+    "INetworkMonitor",
+    "MonitorProbe",
+    "NetworkMonitor",
+    "NetworkMonitorProvider",
+    "ProbeProtocol",
+    "__version__",
+]

@@ -25,10 +25,27 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from constructs import Construct, IValidation
 
-from .handler.model import PROPERTY_NAME, monitor_document, probe_document
+from .handler.model import (
+    OWNERSHIP_PROPERTY,
+    OWNERSHIP_PROPERTY_VALUE,
+    PROPERTY_NAME,
+    monitor_document,
+    probe_document,
+)
 from .probe import MonitorProbe, Number, ProbeProtocol
 from .provider import NetworkMonitorProvider
-from .validation import ResolvedProbe, is_unresolved, monitor_problems
+from .validation import (
+    REMOVAL_POLICIES,
+    ResolvedProbe,
+    is_list_like,
+    is_unresolved,
+    monitor_problems,
+    monitor_type_problems,
+    probe_type_problems,
+    removal_policy_problem,
+    tag_type_problems,
+    whole_number,
+)
 
 RESOURCE_TYPE = "Custom::NetworkMonitor"
 DEFAULT_PERIOD_SECONDS = 60
@@ -130,10 +147,10 @@ class NetworkMonitor(_NetworkMonitorBase):
         id: str,
         *,
         monitor_name: str | None = None,
-        probes: Iterable[MonitorProbe] = (),
+        probes: Iterable[MonitorProbe] | None = None,
         aggregation_period: Duration | None = None,
         tags: Mapping[str, str] | None = None,
-        removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
+        removal_policy: RemovalPolicy | None = None,
     ) -> None:
         """
         :param monitor_name: 1 to 200 of ``[a-zA-Z0-9_-]``; changing it replaces the monitor.
@@ -143,9 +160,9 @@ class NetworkMonitor(_NetworkMonitorBase):
         :param aggregation_period: how often metrics are aggregated: 30 or 60 seconds.
             Default: 60 seconds.
         :param tags: tags of the monitor; ``Tags.of(scope).add(...)`` reaches the monitor too.
-            Default: none.
+            Keys starting with ``cdk-netmon:`` are reserved for the ownership tags. Default: none.
         :param removal_policy: RETAIN keeps the monitor and its probes when the resource leaves
-            the stack. Default: DESTROY.
+            the stack; SNAPSHOT is refused (a monitor has none). Default: DESTROY.
         """
         super().__init__(scope, id)
         # Every jsii call crosses to Node and back, so what is known once is asked once.
@@ -153,28 +170,48 @@ class NetworkMonitor(_NetworkMonitorBase):
         provider = NetworkMonitorProvider.of(stack)
         node = self.node
         self._stack = stack
-        self._probes: list[MonitorProbe] = list(probes)
-        self._aggregation_period = aggregation_period
-        self._period_seconds = DEFAULT_PERIOD_SECONDS if aggregation_period is None else _seconds(aggregation_period)
-        self._name_is_explicit = monitor_name is not None
-        self._declared_name = monitor_name if monitor_name is not None else provider.generate_monitor_name(node.path)
-        self._tags = TagManager(TagType.MAP, RESOURCE_TYPE, dict(tags or {}))
-        self._subnet_arns: dict[int, tuple[ec2.ISubnet, str]] = {}
+        # Wrong types are reported with the rest at synth; meanwhile the construct is built from the
+        # well-typed props only, so that nothing fails before the report can name every problem.
+        self._type_problems = monitor_type_problems(
+            monitor_name=monitor_name,
+            aggregation_period=aggregation_period,
+            tags=tags,
+            removal_policy=removal_policy,
+            probes=probes,
+        )
+        self._probes: list[MonitorProbe] = list(probes) if probes is not None and is_list_like(probes) else []
+        self._aggregation_period = aggregation_period if isinstance(aggregation_period, Duration) else None
+        self._period_seconds: Any = (
+            DEFAULT_PERIOD_SECONDS if self._aggregation_period is None else _seconds(self._aggregation_period)
+        )
+        self._name_is_explicit = isinstance(monitor_name, str)
+        self._declared_name: str = (
+            monitor_name if isinstance(monitor_name, str) else provider.generate_monitor_name(node.path)
+        )
+        initial_tags = dict(tags) if isinstance(tags, Mapping) and not tag_type_problems("tags", tags) else {}
+        self._tags = TagManager(TagType.MAP, RESOURCE_TYPE, initial_tags)
+        self._subnet_arns: dict[int, tuple[ec2.ISubnet, str, str]] = {}
 
-        provider.grant_monitor(self._declared_name)
         synthesis = _Synthesis(self)
         self._resource = CustomResource(
             self,
             "Resource",
             service_token=provider.service_token,
             resource_type=RESOURCE_TYPE,
-            properties={PROPERTY_NAME: Lazy.string(synthesis)},
-            removal_policy=removal_policy,
+            properties={PROPERTY_NAME: Lazy.string(synthesis), OWNERSHIP_PROPERTY: OWNERSHIP_PROPERTY_VALUE},
+            removal_policy=removal_policy if removal_policy in REMOVAL_POLICIES else RemovalPolicy.DESTROY,
         )
         node.add_dependency(provider.policy)
         node.add_validation(synthesis)
         self._monitor_name: str | None = None
         self._monitor_arn: str | None = None
+
+    def apply_removal_policy(self, policy: RemovalPolicy) -> None:
+        """What happens to the monitor and its probes when the resource leaves the stack or is
+        replaced: DESTROY (the default), RETAIN or RETAIN_ON_UPDATE_OR_DELETE."""
+        if policy not in REMOVAL_POLICIES:
+            raise ValueError(f"{self.node.path}: {removal_policy_problem(policy)}")
+        self._resource.apply_removal_policy(policy)
 
     @classmethod
     def from_monitor_name(cls, scope: Construct, id: str, monitor_name: str) -> INetworkMonitor:
@@ -228,7 +265,7 @@ class NetworkMonitor(_NetworkMonitorBase):
             source=source,
             destination_port=destination_port,
             packet_size=packet_size,
-            probe_tags=dict(probe_tags or {}),
+            probe_tags=probe_tags,
         )
         self._probes.append(probe)
         return probe
@@ -240,38 +277,56 @@ class NetworkMonitor(_NetworkMonitorBase):
                 return self._resource.get_att_string(f"ProbeId.{index}")
         raise ValueError(f"{self.node.path}: the probe to {probe.destination} is not one of this monitor's probes")
 
-    def _resolved_probes(self) -> list[ResolvedProbe]:
-        return [ResolvedProbe(p, self._source_arn(p)) for p in self._probes]
+    def _well_typed_probes(self) -> tuple[list[str], list[tuple[int, ResolvedProbe]]]:
+        """Type problems of the probes, and the well-typed ones with their source resolved."""
+        problems: list[str] = []
+        resolved: list[tuple[int, ResolvedProbe]] = []
+        for index, probe in enumerate(self._probes):
+            found = probe_type_problems(f"probes[{index}]", probe)
+            if found:
+                problems += found
+            else:
+                resolved.append((index, self._resolve_source(probe)))
+        return problems, resolved
 
-    def _source_arn(self, probe: MonitorProbe) -> str | None:
-        if probe.source_arn is not None or probe.source is None:
-            return probe.source_arn
+    def _resolve_source(self, probe: MonitorProbe) -> ResolvedProbe:
+        if probe.source is None or probe.source_arn is not None:
+            label = None if not is_unresolved(probe.source_arn) else "a deploy-time source_arn"
+            return ResolvedProbe(probe, probe.source_arn, label)
         # One ARN string per subnet, so that probes from one subnet compare equal at synth.
         cached = self._subnet_arns.get(id(probe.source))
         if cached is None:
-            arn = Stack.of(probe.source).format_arn(
-                service="ec2",
-                resource="subnet",
-                resource_name=probe.source.subnet_id,
-                arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+            subnet = probe.source
+            subnet_id = subnet.subnet_id
+            arn = Stack.of(subnet).format_arn(
+                service="ec2", resource="subnet", resource_name=subnet_id, arn_format=ArnFormat.SLASH_RESOURCE_NAME
             )
-            cached = self._subnet_arns[id(probe.source)] = (probe.source, arn)
-        return cached[1]
+            label = subnet.node.path if is_unresolved(subnet_id) else subnet_id
+            cached = self._subnet_arns[id(subnet)] = (subnet, arn, label)
+        return ResolvedProbe(probe, cached[1], cached[2])
 
     def _problems(self) -> list[str]:
-        return monitor_problems(
-            monitor_name=self._declared_name,
-            name_is_explicit=self._name_is_explicit,
-            aggregation_period_seconds=self._period_seconds,
-            tags=self._rendered_tags(),
-            probes=self._resolved_probes(),
+        probe_type_problems_found, probes = self._well_typed_probes()
+        rendered = self._rendered_tags()
+        return (
+            self._type_problems
+            + probe_type_problems_found
+            + monitor_problems(
+                monitor_name=self._declared_name,
+                name_is_explicit=self._name_is_explicit,
+                aggregation_period_seconds=self._period_seconds if self._aggregation_period is not None else None,
+                tags=rendered,
+                probes=probes,
+            )
         )
 
     def _rendered_tags(self) -> dict[str, str]:
+        """The tags the monitor will carry: its own and those `Tags.of(...)` added."""
         return dict(self._tags.render_tags() or {})
 
     def _document(self) -> dict[str, Any]:
         """The `Monitor` property, written by the handler model's own writer."""
+        _, probes = self._well_typed_probes()
         return monitor_document(
             name=self._declared_name,
             aggregation_period=self._period_seconds,
@@ -281,11 +336,11 @@ class NetworkMonitor(_NetworkMonitorBase):
                     source_arn=resolved.source_arn,
                     destination=resolved.probe.destination,
                     protocol=resolved.probe.protocol.value,
-                    destination_port=resolved.probe.destination_port,
-                    packet_size=resolved.probe.packet_size,
-                    tags=resolved.probe.probe_tags,
+                    destination_port=whole_number(resolved.probe.destination_port),
+                    packet_size=whole_number(resolved.probe.packet_size),
+                    tags=resolved.probe.probe_tags or {},
                 )
-                for resolved in self._resolved_probes()
+                for _, resolved in probes
             ],
         )
 

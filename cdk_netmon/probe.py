@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from aws_cdk import aws_ec2 as ec2
 
@@ -27,8 +27,9 @@ class MonitorProbe:
     """One probe of a monitor: traffic from a source subnet to a destination IP address.
 
     Give the source either as `source` (an `ec2.ISubnet`, from which the construct builds the ARN)
-    or as `source_arn` (a subnet ARN string), not both. Values are checked when the app is
-    synthesized, together with the rest of the monitor, so that every problem is reported at once.
+    or as `source_arn` (a subnet ARN string), not both. Values, and their types, are checked when the
+    app is synthesized, together with the rest of the monitor, so that every problem is reported at
+    once with the monitor's construct path. `None` means "not set" for every optional field.
     """
 
     destination: str
@@ -50,5 +51,5 @@ class MonitorProbe:
     """Bytes per probe packet, 56 to 8500. Default: the service's default; an unset size is not
     managed, so a size once set stays as it is until another size is declared."""
 
-    probe_tags: Mapping[str, str] = field(default_factory=dict)
+    probe_tags: Mapping[str, str] | None = None
     """Tags on the probe itself (monitor tags are not inherited). Default: none."""

@@ -11,14 +11,16 @@ import hashlib
 import re
 import weakref
 from pathlib import Path
+from typing import Any
 
-from aws_cdk import Acknowledgment, ArnFormat, Duration, Stack, Token, Validations
+from aws_cdk import Acknowledgment, ArnFormat, Duration, RemovalPolicy, Stack, Token, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 from constructs import Construct, IConstruct
 
-from .handler.rules import MONITOR_NAME_MAX_LENGTH
+from .handler.rules import MONITOR_NAME_MAX_LENGTH, OWNER_TAG_PREFIX
 
 HANDLER_DIR = Path(__file__).parent / "handler"
 HANDLER_RUNTIME = lambda_.Runtime.PYTHON_3_14
@@ -34,19 +36,22 @@ TOTAL_TIMEOUT = Duration.hours(1)
 HANDLER_TIMEOUT = Duration.minutes(5)
 """One on_event or is_complete call: a few API calls, each with its own SDK retries."""
 
+DEFAULT_LOG_RETENTION = logs.RetentionDays.ONE_YEAR
+"""How long the provider's functions keep their logs unless `configure` says otherwise: long enough
+to investigate a failed deploy months later, and what AWS Security Hub's CloudWatch.16 asks for."""
+
 MONITOR_ACTIONS = [
     "networkmonitor:CreateMonitor",
     "networkmonitor:GetMonitor",
     "networkmonitor:UpdateMonitor",
     "networkmonitor:DeleteMonitor",
     "networkmonitor:CreateProbe",
-    "networkmonitor:GetProbe",
     "networkmonitor:UpdateProbe",
     "networkmonitor:DeleteProbe",
     "networkmonitor:TagResource",
-    "networkmonitor:UntagResource",
-    "networkmonitor:ListTagsForResource",
 ]
+"""Every networkmonitor call the handler makes, and nothing else; UntagResource has a statement of its own."""
+UNTAG_ACTION = "networkmonitor:UntagResource"
 SERVICE_LINKED_ROLE = "aws-service-role/networkmonitor.amazonaws.com/AWSServiceRoleForNetworkMonitor"
 
 
@@ -57,7 +62,7 @@ class NetworkMonitorProvider(Construct):
 
     @classmethod
     def of(cls, stack: Stack) -> NetworkMonitorProvider:
-        """The stack's provider, created on first use.
+        """The stack's provider, created with the defaults on first use.
 
         Remembered on the Python side too, so that a stack of a hundred monitors asks jsii once."""
         cached = _PROVIDERS.get(stack)
@@ -68,15 +73,46 @@ class NetworkMonitorProvider(Construct):
         _PROVIDERS[stack] = provider
         return provider
 
-    def __init__(self, scope: Stack, id: str) -> None:
+    @classmethod
+    def configure(cls, stack: Stack, *, log_retention: logs.RetentionDays | None = None) -> NetworkMonitorProvider:
+        """Choose the settings of the provider that every NetworkMonitor in `stack` shares.
+
+        Call it once per stack, before the stack's first NetworkMonitor.
+
+        :param log_retention: how long the provider's Lambda functions keep their logs.
+            Default: one year (``DEFAULT_LOG_RETENTION``).
+        """
+        if not isinstance(stack, Stack):
+            raise TypeError(f"NetworkMonitorProvider.configure: stack must be a Stack, got {type(stack).__name__}")
+        if log_retention is not None and not isinstance(log_retention, logs.RetentionDays):
+            raise TypeError(
+                f"NetworkMonitorProvider.configure({stack.node.path}): log_retention {log_retention!r} is not a "
+                "RetentionDays; pass for example aws_logs.RetentionDays.ONE_MONTH"
+            )
+        if _PROVIDERS.get(stack) is not None or stack.node.try_find_child(cls.CONSTRUCT_ID) is not None:
+            raise ValueError(
+                f"NetworkMonitorProvider.configure({stack.node.path}): the stack's provider already exists; "
+                "configure it once, before the stack's first NetworkMonitor"
+            )
+        provider = cls(stack, cls.CONSTRUCT_ID, log_retention=log_retention)
+        _PROVIDERS[stack] = provider
+        return provider
+
+    def __init__(self, scope: Stack, id: str, *, log_retention: logs.RetentionDays | None = None) -> None:
         super().__init__(scope, id)
         self._stack = scope
         self._stack_path = scope.node.path
         self.generated_name_prefix = f"{scope.stack_name}-"
         """Every generated monitor name in the stack starts with this (unless the stack name is a token)."""
         self._prefix_is_token = Token.is_unresolved(self.generated_name_prefix)
-        self._monitor_arn_prefix = f"arn:{scope.partition}:networkmonitor:{scope.region}:{scope.account}:monitor/"
-        self._generated_names_granted = False
+
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            retention=DEFAULT_LOG_RETENTION if log_retention is None else log_retention,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        """One log group for the provider's five functions: the handler's and the framework's."""
 
         role = iam.Role(
             self,
@@ -95,8 +131,9 @@ class NetworkMonitorProvider(Construct):
                 runtime=HANDLER_RUNTIME,
                 architecture=lambda_.Architecture.ARM_64,
                 code=code,
-                handler=f"handler.{entry_point}",
+                handler=f"handler.lifecycle.{entry_point}",
                 role=role,
+                log_group=self.log_group,
                 timeout=HANDLER_TIMEOUT,
                 memory_size=256,
                 description=f"cdk_netmon: {entry_point} for Custom::NetworkMonitor",
@@ -105,12 +142,11 @@ class NetworkMonitorProvider(Construct):
         on_event = handler_function("OnEvent", "on_event")
         is_complete = handler_function("IsComplete", "is_complete")
 
-        self._monitors = iam.PolicyStatement(actions=MONITOR_ACTIONS, resources=[self._probe_arn_pattern()])
         self.policy = iam.Policy(
             self,
             "HandlerPolicy",
             roles=[role],
-            statements=[self._monitors, *self._supporting_statements()],
+            statements=[*self._networkmonitor_statements(), *self._supporting_statements()],
         )
         """Custom resources depend on this policy, so that it outlives their Delete."""
 
@@ -121,6 +157,7 @@ class NetworkMonitorProvider(Construct):
             is_complete_handler=is_complete,
             query_interval=QUERY_INTERVAL,
             total_timeout=TOTAL_TIMEOUT,
+            log_group=self.log_group,
         )
         self.service_token = provider.service_token
         self._acknowledge_deliberate_findings(role, provider, invoked=[on_event, is_complete])
@@ -131,31 +168,36 @@ class NetworkMonitorProvider(Construct):
         """Findings of policy-validation packs (cdk-nag's AwsSolutions) that are deliberate here, each
         with its reason, so that users who run such packs see only findings about their own code.
         Our own policy's wildcards are acknowledged one by one: a new one would still be reported."""
-        basic_execution = "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+        managed = iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AWSLambdaBasicExecutionRole")
+        basic_execution = f"Policy::{self._as_nag_prints_it(managed.managed_policy_arn)}"
         Validations.of(role).acknowledge(
             Acknowledgment(
                 id=f"AwsSolutions::AwsSolutions-IAM4[{basic_execution}]",
                 reason="AWSLambdaBasicExecutionRole grants only writing the handler's own CloudWatch Logs.",
             )
         )
-        region_account = "<AWS::Partition>:{service}:<AWS::Region>:<AWS::AccountId>"
-        networkmonitor = region_account.format(service="networkmonitor")
-        ec2 = region_account.format(service="ec2")
+        ownership = (
+            "Monitors this stack created must stay manageable whatever template is in force: CloudFormation "
+            "changes this policy before it deletes removed, renamed or rolled-back monitors. So the grant is "
+            f"this account and region, and the handler itself modifies or deletes only monitors carrying its "
+            f"ownership tags ({OWNER_TAG_PREFIX}stack-id, {OWNER_TAG_PREFIX}logical-id)."
+        )
         wildcards = {
-            f"arn:{networkmonitor}:probe/*": "Probe ids are assigned by the service when a probe is created.",
-            f"arn:{networkmonitor}:monitor/{self.generated_name_prefix}*": (
-                "Generated monitor names share the stack-name prefix, so that the policy does not grow with "
-                "the number of monitors (IAM limits its size)."
+            self._networkmonitor_arn("monitor"): ownership,
+            self._networkmonitor_arn("probe"): (
+                "Probe ids are assigned by the service; the handler reaches probes only through monitors it owns."
             ),
         }
         for resource in ("security-group", "network-interface", "subnet", "vpc"):
-            wildcards[f"arn:{ec2}:{resource}/*"] = (
+            wildcards[self._ec2_arn(resource)] = (
                 "The service creates a security group and network interfaces in the probes' subnets, "
                 "whose ids are not known before; limited to this account and region."
             )
         Validations.of(self.policy).acknowledge(
             *(
-                Acknowledgment(id=f"AwsSolutions::AwsSolutions-IAM5[Resource::{arn}]", reason=reason)
+                Acknowledgment(
+                    id=f"AwsSolutions::AwsSolutions-IAM5[Resource::{self._as_nag_prints_it(arn)}]", reason=reason
+                )
                 for arn, reason in wildcards.items()
             )
         )
@@ -177,6 +219,25 @@ class NetworkMonitorProvider(Construct):
             *invoke_versions,
         )
 
+    def _as_nag_prints_it(self, value: str) -> str:
+        """A resolved ARN as policy-validation packs print it: references as `<AWS::Region>`,
+        `<Logical.Arn>`; literal where the stack's account and region are."""
+
+        def part(item: Any) -> str:
+            if isinstance(item, str):
+                return item
+            if "Ref" in item:
+                return f"<{item['Ref']}>"
+            if "Fn::GetAtt" in item:
+                return "<{}.{}>".format(*item["Fn::GetAtt"])
+            raise ValueError(f"cannot render {item!r}")
+
+        resolved = self._stack.resolve(value)
+        if isinstance(resolved, str):
+            return resolved
+        separator, parts = resolved["Fn::Join"]
+        return str(separator).join(part(p) for p in parts)
+
     def _logical_id(self, function: IConstruct) -> str:
         return str(self._stack.resolve(self._stack.get_logical_id(function.node.default_child)))  # type: ignore[arg-type]
 
@@ -184,7 +245,7 @@ class NetworkMonitorProvider(Construct):
         """`<stack name>-<path below the stack>-<hash of the path>`, at most 200 characters.
 
         Stable across synths, unique within an account and region as long as stack names are, and
-        prefixed by the stack name so that one IAM resource pattern covers all of a stack's monitors.
+        prefixed by the stack name so that a reader sees which stack a monitor belongs to.
         """
         digest = hashlib.sha256(path.encode()).hexdigest()[:8]
         readable = _NAME_UNSAFE.sub("-", path[len(self._stack_path) + 1 :]).strip("-")
@@ -194,32 +255,32 @@ class NetworkMonitorProvider(Construct):
         room = MONITOR_NAME_MAX_LENGTH - len(prefix) - len(digest) - 1
         return f"{prefix}{readable[:room]}-{digest}"
 
-    def grant_monitor(self, monitor_name: str) -> None:
-        """Let the handler manage this monitor. Generated names share one stack-wide pattern, so
-        that the policy stays far below IAM's size limit however many monitors the stack holds."""
-        if not monitor_name.startswith(self.generated_name_prefix):
-            self._monitors.add_resources(self._monitor_arn(monitor_name))
-        elif not self._generated_names_granted:
-            self._monitors.add_resources(self._monitor_arn(f"{self.generated_name_prefix}*"))
-            self._generated_names_granted = True
-
-    def _monitor_arn(self, monitor_name: str) -> str:
-        return self._monitor_arn_prefix + monitor_name
-
-    def _probe_arn_pattern(self) -> str:
-        # Probe ids are assigned by the service, so probes can only be named by pattern.
+    def _networkmonitor_arn(self, resource: str) -> str:
         return self._stack.format_arn(
-            service="networkmonitor", resource="probe", resource_name="*", arn_format=ArnFormat.SLASH_RESOURCE_NAME
+            service="networkmonitor", resource=resource, resource_name="*", arn_format=ArnFormat.SLASH_RESOURCE_NAME
         )
+
+    def _ec2_arn(self, resource: str) -> str:
+        return self._stack.format_arn(
+            service="ec2", resource=resource, resource_name="*", arn_format=ArnFormat.SLASH_RESOURCE_NAME
+        )
+
+    def _networkmonitor_statements(self) -> list[iam.PolicyStatement]:
+        """Monitors and probes of this account and region (see the acknowledgement for why not by
+        name); the ownership tags can never be removed, even by the handler."""
+        resources = [self._networkmonitor_arn("monitor"), self._networkmonitor_arn("probe")]
+        return [
+            iam.PolicyStatement(actions=MONITOR_ACTIONS, resources=resources),
+            iam.PolicyStatement(
+                actions=[UNTAG_ACTION],
+                resources=resources,
+                conditions={"ForAllValues:StringNotLike": {"aws:TagKeys": [f"{OWNER_TAG_PREFIX}*"]}},
+            ),
+        ]
 
     def _supporting_statements(self) -> list[iam.PolicyStatement]:
         """The service-linked role for the first monitor in an account, and the EC2 calls AWS
         documents for the caller of CreateMonitor and CreateProbe."""
-
-        def ec2_arn(resource: str) -> str:
-            return self._stack.format_arn(
-                service="ec2", resource=resource, resource_name="*", arn_format=ArnFormat.SLASH_RESOURCE_NAME
-            )
 
         return [
             iam.PolicyStatement(
@@ -237,11 +298,11 @@ class NetworkMonitorProvider(Construct):
             ),
             iam.PolicyStatement(
                 actions=["ec2:CreateSecurityGroup", "ec2:CreateNetworkInterface"],
-                resources=[ec2_arn(r) for r in ("security-group", "network-interface", "subnet", "vpc")],
+                resources=[self._ec2_arn(r) for r in ("security-group", "network-interface", "subnet", "vpc")],
             ),
             iam.PolicyStatement(
                 actions=["ec2:CreateTags"],
-                resources=[ec2_arn(r) for r in ("security-group", "network-interface")],
+                resources=[self._ec2_arn(r) for r in ("security-group", "network-interface")],
                 conditions={"StringEquals": {"ec2:CreateAction": ["CreateSecurityGroup", "CreateNetworkInterface"]}},
             ),
         ]

@@ -1,8 +1,11 @@
 """Synth-time validation of a NetworkMonitor, in the words of its props.
 
-The rules themselves live in `cdk_netmon.handler.rules`, which the deployed handler applies again
-to the resolved values. Here they are applied only to values known at synth: anything that is still
-a token (a Ref, a parameter, an attribute of another resource) is left for the handler to judge.
+Two kinds of problem are found here, and reported together with the construct's path:
+- wrong types (a string where a `ProbeProtocol` belongs, an int where a `Duration` does), each with
+  what to pass instead, since a Python user gets no compiler to say so;
+- the service's rules, which live in `cdk_netmon.handler.rules` and which the deployed handler applies
+  again to the resolved values. Here they are applied only to values known at synth: anything that is
+  still a token (a Ref, a parameter, an attribute of another resource) is left for the handler.
 """
 
 from __future__ import annotations
@@ -11,12 +14,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import Token
+from aws_cdk import Duration, RemovalPolicy, Token
+from aws_cdk import aws_ec2 as ec2
 
 from .handler import rules
 from .probe import MonitorProbe, ProbeProtocol
 
 _TOKEN_MARKER = "{Token["
+
+REMOVAL_POLICIES = (RemovalPolicy.DESTROY, RemovalPolicy.RETAIN, RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE)
+"""What a monitor can do when it leaves the stack; it has no snapshot."""
 
 
 def is_unresolved(value: Any) -> bool:
@@ -28,12 +35,142 @@ def is_unresolved(value: Any) -> bool:
     return bool(Token.is_unresolved(value))
 
 
+def implements(value: object, interface: Any) -> bool:
+    """Whether a jsii object implements a jsii interface (which Python's isinstance cannot tell)."""
+    proxy = interface.__jsii_proxy_class__()
+    candidates = [value]
+    if type(value).__name__ == "InterfaceDynamicProxy":  # an imported resource: its delegates say what it is
+        candidates += getattr(value, "_delegates", [])
+    for candidate in candidates:
+        if isinstance(candidate, proxy):
+            return True
+        for cls in type(candidate).__mro__:
+            if any(interface in declared.__mro__ for declared in getattr(cls, "__jsii_ifaces__", None) or ()):
+                return True
+    return False
+
+
+def whole_number(value: Any) -> Any:
+    """An int for a whole float (jsii hands numbers over as floats); anything else unchanged."""
+    if isinstance(value, float) and value.is_integer() and not is_unresolved(value):
+        return int(value)
+    return value
+
+
+def is_list_like(value: object) -> bool:
+    return value is not None and not isinstance(value, str | Mapping) and hasattr(value, "__iter__")
+
+
+def _kind(value: object) -> str:
+    """The value's type with its article, as messages say it: "an int", "a str", "an ec2.SelectedSubnets"."""
+    name = type(value).__name__
+    if type(value).__module__ == "aws_cdk.aws_ec2":
+        name = f"ec2.{name}"
+    return f"{'an' if name[0].lower() in 'aeio' else 'a'} {name}"
+
+
+# --- types -----------------------------------------------------------------------------------------
+
+
+def monitor_type_problems(
+    *, monitor_name: Any, aggregation_period: Any, tags: Any, removal_policy: Any, probes: Any
+) -> list[str]:
+    """Props of the wrong type, each with what to pass instead."""
+    problems: list[str] = []
+    if monitor_name is not None and not isinstance(monitor_name, str):
+        problems.append(f"monitor_name {monitor_name!r} is {_kind(monitor_name)}, not a str; pass a str or None")
+    if aggregation_period is not None and not isinstance(aggregation_period, Duration):
+        seconds = aggregation_period if isinstance(aggregation_period, int) else 30
+        hint = f"Duration.seconds({seconds})"
+        problems.append(
+            f"aggregation_period {aggregation_period!r} is {_kind(aggregation_period)}, not a Duration; pass {hint}"
+        )
+    problems += tag_type_problems("tags", tags)
+    if removal_policy is not None and not isinstance(removal_policy, RemovalPolicy):
+        problems.append(
+            f"removal_policy {removal_policy!r} is {_kind(removal_policy)}, not a RemovalPolicy; "
+            "pass RemovalPolicy.DESTROY or RemovalPolicy.RETAIN"
+        )
+    elif removal_policy is not None and removal_policy not in REMOVAL_POLICIES:
+        problems.append(removal_policy_problem(removal_policy))
+    if probes is not None and not is_list_like(probes):
+        problems.append(f"probes is {_kind(probes)}, not a list; pass a list of MonitorProbe")
+    return problems
+
+
+def removal_policy_problem(policy: RemovalPolicy) -> str:
+    return (
+        f"removal_policy {policy} is not supported: a monitor has no snapshot; "
+        "allowed: RemovalPolicy.DESTROY, RETAIN or RETAIN_ON_UPDATE_OR_DELETE"
+    )
+
+
+def tag_type_problems(field: str, tags: Any) -> list[str]:
+    if tags is None:
+        return []
+    if not isinstance(tags, Mapping):
+        return [f"{field} {tags!r} is {_kind(tags)}, not a dict; pass a dict of str to str"]
+    return [
+        f"{field} entry {key!r}: {value!r} is not str to str; pass a dict of str to str"
+        for key, value in tags.items()
+        if not isinstance(key, str) or not isinstance(value, str)
+    ]
+
+
+def probe_type_problems(where: str, probe: object) -> list[str]:
+    """A probe's fields of the wrong type; a probe with any is left out of the template."""
+    if not isinstance(probe, MonitorProbe):
+        return [f"{where} is {_kind(probe)}, not a MonitorProbe; pass MonitorProbe(...)"]
+    problems: list[str] = []
+    if not isinstance(probe.destination, str):
+        problems.append(
+            f"{where}.destination {probe.destination!r} is {_kind(probe.destination)}, not a str; "
+            "pass an IP address such as '10.0.0.1'"
+        )
+    if not isinstance(probe.protocol, ProbeProtocol):
+        named = str(probe.protocol).upper() if isinstance(probe.protocol, str) else None
+        hint = f"ProbeProtocol.{named}" if named in ProbeProtocol.__members__ else "ProbeProtocol.TCP or .ICMP"
+        problems.append(
+            f"{where}.protocol {probe.protocol!r} is {_kind(probe.protocol)}, not a ProbeProtocol; pass {hint}"
+        )
+    if probe.source is not None and not implements(probe.source, ec2.ISubnet):
+        if isinstance(probe.source, ec2.SelectedSubnets):
+            hint = "one subnet of it, one probe per subnet (for example selection.subnets[0])"
+        elif isinstance(probe.source, str):
+            hint = "an ec2.ISubnet (ec2.Subnet.from_subnet_id(...)), or the subnet's ARN as source_arn"
+        else:
+            hint = "an ec2.ISubnet"
+        problems.append(
+            f"{where}.source{_shown(probe.source)} is {_kind(probe.source)}, not an ec2.ISubnet; pass {hint}"
+        )
+    if probe.source_arn is not None and not isinstance(probe.source_arn, str):
+        problems.append(
+            f"{where}.source_arn {probe.source_arn!r} is {_kind(probe.source_arn)}, not a str; pass a subnet ARN"
+        )
+    for field, example in (("destination_port", 443), ("packet_size", 56)):
+        value = whole_number(getattr(probe, field))
+        if value is not None and not is_unresolved(value) and (isinstance(value, bool) or not isinstance(value, int)):
+            problems.append(f"{where}.{field} {value!r} is not a whole number; pass an int such as {example}")
+    problems += tag_type_problems(f"{where}.probe_tags", probe.probe_tags)
+    return problems
+
+
+def _shown(value: object) -> str:
+    """A plain value as written, after a space; a jsii object is named by its type alone."""
+    return f" {value!r}" if isinstance(value, str | int | float | bool) else ""
+
+
+# --- the service's rules ---------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class ResolvedProbe:
-    """A probe with its source turned into an ARN string (possibly a token)."""
+    """A well-typed probe with its source turned into an ARN string (possibly a token), and the
+    words messages use for that source."""
 
     probe: MonitorProbe
     source_arn: str | None
+    source_label: str | None
 
 
 def monitor_problems(
@@ -42,18 +179,19 @@ def monitor_problems(
     name_is_explicit: bool,
     aggregation_period_seconds: Any,
     tags: Mapping[str, str],
-    probes: Sequence[ResolvedProbe],
+    probes: Sequence[tuple[int, ResolvedProbe]],
 ) -> list[str]:
-    """Every problem of one monitor, each naming the prop, the bad value and what is allowed."""
+    """Every rule a monitor breaks, each naming the prop, the bad value and what is allowed.
+    `probes` are the well-typed ones, with their index among all the monitor's probes."""
     problems: list[str] = []
     if name_is_explicit and not is_unresolved(monitor_name):
         problems += rules.check_monitor_name("monitor_name", monitor_name)
-    if not is_unresolved(aggregation_period_seconds):
+    if aggregation_period_seconds is not None and not is_unresolved(aggregation_period_seconds):
         problems += rules.check_aggregation_period("aggregation_period", aggregation_period_seconds)
-    problems += rules.check_tags("tags", _known(tags))
+    problems += rules.check_tags("tags", _known(tags), rules.MAX_MONITOR_TAGS)
 
     facts: list[rules.ProbeFacts] = []
-    for index, resolved in enumerate(probes):
+    for index, resolved in probes:
         probe_problems, probe_facts = _probe_problems(f"probes[{index}]", resolved)
         problems += probe_problems
         facts.append(probe_facts)
@@ -75,27 +213,22 @@ def _probe_problems(where: str, resolved: ResolvedProbe) -> tuple[list[str], rul
     if not is_unresolved(probe.destination):
         problems += rules.check_destination(f"{where}.destination", probe.destination)
 
-    protocol = probe.protocol.value if isinstance(probe.protocol, ProbeProtocol) else None
-    if protocol is None:
-        problems.append(
-            f"{where}.protocol {probe.protocol!r} is not a ProbeProtocol; "
-            "allowed: ProbeProtocol.TCP or ProbeProtocol.ICMP"
-        )
-    elif not is_unresolved(probe.destination_port):
-        problems += rules.check_protocol_and_port(
-            f"{where}.protocol", f"{where}.destination_port", protocol, probe.destination_port
-        )
-
-    if not is_unresolved(probe.packet_size):
-        problems += rules.check_packet_size(f"{where}.packet_size", probe.packet_size)
-    problems += rules.check_tags(f"{where}.probe_tags", _known(probe.probe_tags))
+    protocol = probe.protocol.value
+    port = whole_number(probe.destination_port)
+    packet_size = whole_number(probe.packet_size)
+    if not is_unresolved(port):
+        problems += rules.check_protocol_and_port(f"{where}.protocol", f"{where}.destination_port", protocol, port)
+    if not is_unresolved(packet_size):
+        problems += rules.check_packet_size(f"{where}.packet_size", packet_size)
+    problems += rules.check_tags(f"{where}.probe_tags", _known(probe.probe_tags or {}))
 
     facts = rules.ProbeFacts(
         source=resolved.source_arn,
         destination=None if is_unresolved(probe.destination) else probe.destination,
         # An unknown port makes the identity unknown: two such probes are not known duplicates.
-        protocol=None if is_unresolved(probe.destination_port) else protocol,
-        port=None if is_unresolved(probe.destination_port) else probe.destination_port,
+        protocol=None if is_unresolved(port) else protocol,
+        port=None if is_unresolved(port) else port,
+        source_label=resolved.source_label,
     )
     return problems, facts
 

@@ -7,11 +7,15 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
+from cdk_netmon.handler.model import OWNERSHIP_PROPERTY, OWNERSHIP_PROPERTY_VALUE
+
 STACK_ID = "arn:aws:cloudformation:eu-west-1:123456789012:stack/Stack/11111111-2222-3333-4444-555555555555"
 LOGICAL_ID = "Monitor23E00D08"
 SERVICE_TOKEN = "arn:aws:lambda:eu-west-1:123456789012:function:Stack-cdknetmonframeworkonEvent"
 ACCOUNT_PREFIX = "arn:aws:networkmonitor:eu-west-1:123456789012"
 CREATE_FAILED_MARKER = "AWSCDK::CustomResourceProviderFramework::CREATE_FAILED"
+OWNER_TAGS = {"cdk-netmon:stack-id": STACK_ID, "cdk-netmon:logical-id": LOGICAL_ID}
+"""What the handler tags every monitor it creates with, for this stack and logical id."""
 WHEN = datetime(2026, 11, 26, tzinfo=timezone.utc)
 
 
@@ -46,9 +50,13 @@ def monitor(
     return body
 
 
-def properties(declared: Mapping[str, Any]) -> dict[str, Any]:
-    # CloudFormation would stringify numbers in other properties; the monitor travels as one string.
-    return {"ServiceToken": SERVICE_TOKEN, "Monitor": json.dumps(declared)}
+def properties(declared: Mapping[str, Any], release: str = "current") -> dict[str, Any]:
+    """The resource's properties as this release writes them, or as 0.1.0 did (no OwnershipTags).
+    CloudFormation would stringify numbers in other properties; the monitor travels as one string."""
+    body = {"ServiceToken": SERVICE_TOKEN, "Monitor": json.dumps(declared)}
+    if release == "current":
+        body[OWNERSHIP_PROPERTY] = OWNERSHIP_PROPERTY_VALUE
+    return body
 
 
 def event(
@@ -58,6 +66,8 @@ def event(
     physical_id: str | None = None,
     old: Mapping[str, Any] | None = None,
     request_id: str = "6a0e6b5e-0000-4000-8000-000000000001",
+    release: str = "current",
+    old_release: str = "current",
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "RequestType": request_type,
@@ -67,12 +77,12 @@ def event(
         "RequestId": request_id,
         "LogicalResourceId": LOGICAL_ID,
         "ResourceType": "Custom::NetworkMonitor",
-        "ResourceProperties": properties(declared),
+        "ResourceProperties": properties(declared, release),
     }
     if physical_id is not None:
         body["PhysicalResourceId"] = physical_id
     if old is not None:
-        body["OldResourceProperties"] = properties(old)
+        body["OldResourceProperties"] = properties(old, old_release)
     return body
 
 
@@ -108,13 +118,15 @@ def live_monitor(
     state: str = "ACTIVE",
     period: int = 60,
     tags: Mapping[str, str] | None = None,
+    owner_tags: Mapping[str, str] = OWNER_TAGS,
 ) -> dict[str, Any]:
+    """A GetMonitor answer; the monitor carries this resource's ownership tags unless told otherwise."""
     return {
         "monitorArn": f"{ACCOUNT_PREFIX}:monitor/{name}",
         "monitorName": name,
         "state": state,
         "aggregationPeriod": period,
-        "tags": dict(tags or {}),
+        "tags": {**(tags or {}), **owner_tags},
         "probes": list(probes),
         "createdAt": WHEN,
         "modifiedAt": WHEN,

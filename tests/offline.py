@@ -2,58 +2,99 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from cdk_netmon.handler import is_complete, on_event
+from aws_cdk import App, Stack
+
+from cdk_netmon import NetworkMonitor
+from cdk_netmon.handler import service
+from cdk_netmon.handler.lifecycle import Handler
+from cdk_netmon.handler.model import OWNERSHIP_PROPERTY, OWNERSHIP_PROPERTY_VALUE
 from cdk_netmon.testing import Faults, LocalNetworkMonitor
 from cdk_netmon.testing.cloudformation import StackDriver
-from cdk_netmon.testing.offline_deploy import handler_pointed_at
+from tests.support import resources_of_type, template_json
 
 
 @contextmanager
 def offline(faults: Faults | None = None) -> Iterator[LocalNetworkMonitor]:
-    """An emulator that the handler's own, unmodified boto3 client reaches over HTTP."""
-    with LocalNetworkMonitor(faults=faults) as emulator, handler_pointed_at(emulator):
+    """An emulator on loopback, with the SDK's backoff on its virtual clock."""
+    with LocalNetworkMonitor(faults=faults) as emulator, emulator.virtual_sdk_sleep():
         yield emulator
 
 
 SERVICE_TOKEN = {"ProviderframeworkonEvent.Arn": "arn:aws:lambda:eu-west-1:123456789012:function:framework-onEvent"}
 
 
-def driver(emulator: LocalNetworkMonitor, refs: Mapping[str, str] | None = None, **options: Any) -> StackDriver:
+def handler_for(emulator: LocalNetworkMonitor) -> Handler:
+    """The shipped handler on its own kind of client (its retry budget), reaching the emulator."""
+    return Handler(service.new_client(**emulator.client_options()))
+
+
+def driver(
+    emulator: LocalNetworkMonitor,
+    refs: Mapping[str, str] | None = None,
+    handler: Handler | None = None,
+    **options: Any,
+) -> StackDriver:
+    """A stack whose handler policy the emulator enforces, in CloudFormation's order."""
+    handler = handler or handler_for(emulator)
     return StackDriver(
-        on_event=on_event,
-        is_complete=is_complete,
+        on_event=handler.on_event,
+        is_complete=handler.is_complete,
         clock=emulator.clock,
+        grant=emulator.use_policy,
         refs={**SERVICE_TOKEN, **(refs or {})},
         **options,
     )
 
 
-def template(*monitors: Mapping[str, Any], logical_ids: Sequence[str] | None = None) -> dict[str, Any]:
-    """A template as the construct synthesizes it, for monitors given in CreateMonitor's shape."""
+@functools.cache
+def _handler_policy() -> str:
+    stack = Stack(App(), "Stack")
+    NetworkMonitor(stack, "Monitor")
+    [policy] = [
+        p
+        for logical_id, p in resources_of_type(template_json(stack), "AWS::IAM::Policy").items()
+        if logical_id.startswith("cdknetmonNetworkMonitorProviderHandlerPolicy")
+    ]
+    return json.dumps(policy)
+
+
+def handler_policy() -> dict[str, Any]:
+    """The handler's policy exactly as the construct synthesizes it (the same in every stack)."""
+    return dict(json.loads(_handler_policy()))
+
+
+def template(
+    *monitors: Mapping[str, Any],
+    logical_ids: Sequence[str] | None = None,
+    policy: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A template as the construct synthesizes it, for monitors given in CreateMonitor's shape,
+    with the handler policy the construct writes (or `policy`)."""
     ids = logical_ids or [f"Monitor{i}" for i in range(len(monitors))]
-    return {
-        "Resources": {
-            logical_id: {
-                "Type": "Custom::NetworkMonitor",
-                "Properties": {
-                    "ServiceToken": {"Fn::GetAtt": ["ProviderframeworkonEvent", "Arn"]},
-                    "Monitor": json.dumps(monitor),
-                },
-                "DependsOn": ["HandlerPolicy"],
-            }
-            for logical_id, monitor in zip(ids, monitors, strict=True)
+    resources: dict[str, Any] = {"HandlerPolicy": dict(policy or handler_policy())}
+    for logical_id, monitor in zip(ids, monitors, strict=True):
+        resources[logical_id] = {
+            "Type": "Custom::NetworkMonitor",
+            "Properties": {
+                "ServiceToken": {"Fn::GetAtt": ["ProviderframeworkonEvent", "Arn"]},
+                "Monitor": json.dumps(monitor),
+                OWNERSHIP_PROPERTY: OWNERSHIP_PROPERTY_VALUE,
+            },
+            "DependsOn": ["HandlerPolicy"],
         }
-    }
+    return {"Resources": resources}
 
 
 def assert_converged(emulator: LocalNetworkMonitor, *declared: Mapping[str, Any]) -> None:
     """The emulator holds exactly the declared monitors and probes, settled, and nothing else.
 
+    Monitor tags are compared without the ownership tags (`cdk-netmon:`), which the handler adds.
     A probe's packet size is compared only where the template declares one: an unset size is not
     managed (see README), so the live size may be whatever it was.
     """
@@ -63,7 +104,11 @@ def assert_converged(emulator: LocalNetworkMonitor, *declared: Mapping[str, Any]
         state = live[monitor["monitorName"]]
         assert state["state"] in ("ACTIVE", "INACTIVE")
         assert state["aggregationPeriod"] == monitor.get("aggregationPeriod", 60)
-        assert state["tags"] == monitor.get("tags", {})
+        assert {k: v for k, v in state["tags"].items() if not k.startswith("cdk-netmon:")} == monitor.get("tags", {})
+        assert sorted(k for k in state["tags"] if k.startswith("cdk-netmon:")) == [
+            "cdk-netmon:logical-id",
+            "cdk-netmon:stack-id",
+        ]
         assert all(p["state"] == "ACTIVE" for p in state["probes"])
         live_probes = {_identity(p): p for p in state["probes"]}
         assert sorted(live_probes) == sorted(_identity(p) for p in monitor.get("probes", []))

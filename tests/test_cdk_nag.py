@@ -1,32 +1,77 @@
-"""cdk-nag's AwsSolutions pack finds nothing unacknowledged in the example app.
+"""cdk-nag's AwsSolutions pack finds nothing unacknowledged, in stacks with and without a concrete
+account and region.
 
-The library acknowledges its deliberate choices itself, each with a reason (see
-`NetworkMonitorProvider._acknowledge_deliberate_findings`); a new wildcard or a new finding fails
-this synth.
+The library acknowledges its deliberate choices itself, each with its reason (see
+`NetworkMonitorProvider._acknowledge_deliberate_findings`). The acknowledgement ids are written from
+the resolved ARNs, so they match `arn:<AWS::Partition>:networkmonitor:<AWS::Region>:...` in an
+env-agnostic stack and `...:eu-central-1:111122223333:...` in an env-specific one. A new wildcard or
+a new finding fails these synths.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
-from aws_cdk import App, Validations
+from aws_cdk import App, Environment, Stack, Validations
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from cdk_nag import AwsSolutionsChecks
 
+from cdk_netmon import MonitorProbe, NetworkMonitor, ProbeProtocol
 from examples.hybrid_connectivity import HybridConnectivityStack
 
+ENVIRONMENTS = {
+    "env-agnostic": None,
+    "env-specific": Environment(account="111122223333", region="eu-central-1"),
+}
 
-def test_the_example_app_passes_aws_solutions_checks(tmp_path: Path) -> None:
+
+def checked_app(tmp_path: Path) -> App:
     app = App(outdir=str(tmp_path))
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
-    HybridConnectivityStack(app, "NetmonHybridConnectivity")
+    return app
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS.values(), ids=ENVIRONMENTS.keys())
+def test_the_example_app_passes_aws_solutions_checks(tmp_path: Path, env: Environment | None) -> None:
+    app = checked_app(tmp_path)
+    HybridConnectivityStack(app, "NetmonHybridConnectivity", env=env)
     app.synth()  # raises ValidationFailed, listing every unacknowledged finding
 
 
+@pytest.mark.parametrize("env", ENVIRONMENTS.values(), ids=ENVIRONMENTS.keys())
+def test_a_stack_of_imported_subnets_and_explicit_names_passes_too(tmp_path: Path, env: Environment | None) -> None:
+    app = checked_app(tmp_path)
+    stack = Stack(app, "Hub", env=env)
+    subnet = ec2.Subnet.from_subnet_id(stack, "Shared", "subnet-0a1b2c3d4e5f60001")
+    NetworkMonitor(
+        stack,
+        "Dc1",
+        monitor_name="dc1",
+        probes=[MonitorProbe(source=subnet, destination="10.1.0.1", protocol=ProbeProtocol.ICMP)],
+    )
+    app.synth()
+    statements = [
+        statement
+        for resource in json.loads((tmp_path / "Hub.template.json").read_text())["Resources"].values()
+        if resource["Type"] == "AWS::IAM::Policy"
+        for statement in resource["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    for statement in statements:
+        actions: list[Any] = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        resources: list[Any] = (
+            statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        )
+        if any(str(a).startswith("networkmonitor:") for a in actions):
+            assert "networkmonitor:*" not in actions
+            assert "*" not in resources
+
+
 def test_an_unacknowledged_wildcard_is_reported(tmp_path: Path) -> None:
-    app = App(outdir=str(tmp_path))
-    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    app = checked_app(tmp_path)
     stack = HybridConnectivityStack(app, "NetmonHybridConnectivity")
     role = stack.node.find_child("cdk_netmon.NetworkMonitorProvider").node.find_child("HandlerRole")
     assert isinstance(role, iam.Role)

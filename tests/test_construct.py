@@ -42,7 +42,8 @@ def test_the_monitor_is_one_json_document_in_the_shape_of_create_monitor() -> No
         probes=[tcp(packet_size=100, probe_tags={"path": "dx"}), icmp(destination="10.0.0.2")],
     )
     resource = only_monitor(stack)
-    assert set(resource["Properties"]) == {"ServiceToken", "Monitor"}
+    assert resource["Properties"]["OwnershipTags"] == "cdk-netmon:stack-id,cdk-netmon:logical-id"
+    assert set(resource["Properties"]) == {"ServiceToken", "Monitor", "OwnershipTags"}
     assert document(resource) == {
         "monitorName": "onprem",
         "aggregationPeriod": 30,
@@ -127,7 +128,7 @@ def test_handlers_run_the_python_package_on_the_newest_python_runtime() -> None:
         for f in functions.values()
         if f["Properties"]["Handler"].startswith("handler.")
     }
-    assert ours == {"handler.on_event": "python3.14", "handler.is_complete": "python3.14"}
+    assert ours == {"handler.lifecycle.on_event": "python3.14", "handler.lifecycle.is_complete": "python3.14"}
 
 
 def test_the_lambda_asset_holds_only_the_handler_package(tmp_path: Path) -> None:
@@ -201,28 +202,63 @@ class TestHandlerPermissions:
         ]
         return list(policy["Properties"]["PolicyDocument"]["Statement"])
 
-    def networkmonitor_resources(self, stack: Stack) -> list[str]:
-        [statement] = [s for s in self.statements(stack) if "networkmonitor:GetMonitor" in s["Action"]]
-        return [json.dumps(stack.resolve(r)) if not isinstance(r, str) else r for r in statement["Resource"]]
+    def networkmonitor_statements(self, stack: Stack) -> list[dict[str, Any]]:
+        return [s for s in self.statements(stack) if "networkmonitor:" in json.dumps(s["Action"])]
 
-    def test_are_scoped_to_this_stacks_monitors_and_probes(self) -> None:
-        stack = new_stack()
+    def test_grant_exactly_the_calls_the_handler_makes_on_monitors_and_probes_of_the_account_and_region(
+        self,
+    ) -> None:
+        stack = Stack(App(), "Stack", env={"account": "111122223333", "region": "eu-central-1"})
         NetworkMonitor(stack, "Named", monitor_name="explicit-name")
         NetworkMonitor(stack, "Generated")
-        resources = " ".join(self.networkmonitor_resources(stack))
-        assert ":monitor/explicit-name" in resources
-        assert ":monitor/Stack-*" in resources
-        assert ":probe/*" in resources
-        for statement in self.statements(stack):
-            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-            assert not any(a.endswith(":*") for a in actions)
-            assert statement["Resource"] != "*"
+        statements = self.networkmonitor_statements(stack)
+        actions = sorted(
+            a for s in statements for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+        )
+        assert actions == sorted(
+            f"networkmonitor:{operation}"
+            for operation in (
+                "CreateMonitor",
+                "GetMonitor",
+                "UpdateMonitor",
+                "DeleteMonitor",
+                "CreateProbe",
+                "UpdateProbe",
+                "DeleteProbe",
+                "TagResource",
+                "UntagResource",
+            )
+        )
+        for statement in statements:
+            resources = [json.dumps(stack.resolve(r)) for r in statement["Resource"]]
+            assert len(resources) == 2
+            assert all(":networkmonitor:eu-central-1:111122223333:" in r for r in resources)
+            assert any(":monitor/*" in r for r in resources)
+            assert any(":probe/*" in r for r in resources)
 
-    def test_stay_the_same_size_however_many_monitors_have_generated_names(self) -> None:
-        stack = new_stack()
-        for i in range(100):
-            NetworkMonitor(stack, f"Monitor{i}")
-        assert len(self.networkmonitor_resources(stack)) == 2
+    def test_never_on_everything_nor_every_action(self) -> None:
+        for statement in self.statements(NetworkMonitor(new_stack(), "M").stack):
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            assert not any(a.endswith(":*") or a == "*" for a in actions)
+            assert statement["Resource"] != "*"
+            assert "*" not in (statement["Resource"] if isinstance(statement["Resource"], list) else [])
+
+    def test_the_ownership_tags_cannot_be_removed(self) -> None:
+        [untag] = [
+            s
+            for s in self.networkmonitor_statements(new_stack_with_monitor())
+            if s["Action"] == "networkmonitor:UntagResource"
+        ]
+        assert untag["Condition"] == {"ForAllValues:StringNotLike": {"aws:TagKeys": ["cdk-netmon:*"]}}
+
+    def test_do_not_change_when_monitors_are_added_removed_or_renamed(self) -> None:
+        def policy(*names: str | None) -> list[dict[str, Any]]:
+            stack = new_stack()
+            for i, name in enumerate(names):
+                NetworkMonitor(stack, f"Monitor{i}", monitor_name=name)
+            return self.statements(stack)
+
+        assert policy("a") == policy("b", None) == policy(*[None] * 100)
 
     def test_allow_the_service_linked_role_only_for_network_monitor(self) -> None:
         [statement] = [
@@ -242,6 +278,12 @@ class TestHandlerPermissions:
             if k.startswith("cdknetmonNetworkMonitorProviderHandlerPolicy")
         ]
         assert policy_id in only_monitor(stack)["DependsOn"]
+
+
+def new_stack_with_monitor() -> Stack:
+    stack = new_stack()
+    NetworkMonitor(stack, "Monitor")
+    return stack
 
 
 class TestMetrics:

@@ -10,18 +10,18 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from cdk_netmon.handler import is_complete, on_event, service
-from cdk_netmon.handler.lifecycle import RESPONSE_LIMIT_BYTES, MonitorFailedError
+from cdk_netmon.handler import service
+from cdk_netmon.handler.lifecycle import ABANDONED_MONITOR, RESPONSE_LIMIT_BYTES, Handler, MonitorFailedError
 from cdk_netmon.handler.model import InvalidSpecError
 from cdk_netmon.handler.plan import client_token
 from tests.handler_events import (
     ACCOUNT_PREFIX,
     CREATE_FAILED_MARKER,
     LOGICAL_ID,
+    OWNER_TAGS,
     STACK_ID,
     after_on_event,
     event,
@@ -39,10 +39,13 @@ DECLARED = monitor("onprem", [TCP_A, ICMP_B], period=30, tags={"team": "network"
 
 
 class FakeService:
-    """Scripted Network Monitor answers; every request is checked against the botocore model."""
+    """Scripted Network Monitor answers; every request is checked against the botocore model.
+    `on_event` and `is_complete` are the handler's, on the stubbed client."""
 
-    def __init__(self, stubber: Stubber) -> None:
+    def __init__(self, stubber: Stubber, handler: Handler) -> None:
         self.stubber = stubber
+        self.on_event = handler.on_event
+        self.is_complete = handler.is_complete
 
     def get(self, live: Mapping[str, Any] | None, name: str = "onprem") -> None:
         if live is None:
@@ -60,10 +63,11 @@ class FakeService:
         self.stubber.add_response(operation, dict(response or {}), dict(params))
 
     def expect_create_monitor(self, request: Mapping[str, Any]) -> None:
+        """CreateMonitor for a declared monitor: its tags arrive with the ownership tags added."""
         name = request["monitorName"]
         self.expect(
             "create_monitor",
-            request,
+            {**request, "tags": {**request.get("tags", {}), **OWNER_TAGS}},
             {"monitorArn": f"{ACCOUNT_PREFIX}:monitor/{name}", "monitorName": name, "state": "PENDING"},
         )
 
@@ -72,14 +76,16 @@ class FakeService:
 
 
 @pytest.fixture
-def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeService]:
-    client = boto3.client(
-        "networkmonitor", region_name="eu-west-1", aws_access_key_id="test", aws_secret_access_key="test"
-    )
-    monkeypatch.setattr(service, "client_factory", lambda: client)
+def api() -> Iterator[FakeService]:
+    client = service.new_client(region_name="eu-west-1", aws_access_key_id="test", aws_secret_access_key="test")
     with Stubber(client) as stubber:
-        yield FakeService(stubber)
+        yield FakeService(stubber, Handler(client))
         stubber.assert_no_pending_responses()
+
+
+def owned(declared: Mapping[str, Any]) -> dict[str, Any]:
+    """A declared monitor as the handler creates it: with the ownership tags."""
+    return {**declared, "tags": {**declared.get("tags", {}), **OWNER_TAGS}}
 
 
 def probe_response(declared: Mapping[str, Any], n: int) -> dict[str, Any]:
@@ -95,7 +101,7 @@ class TestCreate:
         create = event("Create", DECLARED)
         token = client_token(STACK_ID, LOGICAL_ID, create["RequestId"], "create")
         api.expect_create_monitor({**DECLARED, "clientToken": token})
-        response = on_event(create)
+        response = api.on_event(create)
         assert response == {"PhysicalResourceId": "onprem"}
 
         polled = after_on_event(create, response)
@@ -107,11 +113,11 @@ class TestCreate:
                 probes=[live_probe(1, TCP_A, "PENDING"), live_probe(2, ICMP_B, "PENDING")],
             )
         )
-        assert is_complete(polled) == {"IsComplete": False}
+        assert api.is_complete(polled) == {"IsComplete": False}
 
         # Probes come back in another order; their ids still follow the declared order.
         api.get(live_monitor(period=30, tags={"team": "network"}, probes=[live_probe(2, ICMP_B), live_probe(1, TCP_A)]))
-        assert is_complete(polled) == {
+        assert api.is_complete(polled) == {
             "IsComplete": True,
             "Data": {
                 "MonitorArn": f"{ACCOUNT_PREFIX}:monitor/onprem",
@@ -126,24 +132,24 @@ class TestCreate:
         token = client_token(STACK_ID, LOGICAL_ID, create["RequestId"], "create")
         for _ in range(2):
             api.expect_create_monitor({**DECLARED, "clientToken": token})
-            on_event(create)
+            api.on_event(create)
 
     def test_an_empty_monitor_is_done_when_inactive(self, api: FakeService) -> None:
         create = event("Create", monitor("empty"))
         api.expect_create_monitor({**monitor("empty"), "clientToken": ANY})
-        response = on_event(create)
+        response = api.on_event(create)
         api.get(live_monitor("empty", state="INACTIVE"), name="empty")
-        assert is_complete(after_on_event(create, response))["IsComplete"] is True
+        assert api.is_complete(after_on_event(create, response))["IsComplete"] is True
 
     def test_a_name_taken_outside_the_stack_fails_and_leaves_that_monitor_alone(self, api: FakeService) -> None:
-        api.fail("create_monitor", "ConflictException", 409, {**DECLARED, "clientToken": ANY})
+        api.fail("create_monitor", "ConflictException", 409, {**owned(DECLARED), "clientToken": ANY})
         with pytest.raises(service.MonitorNameTakenError, match="A monitor named 'onprem' already exists"):
-            on_event(event("Create", DECLARED))
+            api.on_event(event("Create", DECLARED))
 
     def test_invalid_properties_fail_before_any_call(self, api: FakeService) -> None:
         bad = monitor("onprem", [probe(SUBNET_A, "not-an-ip"), probe("arn:aws:ec2:x", "10.0.0.1", port=0)], period=45)
         with pytest.raises(InvalidSpecError) as refused:
-            on_event(event("Create", bad))
+            api.on_event(event("Create", bad))
         message = str(refused.value)
         for expected in (
             "aggregationPeriod 45",
@@ -163,7 +169,7 @@ class TestCreate:
         with pytest.raises(
             MonitorFailedError, match=rf"probe {probe_id(1)} \(TCP {SUBNET_A} -> 10.0.0.1:443\) is in state ERROR"
         ):
-            is_complete(after_on_event(create, {"PhysicalResourceId": "onprem"}))
+            api.is_complete(after_on_event(create, {"PhysicalResourceId": "onprem"}))
 
     def test_a_monitor_in_error_fails_the_deploy(self, api: FakeService) -> None:
         api.get(
@@ -172,14 +178,14 @@ class TestCreate:
             )
         )
         with pytest.raises(MonitorFailedError, match="the monitor is in state ERROR"):
-            is_complete(after_on_event(event("Create", DECLARED), {"PhysicalResourceId": "onprem"}))
+            api.is_complete(after_on_event(event("Create", DECLARED), {"PhysicalResourceId": "onprem"}))
 
     def test_24_probes_fit_the_4096_byte_response_limit(self, api: FakeService) -> None:
         probes = [probe(subnet_arn(i // 4), f"10.0.{i}.1") for i in range(24)]
         declared = monitor("m" * 200, probes)
         longest_ids = [{**live_probe(i, p), "probeId": f"probe-{i:064d}"} for i, p in enumerate(probes)]
         api.get(live_monitor("m" * 200, probes=longest_ids), name="m" * 200)
-        response = is_complete(after_on_event(event("Create", declared), {"PhysicalResourceId": "m" * 200}))
+        response = api.is_complete(after_on_event(event("Create", declared), {"PhysicalResourceId": "m" * 200}))
         assert len(response["Data"]) == 26
         framework_envelope = {
             "Status": "SUCCESS",
@@ -196,9 +202,9 @@ class TestCreate:
 # --- Update -----------------------------------------------------------------------------------
 
 
-def update(declared: Mapping[str, Any], old: Mapping[str, Any] = DECLARED) -> dict[str, Any]:
+def update(api: FakeService, declared: Mapping[str, Any], old: Mapping[str, Any] = DECLARED) -> dict[str, Any]:
     request = event("Update", declared, physical_id=old["monitorName"], old=old)
-    assert on_event(request) == {"PhysicalResourceId": old["monitorName"]}  # in place: no call
+    assert api.on_event(request) == {"PhysicalResourceId": old["monitorName"]}  # in place: no call
     return after_on_event(request, {"PhysicalResourceId": old["monitorName"]})
 
 
@@ -207,34 +213,34 @@ CONVERGED = live_monitor(period=30, tags={"team": "network"}, probes=[live_probe
 
 class TestUpdate:
     def test_reordering_the_probes_makes_no_call(self, api: FakeService) -> None:
-        polled = update(monitor("onprem", [ICMP_B, TCP_A], period=30, tags={"team": "network"}))
+        polled = update(api, monitor("onprem", [ICMP_B, TCP_A], period=30, tags={"team": "network"}))
         api.get(CONVERGED)
-        result = is_complete(polled)
+        result = api.is_complete(polled)
         assert result["IsComplete"] is True
         assert result["Data"]["ProbeId.0"] == probe_id(2)
 
     def test_a_changed_destination_is_one_update_probe_then_a_wait(self, api: FakeService) -> None:
         moved = {**TCP_A, "destination": "10.0.0.99"}
-        polled = update(monitor("onprem", [moved, ICMP_B], period=30, tags={"team": "network"}))
+        polled = update(api, monitor("onprem", [moved, ICMP_B], period=30, tags={"team": "network"}))
         api.get(CONVERGED)
         api.expect(
             "update_probe",
             {"monitorName": "onprem", "probeId": probe_id(1), "destination": "10.0.0.99"},
             probe_response(moved, 1),
         )
-        assert is_complete(polled) == {"IsComplete": False}
+        assert api.is_complete(polled) == {"IsComplete": False}
         api.get(
             live_monitor(
                 period=30, tags={"team": "network"}, probes=[live_probe(1, moved, "PENDING"), live_probe(2, ICMP_B)]
             )
         )
-        assert is_complete(polled) == {"IsComplete": False}
+        assert api.is_complete(polled) == {"IsComplete": False}
         api.get(live_monitor(period=30, tags={"team": "network"}, probes=[live_probe(1, moved), live_probe(2, ICMP_B)]))
-        assert is_complete(polled)["IsComplete"] is True
+        assert api.is_complete(polled)["IsComplete"] is True
 
     def test_protocol_port_and_packet_size_change_in_the_same_call(self, api: FakeService) -> None:
         changed = probe(SUBNET_B, "10.0.0.2", "TCP", port=8443, packet_size=1500)
-        polled = update(monitor("onprem", [TCP_A, changed], period=30, tags={"team": "network"}))
+        polled = update(api, monitor("onprem", [TCP_A, changed], period=30, tags={"team": "network"}))
         api.get(CONVERGED)
         api.expect(
             "update_probe",
@@ -247,11 +253,11 @@ class TestUpdate:
             },
             probe_response(changed, 2),
         )
-        assert is_complete(polled) == {"IsComplete": False}
+        assert api.is_complete(polled) == {"IsComplete": False}
 
     def test_an_added_probe_is_one_create_probe_with_its_tags(self, api: FakeService) -> None:
         added = probe(SUBNET_B, "10.0.0.3", tags={"k": "v"})
-        polled = update(monitor("onprem", [TCP_A, ICMP_B, added], period=30, tags={"team": "network"}))
+        polled = update(api, monitor("onprem", [TCP_A, ICMP_B, added], period=30, tags={"team": "network"}))
         api.get(CONVERGED)
         api.expect(
             "create_probe",
@@ -268,53 +274,55 @@ class TestUpdate:
             },
             probe_response(added, 3),
         )
-        assert is_complete(polled) == {"IsComplete": False}
+        assert api.is_complete(polled) == {"IsComplete": False}
 
     def test_a_removed_probe_is_deleted_and_waited_for(self, api: FakeService) -> None:
-        polled = update(monitor("onprem", [TCP_A], period=30, tags={"team": "network"}))
+        polled = update(api, monitor("onprem", [TCP_A], period=30, tags={"team": "network"}))
         api.get(CONVERGED)
         api.expect("delete_probe", {"monitorName": "onprem", "probeId": probe_id(2)})
-        assert is_complete(polled) == {"IsComplete": False}
+        assert api.is_complete(polled) == {"IsComplete": False}
         api.get(
             live_monitor(
                 period=30, tags={"team": "network"}, probes=[live_probe(1, TCP_A), live_probe(2, ICMP_B, "DELETING")]
             )
         )
-        assert is_complete(polled) == {"IsComplete": False}
+        assert api.is_complete(polled) == {"IsComplete": False}
         api.get(
             live_monitor(
                 period=30, tags={"team": "network"}, probes=[live_probe(1, TCP_A), live_probe(2, ICMP_B, "DELETED")]
             )
         )
-        assert is_complete(polled)["IsComplete"] is True
+        assert api.is_complete(polled)["IsComplete"] is True
 
     def test_a_changed_source_is_delete_then_create_after_the_delete_settles(self, api: FakeService) -> None:
         moved = {**ICMP_B, "sourceArn": subnet_arn(7)}
-        polled = update(monitor("onprem", [TCP_A, moved], period=30, tags={"team": "network"}))
+        polled = update(api, monitor("onprem", [TCP_A, moved], period=30, tags={"team": "network"}))
         api.get(CONVERGED)
         api.expect("delete_probe", {"monitorName": "onprem", "probeId": probe_id(2)})
-        assert is_complete(polled) == {"IsComplete": False}
+        assert api.is_complete(polled) == {"IsComplete": False}
         api.get(live_monitor(period=30, tags={"team": "network"}, probes=[live_probe(1, TCP_A)]))
         api.expect(
             "create_probe",
             {"monitorName": "onprem", "probe": dict(moved), "clientToken": ANY},
             probe_response(moved, 3),
         )
-        assert is_complete(polled) == {"IsComplete": False}
+        assert api.is_complete(polled) == {"IsComplete": False}
 
     def test_the_aggregation_period_is_one_update_monitor(self, api: FakeService) -> None:
-        polled = update(monitor("onprem", [TCP_A, ICMP_B], period=60, tags={"team": "network"}))
+        polled = update(api, monitor("onprem", [TCP_A, ICMP_B], period=60, tags={"team": "network"}))
         api.get(CONVERGED)
         api.expect(
             "update_monitor",
             {"monitorName": "onprem", "aggregationPeriod": 60},
             {"monitorArn": f"{ACCOUNT_PREFIX}:monitor/onprem", "monitorName": "onprem", "state": "PENDING"},
         )
-        assert is_complete(polled) == {"IsComplete": False}
+        assert api.is_complete(polled) == {"IsComplete": False}
 
     def test_tags_are_added_changed_and_removed_on_monitor_and_probes(self, api: FakeService) -> None:
         retagged = {**TCP_A, "probeTags": {"path": "vpn", "new": "1"}}
-        polled = update(monitor("onprem", [retagged, {**ICMP_B, "probeTags": {}}], period=30, tags={"owner": "me"}))
+        polled = update(
+            api, monitor("onprem", [retagged, {**ICMP_B, "probeTags": {}}], period=30, tags={"owner": "me"})
+        )
         api.get(
             live_monitor(
                 period=30,
@@ -329,11 +337,11 @@ class TestUpdate:
             {"resourceArn": f"{ACCOUNT_PREFIX}:probe/{probe_id(1)}", "tags": {"path": "vpn", "new": "1"}},
         )
         api.expect("untag_resource", {"resourceArn": f"{ACCOUNT_PREFIX}:probe/{probe_id(2)}", "tagKeys": ["old"]})
-        assert is_complete(polled) == {"IsComplete": False}
+        assert api.is_complete(polled) == {"IsComplete": False}
 
     def test_drift_is_repaired_from_the_live_state_not_the_old_properties(self, api: FakeService) -> None:
         # Unchanged template, but out of band: a probe paused, a packet size changed, a stray probe added.
-        polled = update(DECLARED)
+        polled = update(api, DECLARED)
         stray = probe(SUBNET_A, "10.0.0.66")
         api.get(
             live_monitor(
@@ -343,7 +351,7 @@ class TestUpdate:
             )
         )
         api.expect("delete_probe", {"monitorName": "onprem", "probeId": probe_id(3)})
-        assert is_complete(polled) == {"IsComplete": False}
+        assert api.is_complete(polled) == {"IsComplete": False}
         api.get(
             live_monitor(
                 period=30,
@@ -356,15 +364,15 @@ class TestUpdate:
             {"monitorName": "onprem", "probeId": probe_id(1), "packetSize": 56, "state": "ACTIVE"},
             probe_response(TCP_A, 1),
         )
-        assert is_complete(polled) == {"IsComplete": False}
+        assert api.is_complete(polled) == {"IsComplete": False}
 
     def test_a_monitor_deleted_out_of_band_is_created_again(self, api: FakeService) -> None:
-        polled = update(DECLARED)
+        polled = update(api, DECLARED)
         api.get(None)
         api.expect_create_monitor(
             {**DECLARED, "clientToken": client_token(STACK_ID, LOGICAL_ID, polled["RequestId"], "create")}
         )
-        assert is_complete(polled) == {"IsComplete": False}
+        assert api.is_complete(polled) == {"IsComplete": False}
 
     def test_a_monitor_not_yet_visible_after_create_is_not_mistaken_for_a_name_conflict(self, api: FakeService) -> None:
         # GetMonitor may lag CreateMonitor. Asking again with the request's own token is idempotent,
@@ -376,15 +384,15 @@ class TestUpdate:
             "create_monitor",
             "ConflictException",
             409,
-            {**DECLARED, "clientToken": client_token(STACK_ID, LOGICAL_ID, create["RequestId"], "create")},
+            {**owned(DECLARED), "clientToken": client_token(STACK_ID, LOGICAL_ID, create["RequestId"], "create")},
         )
-        assert is_complete(polled) == {"IsComplete": False}
+        assert api.is_complete(polled) == {"IsComplete": False}
 
     def test_a_rollback_is_an_update_back_to_the_old_properties(self, api: FakeService) -> None:
         # The failed update had added a probe; CloudFormation now sends the old properties as new.
         added = probe(SUBNET_B, "10.0.0.3")
         failed = monitor("onprem", [TCP_A, ICMP_B, added], period=30, tags={"team": "network"})
-        polled = update(DECLARED, old=failed)
+        polled = update(api, DECLARED, old=failed)
         api.get(
             live_monitor(
                 period=30,
@@ -393,7 +401,7 @@ class TestUpdate:
             )
         )
         api.expect("delete_probe", {"monitorName": "onprem", "probeId": probe_id(3)})
-        assert is_complete(polled) == {"IsComplete": False}
+        assert api.is_complete(polled) == {"IsComplete": False}
 
     def test_a_new_name_replaces_the_monitor(self, api: FakeService) -> None:
         renamed = {**DECLARED, "monitorName": "onprem-v2"}
@@ -402,11 +410,11 @@ class TestUpdate:
             {**renamed, "clientToken": client_token(STACK_ID, LOGICAL_ID, request["RequestId"], "create")}
         )
         # A new physical id: CloudFormation deletes "onprem" once the stack update succeeds.
-        assert on_event(request) == {"PhysicalResourceId": "onprem-v2"}
+        assert api.on_event(request) == {"PhysicalResourceId": "onprem-v2"}
 
     def test_an_invalid_update_fails_before_any_call(self, api: FakeService) -> None:
         with pytest.raises(InvalidSpecError, match=r"probes\[0\].packetSize 9000"):
-            on_event(
+            api.on_event(
                 event(
                     "Update",
                     monitor("onprem", [probe(SUBNET_A, "10.0.0.1", packet_size=9000)]),
@@ -429,37 +437,126 @@ class TestDelete:
         api.get(CONVERGED)
         api.expect("delete_probe", {"monitorName": "onprem", "probeId": probe_id(1)})
         api.expect("delete_probe", {"monitorName": "onprem", "probeId": probe_id(2)})
-        assert on_event(request) == {"PhysicalResourceId": "onprem"}
+        assert api.on_event(request) == {"PhysicalResourceId": "onprem"}
 
         api.get(live_monitor(period=30, probes=[live_probe(1, TCP_A, "DELETING"), live_probe(2, ICMP_B, "DELETED")]))
-        assert is_complete(request) == {"IsComplete": False}
+        assert api.is_complete(request) == {"IsComplete": False}
         api.get(live_monitor(period=30, state="INACTIVE"))
         api.expect("delete_monitor", {"monitorName": "onprem"})
-        assert is_complete(request) == {"IsComplete": False}
+        assert api.is_complete(request) == {"IsComplete": False}
         api.get(None)
-        assert is_complete(request) == {"IsComplete": True}
+        assert api.is_complete(request) == {"IsComplete": True}
 
     def test_a_probe_already_gone_or_a_refused_monitor_delete_is_tried_again_later(self, api: FakeService) -> None:
         request = delete_request()
         api.get(live_monitor(probes=[live_probe(1, TCP_A)]))
         api.fail("delete_probe", "ResourceNotFoundException", 404, {"monitorName": "onprem", "probeId": probe_id(1)})
-        on_event(request)
+        api.on_event(request)
         api.get(live_monitor(state="INACTIVE"))
         api.fail("delete_monitor", "ValidationException", 400, {"monitorName": "onprem"})
-        assert is_complete(request) == {"IsComplete": False}
+        assert api.is_complete(request) == {"IsComplete": False}
 
     def test_a_monitor_that_does_not_exist_is_success(self, api: FakeService) -> None:
         api.get(None)
-        on_event(delete_request())
+        api.on_event(delete_request())
         api.get(None)
-        assert is_complete(delete_request()) == {"IsComplete": True}
+        assert api.is_complete(delete_request()) == {"IsComplete": True}
 
     def test_after_a_failed_create_there_is_nothing_to_call(self, api: FakeService) -> None:
         request = delete_request(CREATE_FAILED_MARKER)
-        assert on_event(request) == {"PhysicalResourceId": CREATE_FAILED_MARKER}
-        assert is_complete(request) == {"IsComplete": True}
+        assert api.on_event(request) == {"PhysicalResourceId": CREATE_FAILED_MARKER}
+        assert api.is_complete(request) == {"IsComplete": True}
 
     def test_probes_in_error_are_deleted_too(self, api: FakeService) -> None:
         api.get(live_monitor(state="ERROR", probes=[live_probe(1, TCP_A, "ERROR")]))
         api.expect("delete_probe", {"monitorName": "onprem", "probeId": probe_id(1)})
-        on_event(delete_request())
+        api.on_event(delete_request())
+
+
+# --- Ownership --------------------------------------------------------------------------------
+
+
+class TestOwnership:
+    """The handler modifies or deletes only monitors carrying this resource's ownership tags; a
+    monitor from release 0.1.0 (untagged, named by properties without OwnershipTags) is adopted."""
+
+    @pytest.mark.parametrize(
+        ("case", "owner_tags"),
+        [
+            ("made by hand", {}),
+            ("another resource's", {**OWNER_TAGS, "cdk-netmon:logical-id": "Other"}),
+            ("another stack's", {**OWNER_TAGS, "cdk-netmon:stack-id": STACK_ID.replace("/Stack/", "/Other/")}),
+        ],
+    )
+    def test_a_monitor_that_is_not_ours_fails_the_deploy_and_is_left_alone(
+        self, api: FakeService, case: str, owner_tags: dict[str, str]
+    ) -> None:
+        api.get(live_monitor(period=30, probes=[live_probe(9, TCP_A)], owner_tags=owner_tags))
+        with pytest.raises(service.ForeignMonitorError, match="'onprem' exists but is not this resource's"):
+            api.is_complete(after_on_event(event("Create", DECLARED), {"PhysicalResourceId": "onprem"}))
+
+    def test_delete_leaves_a_monitor_that_is_not_ours_alone(self, api: FakeService) -> None:
+        api.get(live_monitor(probes=[live_probe(1, TCP_A)], owner_tags={}))
+        assert api.on_event(delete_request()) == {"PhysicalResourceId": "onprem"}
+        api.get(live_monitor(probes=[live_probe(1, TCP_A)], owner_tags={}))
+        assert api.is_complete(delete_request()) == {"IsComplete": True}
+
+    def test_an_update_adopts_a_monitor_of_release_0_1_0_before_touching_it(self, api: FakeService) -> None:
+        request = event("Update", DECLARED, physical_id="onprem", old=DECLARED, old_release="0.1.0")
+        assert api.on_event(request) == {"PhysicalResourceId": "onprem"}
+        polled = after_on_event(request, {"PhysicalResourceId": "onprem"})
+        untagged = live_monitor(
+            period=30, tags={"team": "network"}, probes=[live_probe(1, TCP_A), live_probe(2, ICMP_B)], owner_tags={}
+        )
+        api.get(untagged)
+        api.expect("tag_resource", {"resourceArn": f"{ACCOUNT_PREFIX}:monitor/onprem", "tags": OWNER_TAGS})
+        assert api.is_complete(polled) == {"IsComplete": False}
+        api.get(CONVERGED)
+        assert api.is_complete(polled)["IsComplete"] is True
+
+    def test_a_delete_adopts_a_monitor_of_release_0_1_0_then_deletes_it(self, api: FakeService) -> None:
+        request = event("Delete", DECLARED, physical_id="onprem", release="0.1.0")
+        api.get(live_monitor(probes=[live_probe(1, TCP_A)], owner_tags={}))
+        api.expect("tag_resource", {"resourceArn": f"{ACCOUNT_PREFIX}:monitor/onprem", "tags": OWNER_TAGS})
+        api.expect("delete_probe", {"monitorName": "onprem", "probeId": probe_id(1)})
+        assert api.on_event(request) == {"PhysicalResourceId": "onprem"}
+
+    def test_a_delete_of_0_1_0_properties_still_leaves_another_resources_monitor_alone(self, api: FakeService) -> None:
+        request = event("Delete", DECLARED, physical_id="onprem", release="0.1.0")
+        api.get(live_monitor(owner_tags={**OWNER_TAGS, "cdk-netmon:logical-id": "Other"}))
+        assert api.on_event(request) == {"PhysicalResourceId": "onprem"}
+
+    def test_an_update_that_rolls_back_a_failed_replacement_deletes_the_monitor_it_created(
+        self, api: FakeService
+    ) -> None:
+        # Engines that ignore the failed replacement's physical id send an Update back to the old
+        # properties with the old id; the old properties of that Update name the new monitor.
+        renamed = {**DECLARED, "monitorName": "onprem-v2"}
+        request = event("Update", DECLARED, physical_id="onprem", old=renamed)
+        answer = api.on_event(request)
+        assert answer == {"PhysicalResourceId": "onprem", ABANDONED_MONITOR: "onprem-v2"}
+        polled = after_on_event(request, answer)
+
+        api.get(live_monitor("onprem-v2", state="ERROR", probes=[live_probe(5, TCP_A, "ERROR")]), name="onprem-v2")
+        api.expect("delete_probe", {"monitorName": "onprem-v2", "probeId": probe_id(5)})
+        assert api.is_complete(polled) == {"IsComplete": False}
+        api.get(live_monitor("onprem-v2", state="INACTIVE"), name="onprem-v2")
+        api.expect("delete_monitor", {"monitorName": "onprem-v2"})
+        assert api.is_complete(polled) == {"IsComplete": False}
+        api.get(None, name="onprem-v2")
+        api.get(CONVERGED)
+        assert api.is_complete(polled)["IsComplete"] is True
+
+    def test_a_monitor_named_by_the_old_properties_that_is_not_ours_is_not_deleted(self, api: FakeService) -> None:
+        renamed = {**DECLARED, "monitorName": "onprem-v2"}
+        request = event("Update", DECLARED, physical_id="onprem", old=renamed)
+        polled = after_on_event(request, api.on_event(request))
+        api.get(live_monitor("onprem-v2", owner_tags={}), name="onprem-v2")
+        api.get(CONVERGED)
+        assert api.is_complete(polled)["IsComplete"] is True
+
+
+def test_each_call_gets_eight_attempts_in_all() -> None:
+    client = service.new_client(region_name="eu-west-1", aws_access_key_id="test", aws_secret_access_key="test")
+    assert client.meta.config.retries == {"mode": "standard", "total_max_attempts": service.MAX_ATTEMPTS}
+    assert service.MAX_ATTEMPTS == 8

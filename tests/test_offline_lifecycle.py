@@ -211,7 +211,7 @@ def test_out_of_band_deletions_are_repaired_by_the_next_update_and_tolerated_by_
 
 def test_a_name_that_exists_outside_the_stack_fails_and_is_left_alone() -> None:
     with offline() as emulator:
-        client = boto3.client("networkmonitor")
+        client = boto3.client("networkmonitor", **emulator.client_options())
         client.create_monitor(
             monitorName="onprem", aggregationPeriod=30, tags={"owner": "someone-else"}, probes=[icmp(C, "10.5.5.5")]
         )

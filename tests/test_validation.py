@@ -101,11 +101,6 @@ ROWS = [
         probes(icmp(destination_port=80)),
         ["probes[0].destination_port 80 is set on an ICMP probe; allowed: no port for ICMP"],
     ),
-    Row(
-        "protocol given as a string",
-        probes(MonitorProbe(source_arn=SUBNET_A, destination="10.0.0.1", protocol="UDP")),  # type: ignore[arg-type]
-        ["probes[0].protocol 'UDP' is not a ProbeProtocol; allowed: ProbeProtocol.TCP or ProbeProtocol.ICMP"],
-    ),
     # destination: an IPv4 or IPv6 address
     Row("IPv4 destination", probes(tcp(destination="192.0.2.10"))),
     Row("IPv6 destination", probes(tcp(destination="2001:db8::10"))),
@@ -157,8 +152,18 @@ ROWS = [
         ["probes[1] duplicates probes[0] (same source, destination, protocol and port); allowed: each probe once"],
     ),
     # tags: 200 per resource, key 1-128, value 0-256, no aws: prefix
-    Row("200 tags", {"tags": {f"k{i}": "v" for i in range(200)}}),
-    Row("201 tags", {"tags": {f"k{i}": "v" for i in range(201)}}, ["tags has 201 tags; allowed: at most 200"]),
+    Row("198 tags (the ownership tags take 2 of 200)", {"tags": {f"k{i}": "v" for i in range(198)}}),
+    Row(
+        "199 tags",
+        {"tags": {f"k{i}": "v" for i in range(199)}},
+        ["tags has 199 tags; allowed: at most 198 (2 of the service's 200 are cdk-netmon's)"],
+    ),
+    Row("200 probe tags", probes(tcp(probe_tags={f"k{i}": "v" for i in range(200)}))),
+    Row(
+        "201 probe tags",
+        probes(tcp(probe_tags={f"k{i}": "v" for i in range(201)})),
+        ["probes[0].probe_tags has 201 tags; allowed: at most 200"],
+    ),
     Row("tag key of 128 characters, empty value", {"tags": {"k" * 128: ""}}),
     Row("empty tag key", {"tags": {"": "v"}}, ["tags key '' has length 0; allowed: 1 to 128 characters"]),
     Row(
@@ -180,12 +185,34 @@ ROWS = [
     Row(
         "reserved tag key",
         {"tags": {"aws:owner": "me"}},
-        ["tags key 'aws:owner' uses the reserved prefix 'aws:'; allowed: keys not starting with 'aws:'"],
+        [
+            "tags key 'aws:owner' uses the reserved prefix 'aws:'; "
+            "allowed: keys not starting with 'aws:' or 'cdk-netmon:'"
+        ],
     ),
     Row(
         "reserved probe tag key",
         probes(tcp(probe_tags={"AWS:x": "y"})),
-        ["probes[0].probe_tags key 'AWS:x' uses the reserved prefix 'aws:'; allowed: keys not starting with 'aws:'"],
+        [
+            "probes[0].probe_tags key 'AWS:x' uses the reserved prefix 'aws:'; "
+            "allowed: keys not starting with 'aws:' or 'cdk-netmon:'"
+        ],
+    ),
+    Row(
+        "ownership tag key",
+        {"tags": {"cdk-netmon:stack-id": "mine"}},
+        [
+            "tags key 'cdk-netmon:stack-id' uses the reserved prefix 'cdk-netmon:'; "
+            "allowed: keys not starting with 'aws:' or 'cdk-netmon:'"
+        ],
+    ),
+    Row(
+        "ownership prefix on a probe tag",
+        probes(tcp(probe_tags={"CDK-NETMON:x": "y"})),
+        [
+            "probes[0].probe_tags key 'CDK-NETMON:x' uses the reserved prefix 'cdk-netmon:'; "
+            "allowed: keys not starting with 'aws:' or 'cdk-netmon:'"
+        ],
     ),
     Row("probe tag key of 128 characters", probes(tcp(probe_tags={"p" * 128: "v"}))),
     Row(

@@ -1,11 +1,18 @@
 """on_event and is_complete for `Custom::NetworkMonitor`, the CDK Provider framework's contract.
 
+Lambda calls the module-level `on_event` and `is_complete` (handler `handler.lifecycle.on_event`);
+they run a `Handler` around the container's SDK client. Tests and the offline emulator build a
+`Handler` around a client of their own.
+
 on_event makes only the writes that must happen exactly once per request (CreateMonitor, with a
 client token derived from the request) and answers with the physical id, which is the monitor name.
 Everything else happens in is_complete, which is a reconcile loop: read the live monitor, wait while
 the service is settling, compute the plan (a pure function of declared and live state) and apply its
 next phase. Because every poll starts from the live state, a retried event, an out-of-band change
 or a half-applied update converges the same way, and a rollback is just another update.
+
+Every monitor the handler creates carries ownership tags naming its stack and logical id, and the
+handler never modifies or deletes a monitor without them (see `model.Owner`).
 """
 
 from __future__ import annotations
@@ -17,14 +24,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import service
-from .model import LiveMonitor, MonitorSpec
+from .model import OWNERSHIP_PROPERTY, LiveMonitor, MonitorSpec, Owner, Verdict, declared_name
 from .plan import client_token, plan_changes
 from .rules import check_monitor_name
 
 log = logging.getLogger(__name__)
+# Lambda's root logger passes WARNING and above; the handler's progress is worth INFO.
+logging.getLogger(__package__).setLevel(logging.INFO)
 
 RESPONSE_LIMIT_BYTES = 4096
 """CloudFormation refuses a custom resource response larger than this, Data included."""
+
+ABANDONED_MONITOR = "AbandonedMonitor"
+"""Set by on_event when an Update rolls back a replacement: the monitor the failed update created,
+which is_complete deletes (the Provider framework passes on_event's answer to is_complete)."""
 
 
 class MonitorFailedError(RuntimeError):
@@ -41,6 +54,7 @@ class Request:
     logical_id: str
     physical_id: str | None
     properties: Mapping[str, Any]
+    old_properties: Mapping[str, Any] | None
 
     @classmethod
     def from_event(cls, event: Mapping[str, Any]) -> Request:
@@ -51,10 +65,23 @@ class Request:
             logical_id=event["LogicalResourceId"],
             physical_id=event.get("PhysicalResourceId"),
             properties=event.get("ResourceProperties", {}),
+            old_properties=event.get("OldResourceProperties"),
         )
 
     def declared(self) -> MonitorSpec:
         return MonitorSpec.from_properties(self.properties)
+
+    @property
+    def owner(self) -> Owner:
+        """This resource, with the names its 0.1.0 properties (if any) give it."""
+        legacy = {
+            name
+            for properties in (self.properties, self.old_properties)
+            if properties is not None and OWNERSHIP_PROPERTY not in properties
+            for name in [declared_name(properties)]
+            if name is not None
+        }
+        return Owner(self.stack_id, self.logical_id, frozenset(legacy))
 
     def token(self, *parts: str) -> str:
         """Stable across CloudFormation's and the SDK's retries of this one request."""
@@ -66,59 +93,97 @@ class Request:
         return self.token("create")
 
 
-def on_event(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
-    _log_event("on_event", event)
-    request = Request.from_event(event)
-    api = service.NetworkMonitorService(service.client_factory())
-    if request.request_type == "Delete":
-        if _names_a_monitor(request.physical_id):
-            api.teardown_step(str(request.physical_id))
-        return {"PhysicalResourceId": request.physical_id}
-    if request.request_type not in ("Create", "Update"):
-        raise ValueError(f"unsupported request type {request.request_type!r}")
+class Handler:
+    """The Provider framework's two entry points, around a Network Monitor client."""
 
-    spec = request.declared()  # an invalid monitor is refused before anything changes
-    if request.request_type == "Create" or spec.name != request.physical_id:
-        # A new name is a replacement: a new physical id, and CloudFormation deletes the old
-        # monitor once the stack update succeeds. Everything else is reconciled in place.
-        api.create_monitor(spec, request.create_token)
-        return {"PhysicalResourceId": spec.name}
-    return {"PhysicalResourceId": request.physical_id}
+    def __init__(self, client: Any) -> None:
+        self.api = service.NetworkMonitorService(client)
+
+    def on_event(self, event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
+        _log_event("on_event", event)
+        request = Request.from_event(event)
+        if request.request_type == "Delete":
+            if _names_a_monitor(request.physical_id):
+                self.api.teardown_step(str(request.physical_id), request.owner)
+            return {"PhysicalResourceId": request.physical_id}
+        if request.request_type not in ("Create", "Update"):
+            raise ValueError(f"unsupported request type {request.request_type!r}")
+
+        spec = request.declared()  # an invalid monitor is refused before anything changes
+        if request.request_type == "Create" or spec.name != request.physical_id:
+            # A new name is a replacement: a new physical id, and CloudFormation deletes the old
+            # monitor once the stack update succeeds. Everything else is reconciled in place.
+            self.api.create_monitor(spec, request.create_token, request.owner)
+            return {"PhysicalResourceId": spec.name}
+        answer: dict[str, Any] = {"PhysicalResourceId": request.physical_id}
+        previous = declared_name(request.old_properties)
+        if previous is not None and previous != spec.name:
+            # In place, yet the old properties name another monitor: this Update rolls back a failed
+            # replacement, as engines that ignore the failed physical id do. The monitor that
+            # replacement created is never named again, so it goes now.
+            answer[ABANDONED_MONITOR] = previous
+        return answer
+
+    def is_complete(self, event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
+        _log_event("is_complete", event)
+        request = Request.from_event(event)
+        if request.request_type == "Delete":
+            done = not _names_a_monitor(request.physical_id) or self.api.teardown_step(
+                str(request.physical_id), request.owner
+            )
+            return {"IsComplete": done}
+        abandoned = event.get(ABANDONED_MONITOR)
+        # Only a monitor this resource tagged: the abandoned one was made by the failed update.
+        if isinstance(abandoned, str) and not self.api.teardown_step(abandoned, request.owner.without_legacy()):
+            return {"IsComplete": False}
+        return self._converge_step(request)
+
+    def _converge_step(self, request: Request) -> dict[str, Any]:
+        spec = request.declared()
+        owner = request.owner
+        live = self.api.get_monitor(spec.name)
+        if live is None:
+            # Deleted out of band, or not yet visible after CreateMonitor: (re)create it with this
+            # request's token, which the service answers idempotently if the monitor is ours already.
+            # If someone else takes the name meanwhile, the next poll finds it is not ours.
+            log.warning("monitor %s does not exist; creating it", spec.name)
+            try:
+                self.api.create_monitor(spec, request.create_token, owner)
+            except service.MonitorNameTakenError:
+                log.info("monitor %s exists after all; reading it on the next poll", spec.name)
+            return {"IsComplete": False}
+
+        verdict = owner.verdict(live.name, live.tags)
+        if verdict is Verdict.FOREIGN:
+            raise service.ForeignMonitorError(
+                f"monitor {spec.name!r} exists but is not this resource's (it lacks the ownership tags of "
+                f"{request.logical_id} in this stack); it is left untouched. Choose another monitor_name, "
+                "or delete that monitor."
+            )
+        if verdict is Verdict.ADOPTABLE:
+            self.api.adopt(live, owner)
+            return {"IsComplete": False}
+        if live.busy:
+            return {"IsComplete": False}
+
+        plan = plan_changes(spec.owned_by(owner), live, request.token("probe"))
+        failures = _failures(live, plan.kept_probe_ids)
+        if failures:
+            raise MonitorFailedError(f"monitor {spec.name!r} failed: " + "; ".join(failures))
+        if plan:
+            self.api.apply_phase(spec.name, plan.phases[0])
+            return {"IsComplete": False}
+        return {"IsComplete": True, "Data": response_data(spec, live)}
+
+
+def on_event(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
+    """Lambda entry point for the Provider framework's onEvent."""
+    return Handler(service.default_client()).on_event(event, context)
 
 
 def is_complete(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
-    _log_event("is_complete", event)
-    request = Request.from_event(event)
-    api = service.NetworkMonitorService(service.client_factory())
-    if request.request_type == "Delete":
-        done = not _names_a_monitor(request.physical_id) or api.teardown_step(str(request.physical_id))
-        return {"IsComplete": done}
-    return _converge_step(api, request)
-
-
-def _converge_step(api: service.NetworkMonitorService, request: Request) -> dict[str, Any]:
-    spec = request.declared()
-    live = api.get_monitor(spec.name)
-    if live is None:
-        # Deleted out of band, or not yet visible after CreateMonitor: (re)create it with this
-        # request's token, which the service answers idempotently if the monitor is ours already.
-        log.warning("monitor %s does not exist; creating it", spec.name)
-        try:
-            api.create_monitor(spec, request.create_token)
-        except service.MonitorNameTakenError:
-            log.info("monitor %s exists after all; reading it on the next poll", spec.name)
-        return {"IsComplete": False}
-    if live.busy:
-        return {"IsComplete": False}
-
-    plan = plan_changes(spec, live, request.token("probe"))
-    failures = _failures(live, plan.kept_probe_ids)
-    if failures:
-        raise MonitorFailedError(f"monitor {spec.name!r} failed: " + "; ".join(failures))
-    if plan:
-        api.apply_phase(spec.name, plan.phases[0])
-        return {"IsComplete": False}
-    return {"IsComplete": True, "Data": response_data(spec, live)}
+    """Lambda entry point for the Provider framework's isComplete."""
+    return Handler(service.default_client()).is_complete(event, context)
 
 
 def _failures(live: LiveMonitor, kept_probe_ids: frozenset[str]) -> list[str]:

@@ -7,6 +7,7 @@ untouched, so numbers survive the trip that turns every other property value int
 
 from __future__ import annotations
 
+import enum
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -15,7 +16,12 @@ from typing import Any
 from . import rules
 
 PROPERTY_NAME = "Monitor"
-"""The single custom resource property that carries the declared monitor."""
+"""The custom resource property that carries the declared monitor."""
+
+OWNERSHIP_PROPERTY = "OwnershipTags"
+"""Written by every release that tags what it creates, with the tag keys as its value. Properties
+without it were written by 0.1.0, whose monitors carry no ownership tags (see `Owner.verdict`)."""
+OWNERSHIP_PROPERTY_VALUE = ",".join(rules.OWNER_TAG_KEYS)
 
 GONE_PROBE_STATES = frozenset({"DELETED"})
 BUSY_STATES = frozenset({"PENDING", "DELETING"})
@@ -141,7 +147,7 @@ class MonitorSpec:
         checks = [
             rules.check_monitor_name("monitorName", self.name),
             rules.check_aggregation_period("aggregationPeriod", self.aggregation_period),
-            rules.check_tags("tags", self.tags),
+            rules.check_tags("tags", self.tags, rules.MAX_MONITOR_TAGS),
         ]
         for index, probe in enumerate(self.probes):
             where = f"probes[{index}]"
@@ -158,6 +164,10 @@ class MonitorSpec:
         checks.append(rules.check_monitor_probes(facts))
         return rules.flatten(checks)
 
+    def owned_by(self, owner: Owner) -> MonitorSpec:
+        """The monitor as it must be live: the declared tags plus the ownership tags."""
+        return MonitorSpec(self.name, self.aggregation_period, {**self.tags, **owner.tags}, self.probes)
+
     def create_request(self, client_token: str) -> dict[str, Any]:
         document = monitor_document(
             name=self.name,
@@ -166,6 +176,51 @@ class MonitorSpec:
             probes=[p.to_api("probeTags") for p in self.probes],
         )
         return {**document, "clientToken": client_token}
+
+
+def declared_name(properties: Mapping[str, Any] | None) -> str | None:
+    """The monitor name in a set of properties, or None where they hold none (never raises)."""
+    try:
+        name = json.loads((properties or {})[PROPERTY_NAME])["monitorName"]
+    except (KeyError, TypeError, ValueError):
+        return None
+    return name if isinstance(name, str) else None
+
+
+class Verdict(enum.Enum):
+    """Whose a live monitor is, as far as this resource can tell."""
+
+    OURS = "ours"
+    """It carries this resource's ownership tags."""
+    ADOPTABLE = "adoptable"
+    """It carries no ownership tag, and CloudFormation's record says this resource made it (0.1.0)."""
+    FOREIGN = "foreign"
+    """Anything else: another stack's, another resource's, or made by hand. Never modified or deleted."""
+
+
+@dataclass(frozen=True)
+class Owner:
+    """The CloudFormation resource a monitor belongs to: its stack and logical id."""
+
+    stack_id: str
+    logical_id: str
+    legacy_names: frozenset[str] = frozenset()
+    """Names that properties written by 0.1.0 (no `OwnershipTags`) give for this resource: its
+    physical id then was the monitor name, so those untagged monitors are this resource's."""
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return {rules.OWNER_STACK_TAG: self.stack_id, rules.OWNER_LOGICAL_ID_TAG: self.logical_id}
+
+    def verdict(self, name: str, live_tags: Mapping[str, str]) -> Verdict:
+        if all(live_tags.get(key) == value for key, value in self.tags.items()):
+            return Verdict.OURS
+        if name in self.legacy_names and not any(rules.is_owner_tag(key) for key in live_tags):
+            return Verdict.ADOPTABLE
+        return Verdict.FOREIGN
+
+    def without_legacy(self) -> Owner:
+        return Owner(self.stack_id, self.logical_id)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .model import LiveMonitor, LiveProbe, MonitorSpec, ProbeSpec
+from .rules import is_owner_tag
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,8 @@ def match_probes(declared: Sequence[ProbeSpec], live: Sequence[LiveProbe]) -> Pr
 
 
 def plan_changes(declared: MonitorSpec, live: LiveMonitor, client_token_prefix: str) -> Plan:
-    """The write calls that make `live` equal `declared`; an empty plan means converged."""
+    """The write calls that make `live` equal `declared` (ownership tags included, see
+    `MonitorSpec.owned_by`); an empty plan means converged."""
     name = declared.name
     match = match_probes(declared.probes, live.probes)
 
@@ -142,7 +144,8 @@ def _tag_calls(arn: str, live: Mapping[str, str], declared: Mapping[str, str]) -
     changed = {k: v for k, v in declared.items() if live.get(k) != v}
     if changed:
         calls.append(Call("tag_resource", {"resourceArn": arn, "tags": changed}))
-    removed = sorted(set(live) - set(declared))
+    # Ownership tags are never removed: without them the handler would no longer touch the resource.
+    removed = sorted(key for key in set(live) - set(declared) if not is_owner_tag(key))
     if removed:
         calls.append(Call("untag_resource", {"resourceArn": arn, "tagKeys": removed}))
     return calls

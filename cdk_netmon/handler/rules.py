@@ -32,6 +32,14 @@ TAG_KEY_MAX_LENGTH = 128
 TAG_VALUE_MAX_LENGTH = 256
 RESERVED_TAG_PREFIX = "aws:"
 
+OWNER_TAG_PREFIX = "cdk-netmon:"
+"""Tag keys under this prefix are the handler's own: users cannot declare them, the handler never removes them."""
+OWNER_STACK_TAG = f"{OWNER_TAG_PREFIX}stack-id"
+OWNER_LOGICAL_ID_TAG = f"{OWNER_TAG_PREFIX}logical-id"
+OWNER_TAG_KEYS = (OWNER_STACK_TAG, OWNER_LOGICAL_ID_TAG)
+MAX_MONITOR_TAGS = MAX_TAGS - len(OWNER_TAG_KEYS)
+"""What a user may declare on a monitor: the service's 200, less the ownership tags the handler adds."""
+
 
 def check_monitor_name(field: str, name: str) -> list[str]:
     if not isinstance(name, str) or not 1 <= len(name) <= MONITOR_NAME_MAX_LENGTH:
@@ -84,17 +92,22 @@ def check_source_arn(field: str, source_arn: str) -> list[str]:
     return []
 
 
-def check_tags(field: str, tags: Mapping[str, str]) -> list[str]:
+def check_tags(field: str, tags: Mapping[str, str], max_tags: int = MAX_TAGS) -> list[str]:
+    """Tags a user declares. Monitors pass `MAX_MONITOR_TAGS`: the ownership tags take two places."""
     problems: list[str] = []
-    if len(tags) > MAX_TAGS:
-        problems.append(f"{field} has {len(tags)} tags; allowed: at most {MAX_TAGS}")
+    if len(tags) > max_tags:
+        reserved = MAX_TAGS - max_tags
+        reason = f" ({reserved} of the service's {MAX_TAGS} are cdk-netmon's)" if reserved else ""
+        problems.append(f"{field} has {len(tags)} tags; allowed: at most {max_tags}{reason}")
     for key, value in tags.items():
         if not 1 <= len(key) <= TAG_KEY_MAX_LENGTH:
             problems.append(f"{field} key {key!r} has length {len(key)}; allowed: 1 to {TAG_KEY_MAX_LENGTH} characters")
-        if key.lower().startswith(RESERVED_TAG_PREFIX):
-            problems.append(
-                f"{field} key {key!r} uses the reserved prefix 'aws:'; allowed: keys not starting with 'aws:'"
-            )
+        for prefix in (RESERVED_TAG_PREFIX, OWNER_TAG_PREFIX):
+            if key.lower().startswith(prefix):
+                problems.append(
+                    f"{field} key {key!r} uses the reserved prefix {prefix!r}; allowed: keys not starting with "
+                    f"'aws:' or 'cdk-netmon:'"
+                )
         if len(value) > TAG_VALUE_MAX_LENGTH:
             problems.append(
                 f"{field} value of {key!r} has length {len(value)}; allowed: 0 to {TAG_VALUE_MAX_LENGTH} characters"
@@ -110,6 +123,8 @@ class ProbeFacts:
     destination: str | None
     protocol: str | None
     port: object
+    source_label: str | None = None
+    """How messages name the source (a subnet id or construct path); the source itself when None."""
 
 
 def check_monitor_probes(probes: Sequence[ProbeFacts]) -> list[str]:
@@ -119,10 +134,11 @@ def check_monitor_probes(probes: Sequence[ProbeFacts]) -> list[str]:
         problems.append(f"probes has {len(probes)} entries; allowed: at most {MAX_PROBES_PER_MONITOR} per monitor")
 
     per_source = Counter(p.source for p in probes if p.source is not None)
+    labels = {p.source: p.source_label or p.source for p in probes if p.source is not None}
     for source, count in per_source.items():
         if count > MAX_PROBES_PER_SUBNET:
             problems.append(
-                f"probes has {count} probes from source {source!r}; "
+                f"probes has {count} probes from source {labels[source]!r}; "
                 f"allowed: at most {MAX_PROBES_PER_SUBNET} per subnet in one monitor"
             )
 
@@ -161,3 +177,7 @@ def flatten(problem_lists: Iterable[list[str]]) -> list[str]:
 
 def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_owner_tag(key: str) -> bool:
+    return key.lower().startswith(OWNER_TAG_PREFIX)

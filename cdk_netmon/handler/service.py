@@ -1,46 +1,47 @@
 """The few Network Monitor calls the handler makes, with their failure modes made explicit.
 
 Retry budget: botocore's "standard" retry mode retries throttling (429), 5xx and transient network
-errors up to MAX_ATTEMPTS times per call, with exponential backoff and jitter capped at 20 s. Waiting
-for PENDING states is not done here: `is_complete` returns False and the Provider framework polls
-again every query interval until its total timeout (see `cdk_netmon.provider`).
+errors, MAX_ATTEMPTS attempts per call in all, with exponential backoff and jitter capped at 20 s.
+Waiting for PENDING states is not done here: `is_complete` returns False and the Provider framework
+polls again every query interval until its total timeout (see `cdk_netmon.provider`).
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
 from typing import Any
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from .model import LiveMonitor, MonitorSpec
+from .model import LiveMonitor, MonitorSpec, Owner, Verdict
 from .plan import Call
 
 MAX_ATTEMPTS = 8
-"""Attempts per API call (first try included) before a retryable error fails the step."""
+"""Attempts per API call, the first included (botocore's `total_max_attempts`)."""
 
 log = logging.getLogger(__name__)
 
 
-def new_client() -> Any:
-    """A plain SDK client, so region, credentials and AWS_ENDPOINT_URL_NETWORKMONITOR apply."""
-    return boto3.client("networkmonitor", config=Config(retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS}))
+def new_client(**options: Any) -> Any:
+    """An SDK client with the handler's retry budget. Without options, region, credentials and
+    AWS_ENDPOINT_URL_NETWORKMONITOR come from the environment, as in Lambda."""
+    config = Config(retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS})
+    return boto3.client("networkmonitor", config=config, **options)
 
 
 default_client = functools.cache(new_client)
 """One client per Lambda container: warm invocations reuse its connections and its retry quota."""
 
 
-client_factory: Callable[[], Any] = default_client
-"""Replaced by tests and the offline emulator; the Lambda always uses `default_client`."""
-
-
 class MonitorNameTakenError(RuntimeError):
     """CreateMonitor refused the name: a monitor this request did not create already has it."""
+
+
+class ForeignMonitorError(RuntimeError):
+    """The monitor with the declared name is not this resource's; it is left untouched."""
 
 
 def error_code(error: ClientError) -> str:
@@ -48,6 +49,8 @@ def error_code(error: ClientError) -> str:
 
 
 class NetworkMonitorService:
+    """The handler's side of the API, around a client it is given."""
+
     def __init__(self, client: Any) -> None:
         self.client = client
 
@@ -60,9 +63,10 @@ class NetworkMonitorService:
                 return None
             raise
 
-    def create_monitor(self, spec: MonitorSpec, client_token: str) -> None:
+    def create_monitor(self, spec: MonitorSpec, client_token: str, owner: Owner) -> None:
+        """Create the monitor with its probes, its tags and the ownership tags, in one call."""
         try:
-            self.client.create_monitor(**spec.create_request(client_token))
+            self.client.create_monitor(**spec.owned_by(owner).create_request(client_token))
         except ClientError as error:
             if error_code(error) == "ConflictException":
                 raise MonitorNameTakenError(
@@ -71,6 +75,11 @@ class NetworkMonitorService:
                     "unique per account and region: choose another monitor_name, or delete the existing monitor."
                 ) from None
             raise
+
+    def adopt(self, live: LiveMonitor, owner: Owner) -> None:
+        """Tag a monitor of an earlier release as this resource's, before anything else touches it."""
+        log.info("adopting %s: it predates ownership tags and CloudFormation names it as this resource's", live.name)
+        self.apply((Call("tag_resource", {"resourceArn": live.arn, "tags": owner.tags}),))
 
     def apply(self, calls: tuple[Call, ...]) -> None:
         for call in calls:
@@ -97,11 +106,18 @@ class NetworkMonitorService:
                 raise
             log.info("%s is settling; the rest of this phase waits for the next poll (%s)", monitor_name, error)
 
-    def teardown_step(self, name: str) -> bool:
-        """One step of deleting a monitor: probes first, then the monitor. True once it is gone."""
+    def teardown_step(self, name: str, owner: Owner) -> bool:
+        """One step of deleting this resource's monitor: probes first, then the monitor. True once
+        it is gone, or when the monitor of that name is not this resource's (it is left alone)."""
         live = self.get_monitor(name)
         if live is None:
             return True
+        verdict = owner.verdict(live.name, live.tags)
+        if verdict is Verdict.FOREIGN:
+            log.warning("monitor %s is not this resource's (no matching ownership tags); leaving it untouched", name)
+            return True
+        if verdict is Verdict.ADOPTABLE:
+            self.adopt(live, owner)
         if live.probes:
             self.apply(
                 tuple(

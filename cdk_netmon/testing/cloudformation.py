@@ -3,27 +3,44 @@
 `StackDriver.deploy(template)` sends the handler the Create, Update and Delete requests that
 CloudFormation would send for a stack update from the last deployed template to this one. Events
 carry stringified properties, a RequestId, physical ids and OldResourceProperties. `is_complete` is
-polled on a virtual clock as the Provider framework would poll it. A new physical id from an Update
-is a replacement: the old one is deleted at clean-up. A failure rolls the stack back: created
-resources are deleted, updated ones get an Update back to their old properties, and replacements
-are deleted. Other resource types are not deployed; intrinsic references to them resolve from a
-mapping the caller supplies (see `placeholder_ids`).
+polled on a virtual clock as the Provider framework would poll it.
+
+CloudFormation's order is kept, with the handler's IAM policy in it (the template's
+`AWS::IAM::Policy` that grants networkmonitor actions, handed to `grant`, e.g. the emulator's
+`use_policy`):
+- an update changes the policy first (the custom resources depend on it), then creates and updates
+  custom resources, then, in the clean-up phase and under the new policy, deletes removed resources
+  and the old physical resources of replacements. A Delete that fails there does not fail the
+  update: the resource is abandoned (`abandoned`), as CloudFormation abandons it;
+- a failed update rolls the custom resources back under the new policy (an Update back to the old
+  properties), restores the old policy, then deletes what the failed update created. How a failed
+  replacement is rolled back differs by engine (`failed_replacement`): AWS is reported to delete the
+  new physical resource in the clean-up ("delete-new"); other engines ignore the new physical id and
+  send an Update back to the old properties with the old id ("update-old");
+- a failed first deployment deletes what it created, then the policy;
+- destroy deletes the custom resources, then the policy.
+
+Other resource types are not deployed; intrinsic references to them resolve from a mapping the
+caller supplies (see `placeholder_ids`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from .emulator import ACCOUNT, REGION, Clock
+from .iam import NO_PERMISSIONS, AccessPolicy
 
 RESOURCE_TYPE = "Custom::NetworkMonitor"
 CREATE_FAILED_MARKER = "AWSCDK::CustomResourceProviderFramework::CREATE_FAILED"
 
 Handler = Callable[[Mapping[str, Any], Any], Mapping[str, Any]]
+FailedReplacement = Literal["delete-new", "update-old"]
 
 
 class UnsupportedTemplateError(ValueError):
@@ -67,9 +84,18 @@ class StackDriver:
     """Send every request a second time, as CloudFormation may, after the first has finished."""
     observe: Callable[[str, str, str], None] | None = None
     """Called with (logical id, request type, stage) as requests progress, for progress output."""
+    grant: Callable[[AccessPolicy | None], None] | None = None
+    """Installs the handler's policy where its calls are judged; None: IAM is left out."""
+    failed_replacement: FailedReplacement = "delete-new"
+    """How the engine rolls back a replacement: see the module's docstring."""
     resources: dict[str, Deployed] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
     """Every (request type, logical id) sent, in order."""
+    abandoned: list[tuple[str, str, str]] = field(default_factory=list)
+    """(logical id, physical id, reason) of clean-up Deletes that failed: what was left behind."""
+    policy: AccessPolicy | None = None
+    """The handler policy in force."""
+    deployed: bool = False
 
     @property
     def stack_id(self) -> str:
@@ -80,6 +106,8 @@ class StackDriver:
     def deploy(self, template: Mapping[str, Any]) -> None:
         """Bring the stack's custom resources to `template`, or roll back and raise DeployFailedError."""
         declared = custom_resources(template)
+        policy_before, first = self.policy, not self.deployed
+        self._set_policy(self._handler_policy(template))
         done: list[tuple[str, str, Deployed | None]] = []  # (kind, logical id, previous)
         replaced: list[tuple[str, Deployed]] = []
         try:
@@ -96,13 +124,15 @@ class StackDriver:
                     if current.physical_id != previous.physical_id:
                         replaced.append((logical_id, previous))
         except _FailedResourceError as failure:
-            self._roll_back(done, failure)
+            self._roll_back(done, failure, policy_before, first)
             raise DeployFailedError(failure.logical_id, failure.reason) from None
 
+        self.deployed = True
+        # UPDATE_COMPLETE_CLEANUP_IN_PROGRESS, under the new policy.
         for logical_id in [k for k in self.resources if k not in declared]:
-            self._delete(logical_id, self.resources.pop(logical_id))
-        for logical_id, old in replaced:  # UPDATE_COMPLETE_CLEANUP_IN_PROGRESS
-            self._delete(logical_id, old)
+            self._clean_up(logical_id, self.resources.pop(logical_id))
+        for logical_id, old in replaced:
+            self._clean_up(logical_id, old)
 
     def resend_update(self, logical_id: str) -> None:
         """An Update whose properties did not change, as CloudFormation sends when something the
@@ -111,8 +141,26 @@ class StackDriver:
         self.resources[logical_id] = self._update(logical_id, deployed, deployed.properties)
 
     def destroy(self) -> None:
+        """Delete the custom resources, then the policy they depend on."""
         for logical_id in reversed(list(self.resources)):
             self._delete(logical_id, self.resources.pop(logical_id))
+        self._set_policy(NO_PERMISSIONS if self.policy is not None else None)
+        self.deployed = False
+
+    def _set_policy(self, policy: AccessPolicy | None) -> None:
+        self.policy = policy
+        if self.grant is not None:
+            self.grant(policy)
+
+    def _handler_policy(self, template: Mapping[str, Any]) -> AccessPolicy | None:
+        """The template's policies that grant networkmonitor actions: the handler's."""
+        documents = [
+            self._resolve(resource["Properties"]["PolicyDocument"], template)
+            for resource in template.get("Resources", {}).values()
+            if resource.get("Type") == "AWS::IAM::Policy"
+            and "networkmonitor:" in json.dumps(resource["Properties"]["PolicyDocument"])
+        ]
+        return AccessPolicy.from_documents(documents) if documents else None
 
     # -- requests ---------------------------------------------------------------------------------
 
@@ -138,8 +186,23 @@ class StackDriver:
         except _ProviderFailure as failure:
             raise DeployFailedError(logical_id, f"DELETE_FAILED: {failure.reason}") from None
 
-    def _roll_back(self, done: list[tuple[str, str, Deployed | None]], failure: _FailedResourceError) -> None:
-        """UPDATE_ROLLBACK_IN_PROGRESS, newest first; a failure here is UPDATE_ROLLBACK_FAILED."""
+    def _clean_up(self, logical_id: str, deployed: Deployed) -> None:
+        """A clean-up Delete: its failure leaves the resource behind but does not fail the stack."""
+        try:
+            self._request("Delete", logical_id, deployed.properties, physical_id=deployed.physical_id)
+        except _ProviderFailure as failure:
+            self.abandoned.append((logical_id, deployed.physical_id, failure.reason))
+
+    def _roll_back(
+        self,
+        done: list[tuple[str, str, Deployed | None]],
+        failure: _FailedResourceError,
+        policy_before: AccessPolicy | None,
+        first: bool,
+    ) -> None:
+        """UPDATE_ROLLBACK_IN_PROGRESS, newest first, under the new policy; then the old policy;
+        then the clean-up of what the failed update made. A failure is UPDATE_ROLLBACK_FAILED."""
+        created: list[tuple[str, Deployed]] = []
         for kind, logical_id, previous in reversed(done):
             if logical_id == failure.logical_id:
                 current_id = failure.provider_failure.physical_id
@@ -149,26 +212,35 @@ class StackDriver:
             if kind == "create":
                 self.resources.pop(logical_id, None)
                 if current is not None:
-                    self._delete(logical_id, current)
+                    created.append((logical_id, current))
                 continue
             assert previous is not None
             self.resources[logical_id] = previous
             if current is None:
                 continue
-            if current.physical_id != previous.physical_id:
-                self._delete(logical_id, current)  # the replacement goes; the old monitor stays
-            else:
-                try:
-                    _, data = self._request(
-                        "Update",
-                        logical_id,
-                        previous.properties,
-                        physical_id=previous.physical_id,
-                        old=current.properties,
-                    )
-                except _ProviderFailure as error:
-                    raise DeployFailedError(logical_id, f"UPDATE_ROLLBACK_FAILED: {error.reason}") from None
-                previous.data = data
+            if current.physical_id != previous.physical_id and self.failed_replacement == "delete-new":
+                created.append((logical_id, current))  # the old monitor stays; the new one goes
+                continue
+            try:
+                _, data = self._request(
+                    "Update",
+                    logical_id,
+                    previous.properties,
+                    physical_id=previous.physical_id,
+                    old=current.properties,
+                )
+            except _ProviderFailure as error:
+                raise DeployFailedError(logical_id, f"UPDATE_ROLLBACK_FAILED: {error.reason}") from None
+            previous.data = data
+
+        if first:  # ROLLBACK_IN_PROGRESS: what was created goes, the policy last
+            for logical_id, deployed in created:
+                self._delete(logical_id, deployed)
+            self._set_policy(NO_PERMISSIONS if self.policy is not None else None)
+            return
+        self._set_policy(policy_before)
+        for logical_id, deployed in created:  # UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS
+            self._clean_up(logical_id, deployed)
 
     def _request(
         self,

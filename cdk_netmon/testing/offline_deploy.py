@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -19,7 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
-from cdk_netmon.handler import is_complete, on_event, service
+from cdk_netmon.handler import service
+from cdk_netmon.handler.lifecycle import Handler
 
 from .cloudformation import StackDriver, placeholder_ids
 from .emulator import LocalNetworkMonitor
@@ -28,23 +28,12 @@ DEFAULT_TEMPLATE = Path("cdk.out/NetmonHybridConnectivity.template.json")
 
 
 @contextmanager
-def handler_pointed_at(emulator: LocalNetworkMonitor) -> Iterator[None]:
-    """Run the handler's own SDK client against the emulator, and put everything back afterwards."""
-    saved_env = {name: os.environ.get(name) for name in emulator.env()}
-    saved_factory = service.client_factory
-    os.environ.update(emulator.env())
-    client = service.new_client()
-    service.client_factory = lambda: client
-    try:
-        with emulator.virtual_sdk_sleep():
-            yield
-    finally:
-        service.client_factory = saved_factory
-        for name, value in saved_env.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+def handler_pointed_at(emulator: LocalNetworkMonitor) -> Iterator[Handler]:
+    """The shipped handler, with its own retry budget, on an SDK client that reaches the emulator;
+    the SDK's backoff passes on the emulator's virtual clock."""
+    client = service.new_client(**emulator.client_options())
+    with emulator.virtual_sdk_sleep():
+        yield Handler(client)
 
 
 class Progress:
@@ -96,11 +85,12 @@ def describe(emulator: LocalNetworkMonitor) -> str:
 def run(template_path: Path, out: TextIO, pending_seconds: float = 60.0) -> int:
     template = json.loads(template_path.read_text())
     stack_name = template_path.name.split(".")[0]
-    with LocalNetworkMonitor(pending_seconds=pending_seconds) as emulator, handler_pointed_at(emulator):
+    with LocalNetworkMonitor(pending_seconds=pending_seconds) as emulator, handler_pointed_at(emulator) as handler:
         progress = Progress(emulator, out)
         driver = StackDriver(
-            on_event=on_event,
-            is_complete=is_complete,
+            on_event=handler.on_event,
+            is_complete=handler.is_complete,
+            grant=emulator.use_policy,
             clock=emulator.clock,
             refs=placeholder_ids(template),
             stack_name=stack_name,

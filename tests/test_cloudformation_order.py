@@ -1,0 +1,240 @@
+"""Stories under CloudFormation's real order, with the handler's policy enforced as IAM would.
+
+The driver installs the template's handler policy before it updates the custom resources, deletes
+removed and replaced monitors afterwards (clean-up, under the new policy), and on a rollback
+restores the old policy before its clean-up. The emulator refuses whatever that policy does not
+allow. Each story ends with no monitor left behind and nothing foreign touched.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from cdk_netmon.testing import DeployFailedError, LocalNetworkMonitor, placeholder_ids
+from cdk_netmon.testing.cloudformation import FailedReplacement, StackDriver
+from tests.offline import assert_converged, driver, handler_policy, offline, template
+from tests.support import normalise_asset_hashes, subnet_arn, template_json
+from tests.test_snapshots import ipv6_data_centre_stack
+
+A, B = subnet_arn(1), subnet_arn(2)
+NAMED = {
+    "monitorName": "onprem",
+    "aggregationPeriod": 60,
+    "probes": [{"sourceArn": A, "destination": "10.0.0.1", "protocol": "TCP", "destinationPort": 443}],
+}
+OTHER = {
+    "monitorName": "other",
+    "aggregationPeriod": 30,
+    "probes": [{"sourceArn": B, "destination": "10.0.0.2", "protocol": "ICMP"}],
+}
+RENAMED = {**NAMED, "monitorName": "onprem-v2"}
+FOREIGN = {
+    "monitorName": "onprem",
+    "aggregationPeriod": 30,
+    "tags": {"owner": "someone-else"},
+    "probes": [{"sourceArn": B, "destination": "10.9.9.9", "protocol": "ICMP"}],
+}
+RELEASE_0_1_0 = Path(__file__).parent / "fixtures" / "release_0_1_0"
+
+
+def someone_else_creates(emulator: LocalNetworkMonitor, request: dict[str, Any]) -> None:
+    """A monitor made outside the stack, by another principal: straight into the service's state."""
+    with emulator.service.lock:
+        emulator.service.create_monitor(request)
+
+
+def without_timestamps(monitor: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(json.dumps(monitor, default=str))  # type: ignore[no-any-return]
+
+
+def named_policy(*names: str) -> dict[str, Any]:
+    """The handler policy as 0.1.0 wrote it for explicit names: each monitor by its name."""
+    policy = handler_policy()
+    for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+        if "networkmonitor:GetMonitor" in statement["Action"]:
+            statement["Resource"] = [
+                *(f"arn:aws:networkmonitor:eu-west-1:123456789012:monitor/{n}" for n in names),
+                "arn:aws:networkmonitor:eu-west-1:123456789012:probe/*",
+            ]
+    return policy
+
+
+# --- removal, rename, destroy -------------------------------------------------------------------
+
+
+def test_a_removed_explicitly_named_monitor_is_deleted_in_the_clean_up() -> None:
+    with offline() as emulator:
+        stack = driver(emulator)
+        stack.deploy(template(NAMED, OTHER))
+        stack.deploy(template(OTHER, logical_ids=["Monitor1"]))
+        assert stack.abandoned == []
+        assert_converged(emulator, OTHER)
+
+
+def test_the_stand_in_reproduces_the_orphan_that_a_policy_listing_names_leaves() -> None:
+    """The control: with 0.1.0's policy, which names each explicit monitor, the clean-up runs under a
+    policy that no longer names the removed monitor; its Delete is refused and CloudFormation
+    abandons it. The stories above pass because the policy no longer depends on the names."""
+    with offline() as emulator:
+        stack = driver(emulator)
+        stack.deploy(template(NAMED, OTHER, policy=named_policy("onprem", "other")))
+        stack.deploy(template(OTHER, logical_ids=["Monitor1"], policy=named_policy("other")))
+        [(logical_id, physical_id, reason)] = stack.abandoned
+        assert (logical_id, physical_id) == ("Monitor0", "onprem")
+        assert "AccessDeniedException" in reason
+        assert "is not authorized to perform: networkmonitor:GetMonitor" in reason
+        assert sorted(emulator.snapshot()) == ["onprem", "other"]
+
+
+def test_a_renamed_monitor_replaces_the_old_one_which_goes_in_the_clean_up() -> None:
+    with offline() as emulator:
+        stack = driver(emulator)
+        stack.deploy(template(NAMED))
+        stack.deploy(template(RENAMED))
+        assert stack.abandoned == []
+        assert stack.resources["Monitor0"].physical_id == "onprem-v2"
+        assert_converged(emulator, RENAMED)
+
+
+def test_destroy_after_a_rename_leaves_nothing() -> None:
+    with offline() as emulator:
+        stack = driver(emulator)
+        stack.deploy(template(NAMED))
+        stack.deploy(template(RENAMED))
+        stack.destroy()
+        assert emulator.snapshot() == {}
+
+
+@pytest.mark.parametrize("engine", ["delete-new", "update-old"])
+def test_a_rename_whose_new_monitor_fails_leaves_only_the_old_monitor(engine: FailedReplacement) -> None:
+    """AWS is reported to delete the failed replacement's new physical id in the clean-up; other
+    engines send an Update back to the old properties with the old id. Either way, nothing stays."""
+    broken = {**RENAMED, "probes": [{"sourceArn": A, "destination": "10.0.0.66", "protocol": "ICMP"}]}
+    with offline() as emulator:
+        stack = driver(emulator, failed_replacement=engine)
+        stack.deploy(template(NAMED, OTHER))
+        emulator.force_error_on_probes_to("10.0.0.66")
+        with pytest.raises(DeployFailedError, match=r"Monitor0: MonitorFailedError: monitor 'onprem-v2' failed"):
+            stack.deploy(template(broken, {**OTHER, "tags": {"rev": "2"}}))
+        assert stack.abandoned == []
+        assert stack.resources["Monitor0"].physical_id == "onprem"
+        assert_converged(emulator, NAMED, OTHER)
+        stack.destroy()
+        assert emulator.snapshot() == {}
+
+
+# --- someone else's monitor ---------------------------------------------------------------------
+
+
+def test_a_monitor_that_takes_the_name_between_polls_fails_the_deploy_and_is_left_as_it_was() -> None:
+    with offline() as emulator:
+        swapped: list[dict[str, Any]] = []
+
+        def between_polls(logical_id: str, request_type: str, stage: str) -> None:
+            if stage == "waiting" and not swapped:
+                emulator.drift_delete_monitor("onprem")
+                someone_else_creates(emulator, FOREIGN)
+                swapped.append(without_timestamps(emulator.snapshot()["onprem"]))
+
+        stack = driver(emulator, observe=between_polls)
+        with pytest.raises(DeployFailedError, match="'onprem' exists but is not this resource's"):
+            stack.deploy(template(NAMED))
+        assert stack.resources == {}
+        assert stack.abandoned == []
+        assert without_timestamps(emulator.snapshot()["onprem"]) == swapped[0]
+        assert list(emulator.snapshot()) == ["onprem"]
+
+
+def test_a_name_taken_before_the_deploy_is_refused_and_the_rollback_leaves_that_monitor_alone() -> None:
+    with offline() as emulator:
+        someone_else_creates(emulator, FOREIGN)
+        before = without_timestamps(emulator.snapshot()["onprem"])
+        stack = driver(emulator)
+        with pytest.raises(DeployFailedError, match="A monitor named 'onprem' already exists"):
+            stack.deploy(template(NAMED, OTHER))
+        assert without_timestamps(emulator.snapshot()["onprem"]) == before
+        assert list(emulator.snapshot()) == ["onprem"]
+
+
+# --- upgrading from 0.1.0, whose monitors carry no ownership tags ----------------------------------
+
+
+@contextmanager
+def release_0_1_0_handler(emulator: LocalNetworkMonitor) -> Iterator[Any]:
+    """The handler 0.1.0 deployed, imported from its Lambda asset as Lambda imports it, with its
+    client (patched through the module global that release had) pointed at the emulator."""
+    sys.path.insert(0, str(RELEASE_0_1_0 / "handler-asset.zip"))
+    try:
+        handler = importlib.import_module("handler")
+        handler.service.client_factory = lambda: boto3.client("networkmonitor", **emulator.client_options())
+        yield handler
+    finally:
+        sys.path.remove(str(RELEASE_0_1_0 / "handler-asset.zip"))
+        for name in [m for m in sys.modules if m == "handler" or m.startswith("handler.")]:
+            del sys.modules[name]
+
+
+def release_0_1_0_template() -> dict[str, Any]:
+    return dict(json.loads((RELEASE_0_1_0 / "Ipv6DataCentre.template.json").read_text()))
+
+
+def current_template(remove_primary: bool = False) -> dict[str, Any]:
+    """The same app, synthesized by this release."""
+    stack = ipv6_data_centre_stack()
+    if remove_primary:
+        stack.node.try_remove_child("Primary")
+    return normalise_asset_hashes(template_json(stack))
+
+
+def deploy_release_0_1_0(emulator: LocalNetworkMonitor) -> StackDriver:
+    old = release_0_1_0_template()
+    stack = driver(emulator, refs=placeholder_ids(old), stack_name="Ipv6DataCentre")
+    with release_0_1_0_handler(emulator) as handler:
+        stack.on_event, stack.is_complete = handler.on_event, handler.is_complete
+        stack.deploy(old)
+    live = emulator.snapshot()
+    assert sorted(live) == ["Ipv6DataCentre-Secondary-44f1fb39", "dc1-ipv6"]
+    assert not any(key.startswith("cdk-netmon:") for monitor in live.values() for key in monitor["tags"])
+    return stack
+
+
+def upgrade(stack: StackDriver, emulator: LocalNetworkMonitor, template: dict[str, Any]) -> None:
+    fresh = driver(emulator)
+    stack.on_event, stack.is_complete = fresh.on_event, fresh.is_complete
+    stack.refs = {**stack.refs, **placeholder_ids(template)}
+    stack.deploy(template)
+
+
+def test_an_upgrade_adopts_the_monitors_of_0_1_0_and_destroy_then_removes_them() -> None:
+    with offline() as emulator:
+        stack = deploy_release_0_1_0(emulator)
+        upgrade(stack, emulator, current_template())
+        live = emulator.snapshot()
+        assert sorted(live) == ["Ipv6DataCentre-Secondary-44f1fb39", "dc1-ipv6"]
+        for logical_id, resource in stack.resources.items():
+            tags = live[resource.physical_id]["tags"]
+            assert tags["cdk-netmon:logical-id"] == logical_id
+            assert tags["cdk-netmon:stack-id"] == stack.stack_id
+        assert [len(live[name]["probes"]) for name in sorted(live)] == [1, 3]
+        stack.destroy()
+        assert emulator.snapshot() == {}
+        assert stack.abandoned == []
+
+
+def test_an_upgrade_that_removes_an_explicitly_named_monitor_of_0_1_0_deletes_it() -> None:
+    with offline() as emulator:
+        stack = deploy_release_0_1_0(emulator)
+        upgrade(stack, emulator, current_template(remove_primary=True))
+        assert stack.abandoned == []
+        assert sorted(emulator.snapshot()) == ["Ipv6DataCentre-Secondary-44f1fb39"]
+        stack.destroy()
+        assert emulator.snapshot() == {}
