@@ -59,7 +59,17 @@ def clean_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The wheel, built by a PEP 517 build, installed with its declared dependencies alone."""
     work = tmp_path_factory.mktemp("clean-install")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--wheel-dir", str(work), str(ROOT)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--wheel-dir",
+            str(work),
+            str(ROOT),
+        ],
         check=True,
         capture_output=True,
         timeout=300,
@@ -130,7 +140,9 @@ def test_a_user_app_synthesizes_from_outside_the_repository(clean_venv: Path, tm
     assert "Fn::Join" in monitor["Properties"]["Monitor"]  # probes from the VPC's subnets
     [asset] = [d for d in out.glob("asset.*") if (d / "handler").is_dir()]
     files = sorted(str(p.relative_to(asset)) for p in asset.rglob("*") if p.is_file())
-    assert files == [f"handler/{n}" for n in ("__init__.py", "lifecycle.py", "model.py", "plan.py", "rules.py", "service.py")]
+    assert files == [
+        f"handler/{n}" for n in ("__init__.py", "lifecycle.py", "model.py", "plan.py", "rules.py", "service.py")
+    ]
 
 
 def test_importing_the_library_needs_neither_boto3_nor_botocore() -> None:

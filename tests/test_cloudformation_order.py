@@ -26,18 +26,18 @@ from tests.support import normalise_asset_hashes, subnet_arn, template_json
 from tests.test_snapshots import ipv6_data_centre_stack
 
 A, B = subnet_arn(1), subnet_arn(2)
-NAMED = {
+NAMED: dict[str, Any] = {
     "monitorName": "onprem",
     "aggregationPeriod": 60,
     "probes": [{"sourceArn": A, "destination": "10.0.0.1", "protocol": "TCP", "destinationPort": 443}],
 }
-OTHER = {
+OTHER: dict[str, Any] = {
     "monitorName": "other",
     "aggregationPeriod": 30,
     "probes": [{"sourceArn": B, "destination": "10.0.0.2", "protocol": "ICMP"}],
 }
 RENAMED = {**NAMED, "monitorName": "onprem-v2"}
-FOREIGN = {
+FOREIGN: dict[str, Any] = {
     "monitorName": "onprem",
     "aggregationPeriod": 30,
     "tags": {"owner": "someone-else"},
@@ -238,3 +238,34 @@ def test_an_upgrade_that_removes_an_explicitly_named_monitor_of_0_1_0_deletes_it
         assert sorted(emulator.snapshot()) == ["Ipv6DataCentre-Secondary-44f1fb39"]
         stack.destroy()
         assert emulator.snapshot() == {}
+
+
+def test_the_policy_grants_exactly_the_operations_the_handler_calls_over_a_lifecycle() -> None:
+    first = {
+        **NAMED,
+        "tags": {"team": "network"},
+        "probes": [*NAMED["probes"], {"sourceArn": B, "destination": "10.0.0.5", "protocol": "ICMP"}],
+    }
+    changed = {
+        **first,
+        "aggregationPeriod": 30,
+        "tags": {"cost-centre": "42"},
+        "probes": [
+            {**NAMED["probes"][0], "destinationPort": 8443},
+            {"sourceArn": B, "destination": "10.0.0.6", "protocol": "ICMP", "probeTags": {"path": "vpn"}},
+            {"sourceArn": subnet_arn(3), "destination": "10.0.0.7", "protocol": "ICMP"},
+        ],
+    }
+    with offline() as emulator:
+        stack = driver(emulator)
+        for step in (first, changed, {**changed, "monitorName": "renamed"}):
+            stack.deploy(template(step))
+        stack.destroy()
+        called = {f"networkmonitor:{operation}" for operation in emulator.calls}
+    granted = {
+        action
+        for statement in handler_policy()["Properties"]["PolicyDocument"]["Statement"]
+        for action in (statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])
+        if action.startswith("networkmonitor:")
+    }
+    assert called == granted

@@ -227,3 +227,40 @@ def test_forced_errors_and_drift(emulator: LocalNetworkMonitor) -> None:
     assert nm.get_monitor(monitorName="m")["state"] == "ERROR"
     emulator.drift_delete_monitor("m")
     assert refused(nm.get_monitor, monitorName="m")[:2] == ("ResourceNotFoundException", 404)
+
+
+def test_with_a_policy_installed_a_call_it_does_not_allow_is_access_denied(emulator: LocalNetworkMonitor) -> None:
+    from cdk_netmon.testing import AccessPolicy
+
+    nm = client(emulator)
+    nm.create_monitor(monitorName="mine", tags={"team": "network"})
+    nm.create_monitor(monitorName="theirs")
+    emulator.use_policy(
+        AccessPolicy.from_documents(
+            [
+                {
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Action": ["networkmonitor:GetMonitor", "networkmonitor:UntagResource"],
+                            "Resource": "arn:aws:networkmonitor:eu-west-1:123456789012:monitor/mine",
+                            "Condition": {"ForAllValues:StringNotLike": {"aws:TagKeys": ["cdk-netmon:*"]}},
+                        }
+                    ]
+                }
+            ]
+        )
+    )
+    assert nm.get_monitor(monitorName="mine")["tags"] == {"team": "network"}
+    code, status, message = refused(nm.get_monitor, monitorName="theirs")
+    assert (code, status) == ("AccessDeniedException", 403)
+    assert "not authorized to perform: networkmonitor:GetMonitor on resource: " in message
+    assert message.endswith(
+        ":monitor/theirs because no identity-based policy allows the networkmonitor:GetMonitor action"
+    )
+    arn = "arn:aws:networkmonitor:eu-west-1:123456789012:monitor/mine"
+    assert refused(nm.untag_resource, resourceArn=arn, tagKeys=["cdk-netmon:stack-id"])[0] == "AccessDeniedException"
+    nm.untag_resource(resourceArn=arn, tagKeys=["team"])
+    assert refused(nm.delete_monitor, monitorName="mine")[0] == "AccessDeniedException"
+    emulator.use_policy(None)
+    nm.delete_monitor(monitorName="theirs")

@@ -5,7 +5,8 @@ so the real REST-JSON serialisation, error parsing and SDK retries are exercised
 validated with botocore's own validator against the service model, plus the model's regex patterns
 (which botocore does not check), then against the service's rules: quotas, IP families, immutable
 fields, reserved tag keys, idempotent client tokens, and states that stay PENDING or DELETING for a
-while on a clock the caller controls.
+while on a clock the caller controls. With a policy installed (`use_policy`), every request is first
+authorized as IAM would authorize it, and refused with AccessDeniedException otherwise.
 """
 
 from __future__ import annotations
