@@ -179,7 +179,7 @@ class NetworkMonitor(_NetworkMonitorBase):
             removal_policy=removal_policy,
             probes=probes,
         )
-        self._probes: list[MonitorProbe] = list(probes) if probes is not None and is_list_like(probes) else []
+        self._probes: list[MonitorProbe] = list(probes) if is_list_like(probes) else []
         self._aggregation_period = aggregation_period if isinstance(aggregation_period, Duration) else None
         self._period_seconds: Any = (
             DEFAULT_PERIOD_SECONDS if self._aggregation_period is None else _seconds(self._aggregation_period)
@@ -314,7 +314,7 @@ class NetworkMonitor(_NetworkMonitorBase):
             + monitor_problems(
                 monitor_name=self._declared_name,
                 name_is_explicit=self._name_is_explicit,
-                aggregation_period_seconds=self._period_seconds if self._aggregation_period is not None else None,
+                aggregation_period_seconds=self._period_seconds,
                 tags=rendered,
                 probes=probes,
             )

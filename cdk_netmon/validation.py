@@ -10,9 +10,9 @@ Two kinds of problem are found here, and reported together with the construct's 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from aws_cdk import Duration, RemovalPolicy, Token
 from aws_cdk import aws_ec2 as ec2
@@ -57,7 +57,8 @@ def whole_number(value: Any) -> Any:
     return value
 
 
-def is_list_like(value: object) -> bool:
+def is_list_like(value: object) -> TypeGuard[Iterable[Any]]:
+    """A list, tuple or other iterable of items: not None, a string or a dict."""
     return value is not None and not isinstance(value, str | Mapping) and hasattr(value, "__iter__")
 
 
@@ -186,7 +187,7 @@ def monitor_problems(
     problems: list[str] = []
     if name_is_explicit and not is_unresolved(monitor_name):
         problems += rules.check_monitor_name("monitor_name", monitor_name)
-    if aggregation_period_seconds is not None and not is_unresolved(aggregation_period_seconds):
+    if not is_unresolved(aggregation_period_seconds):
         problems += rules.check_aggregation_period("aggregation_period", aggregation_period_seconds)
     problems += rules.check_tags("tags", _known(tags), rules.MAX_MONITOR_TAGS)
 

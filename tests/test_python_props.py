@@ -271,29 +271,29 @@ def test_every_optional_argument_of_add_probe_accepts_none() -> None:
 # --- subnets are named as users know them --------------------------------------------------------------
 
 
-def test_a_subnet_of_this_app_is_named_by_its_construct_path_never_by_a_token() -> None:
-    stack = new_stack()
-    subnet = vpc_of(stack, azs=1).isolated_subnets[0]
-    monitor = NetworkMonitor(
-        stack,
-        "Monitor",
-        probes=[MonitorProbe(source=subnet, destination=f"10.0.0.{i}", protocol=ProbeProtocol.ICMP) for i in range(5)],
-    )
-    assert list(monitor.node.validate()) == [
-        "probes has 5 probes from source 'Stack/Vpc/PSubnet1'; allowed: at most 4 per subnet in one monitor"
-    ]
-
-
-def test_an_imported_subnet_is_named_by_its_id() -> None:
+@pytest.mark.parametrize(
+    ("subnet_of", "named"),
+    [
+        (lambda stack: vpc_of(stack, azs=1).isolated_subnets[0], "Stack/Vpc/PSubnet1"),
+        (
+            lambda stack: ec2.Subnet.from_subnet_id(stack, "Imported", "subnet-0a1b2c3d4e5f60001"),
+            "subnet-0a1b2c3d4e5f60001",
+        ),
+    ],
+    ids=["a subnet of this app, by its construct path", "an imported subnet, by its id"],
+)
+def test_subnets_are_named_as_users_know_them_never_by_a_token(
+    subnet_of: Callable[[Stack], ec2.ISubnet], named: str
+) -> None:
     stack = Stack(App(), "Stack", env={"account": "111122223333", "region": "eu-central-1"})
-    subnet = ec2.Subnet.from_subnet_id(stack, "Imported", "subnet-0a1b2c3d4e5f60001")
+    subnet = subnet_of(stack)
     monitor = NetworkMonitor(
         stack,
         "Monitor",
         probes=[MonitorProbe(source=subnet, destination=f"10.0.0.{i}", protocol=ProbeProtocol.ICMP) for i in range(5)],
     )
     assert list(monitor.node.validate()) == [
-        "probes has 5 probes from source 'subnet-0a1b2c3d4e5f60001'; allowed: at most 4 per subnet in one monitor"
+        f"probes has 5 probes from source {named!r}; allowed: at most 4 per subnet in one monitor"
     ]
 
 
