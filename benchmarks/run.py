@@ -172,6 +172,55 @@ def measure_api_calls(k: int = 20) -> list[dict[str, Any]]:
     return rows
 
 
+# --- 3b: converging while the monitor settles --------------------------------------------------------
+
+SETTLING_CHANGES = (1, 8, 24)
+
+
+def measure_settling(changes: tuple[int, ...] = SETTLING_CHANGES) -> list[dict[str, Any]]:
+    """A change of k of a monitor's 24 probes (their port), in both of the emulator's modes for
+    writes to a settling monitor: the virtual time and the calls it takes to converge."""
+    from cdk_netmon.handler.model import OWNERSHIP_PROPERTY, OWNERSHIP_PROPERTY_VALUE
+    from cdk_netmon.testing import LocalNetworkMonitor
+    from cdk_netmon.testing.cloudformation import StackDriver
+    from cdk_netmon.testing.offline_deploy import handler_pointed_at
+
+    def template(ports: list[int]) -> dict[str, Any]:
+        probes = [
+            {
+                "sourceArn": f"arn:aws:ec2:eu-west-1:123456789012:subnet/subnet-{i // 4:017x}",
+                "destination": f"10.0.{i}.1",
+                "protocol": "TCP",
+                "destinationPort": port,
+            }
+            for i, port in enumerate(ports)
+        ]
+        body = {"monitorName": "settling", "aggregationPeriod": 60, "probes": probes}
+        properties = {"ServiceToken": "f", "Monitor": json.dumps(body), OWNERSHIP_PROPERTY: OWNERSHIP_PROPERTY_VALUE}
+        return {"Resources": {"Monitor": {"Type": "Custom::NetworkMonitor", "Properties": properties}}}
+
+    rows = []
+    for mode in ("accept", "refuse"):
+        for k in changes:
+            with LocalNetworkMonitor(settling_writes=mode) as emulator, handler_pointed_at(emulator) as handler:
+                driver = StackDriver(on_event=handler.on_event, is_complete=handler.is_complete, clock=emulator.clock)
+                driver.deploy(template([443] * 24))
+                before, started = len(emulator.calls), emulator.clock.now()
+                driver.deploy(template([8443] * k + [443] * (24 - k)))
+                writes = emulator.writes(before)
+                rows.append(
+                    {
+                        "settling_writes": mode,
+                        "probes_changed": k,
+                        "virtual_seconds": emulator.clock.now() - started,
+                        "calls": len(emulator.calls) - before,
+                        "writes": len(writes),
+                        "refused_writes": len(writes) - k,
+                    }
+                )
+    return rows
+
+
 # --- 4: handler cold start ---------------------------------------------------------------------------
 
 
@@ -235,6 +284,16 @@ def report(results: dict[str, Any]) -> str:
     ]
     for r in results["api_calls"]:
         lines.append(f"{r['step']:<28} {r['calls']:>5} {r['reads']:>5} {r['writes']:>6} {r['minimum_writes']:>7}")
+    lines += [
+        "",
+        "Converging a change of k of 24 probes, by the emulator's way with writes to a settling monitor",
+        f"{'writes while settling':<22} {'k':>3} {'virtual s':>9} {'calls':>5} {'writes':>6} {'refused':>7}",
+    ]
+    for r in results["settling"]:
+        lines.append(
+            f"{r['settling_writes']:<22} {r['probes_changed']:>3} {r['virtual_seconds']:>9.0f} {r['calls']:>5}"
+            f" {r['writes']:>6} {r['refused_writes']:>7}"
+        )
     c = results["cold_start"]
     lines += [
         "",
@@ -314,12 +373,15 @@ def main(argv: list[str] | None = None) -> int:
     synth = measure_synth(sizes, repetitions, log)
     log("API calls ...")
     api_calls = measure_api_calls(k=4 if args.quick else 20)
+    log("settling ...")
+    settling = measure_settling((1, 8) if args.quick else SETTLING_CHANGES)
     log("cold start ...")
     cold_start = measure_import(3 if args.quick else 15)
     results: dict[str, Any] = {
         "synth": synth,
         "templates": template_figures(synth),
         "api_calls": api_calls,
+        "settling": settling,
         "cold_start": cold_start,
     }
     results["targets"] = targets(results)

@@ -15,39 +15,48 @@ from cdk_netmon.handler import service
 from cdk_netmon.handler.lifecycle import Handler
 from cdk_netmon.handler.model import OWNERSHIP_PROPERTY, OWNERSHIP_PROPERTY_VALUE
 from cdk_netmon.testing import Faults, LocalNetworkMonitor
-from cdk_netmon.testing.cloudformation import StackDriver
+from cdk_netmon.testing.cloudformation import DEFAULT_ACCOUNT, DEFAULT_REGION, StackDriver
+from cdk_netmon.testing.emulator import SettlingWrites
 from tests.support import resources_of_type, template_json
 
 
 @contextmanager
-def offline(faults: Faults | None = None) -> Iterator[LocalNetworkMonitor]:
+def offline(faults: Faults | None = None, settling_writes: SettlingWrites = "accept") -> Iterator[LocalNetworkMonitor]:
     """An emulator on loopback, with the SDK's backoff on its virtual clock."""
-    with LocalNetworkMonitor(faults=faults) as emulator, emulator.virtual_sdk_sleep():
+    with (
+        LocalNetworkMonitor(faults=faults, settling_writes=settling_writes) as emulator,
+        emulator.virtual_sdk_sleep(),
+    ):
         yield emulator
 
 
 SERVICE_TOKEN = {"ProviderframeworkonEvent.Arn": "arn:aws:lambda:eu-west-1:123456789012:function:framework-onEvent"}
 
 
-def handler_for(emulator: LocalNetworkMonitor) -> Handler:
+def handler_for(emulator: LocalNetworkMonitor, account: str | None = None, region: str | None = None) -> Handler:
     """The shipped handler on its own kind of client (its retry budget), reaching the emulator."""
-    return Handler(service.new_client(**emulator.client_options()))
+    return Handler(service.new_client(**emulator.client_options(account, region)))
 
 
 def driver(
     emulator: LocalNetworkMonitor,
     refs: Mapping[str, str] | None = None,
     handler: Handler | None = None,
+    account: str = DEFAULT_ACCOUNT,
+    region: str = DEFAULT_REGION,
     **options: Any,
 ) -> StackDriver:
-    """A stack whose handler policy the emulator enforces, in CloudFormation's order."""
-    handler = handler or handler_for(emulator)
+    """A stack in `account` and `region` whose handler policy the emulator enforces, in
+    CloudFormation's order."""
+    handler = handler or handler_for(emulator, account, region)
     return StackDriver(
         on_event=handler.on_event,
         is_complete=handler.is_complete,
         clock=emulator.clock,
-        grant=emulator.use_policy,
+        grant=lambda policy: emulator.use_policy(policy, account),
         refs={**SERVICE_TOKEN, **(refs or {})},
+        account=account,
+        region=region,
         **options,
     )
 
@@ -73,9 +82,10 @@ def template(
     *monitors: Mapping[str, Any],
     logical_ids: Sequence[str] | None = None,
     policy: Mapping[str, Any] | None = None,
+    retain: bool = False,
 ) -> dict[str, Any]:
     """A template as the construct synthesizes it, for monitors given in CreateMonitor's shape,
-    with the handler policy the construct writes (or `policy`)."""
+    with the handler policy the construct writes (or `policy`); `retain` is RemovalPolicy.RETAIN."""
     ids = logical_ids or [f"Monitor{i}" for i in range(len(monitors))]
     resources: dict[str, Any] = {"HandlerPolicy": dict(policy or handler_policy())}
     for logical_id, monitor in zip(ids, monitors, strict=True):
@@ -88,17 +98,21 @@ def template(
             },
             "DependsOn": ["HandlerPolicy"],
         }
+        if retain:
+            resources[logical_id].update({"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"})
     return {"Resources": resources}
 
 
-def assert_converged(emulator: LocalNetworkMonitor, *declared: Mapping[str, Any]) -> None:
+def assert_converged(
+    emulator: LocalNetworkMonitor, *declared: Mapping[str, Any], account: str | None = None, region: str | None = None
+) -> None:
     """The emulator holds exactly the declared monitors and probes, settled, and nothing else.
 
     Monitor tags are compared without the ownership tags (`cdk-netmon:`), which the handler adds.
     A probe's packet size is compared only where the template declares one: an unset size is not
     managed (see README), so the live size may be whatever it was.
     """
-    live = emulator.snapshot()
+    live = emulator.snapshot(account, region)
     assert sorted(live) == sorted(m["monitorName"] for m in declared)
     for monitor in declared:
         state = live[monitor["monitorName"]]

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import re
 from typing import Any
 
 from aws_cdk import App, Stack
 from aws_cdk.assertions import Template
 
 from cdk_netmon import MonitorProbe, ProbeProtocol
+from cdk_netmon.testing import normalise_asset_hashes
+
+__all__ = ["normalise_asset_hashes"]
 
 SUBNET_A = "arn:aws:ec2:eu-west-1:123456789012:subnet/subnet-0a1b2c3d4e5f60001"
 SUBNET_B = "arn:aws:ec2:eu-west-1:123456789012:subnet/subnet-0a1b2c3d4e5f60002"
@@ -39,11 +40,3 @@ def template_json(stack: Stack) -> dict[str, Any]:
 
 def resources_of_type(template: dict[str, Any], resource_type: str) -> dict[str, Any]:
     return {k: v for k, v in template["Resources"].items() if v["Type"] == resource_type}
-
-
-ASSET_HASH = re.compile(r"[0-9a-f]{64}")
-
-
-def normalise_asset_hashes(template: dict[str, Any]) -> dict[str, Any]:
-    """Asset hashes change with any byte of the handler; snapshots should change only with the template."""
-    return dict(json.loads(ASSET_HASH.sub("<asset-hash>", json.dumps(template))))

@@ -29,8 +29,12 @@ ENVIRONMENTS = {
 }
 
 
+CDK_JSON = Path(__file__).resolve().parent.parent / "cdk.json"
+
+
 def checked_app(tmp_path: Path) -> App:
-    app = App(outdir=str(tmp_path))
+    """An app with cdk.json's feature flags, as `cdk synth` makes it, and the AwsSolutions pack."""
+    app = App(outdir=str(tmp_path), context=json.loads(CDK_JSON.read_text())["context"])
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return app
 

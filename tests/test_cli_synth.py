@@ -54,6 +54,11 @@ def test_runs_on_a_supported_node(cloud_assembly: tuple[Path, str]) -> None:
     assert "not supported" not in output
 
 
+def test_the_app_configures_every_feature_flag_as_cdk_init_would(cloud_assembly: tuple[Path, str]) -> None:
+    _, output = cloud_assembly
+    assert "feature flags" not in output
+
+
 def test_cfn_lint_finds_no_error(cloud_assembly: tuple[Path, str]) -> None:
     out, _ = cloud_assembly
     templates = sorted(str(p) for p in out.glob("*.template.json"))

@@ -48,8 +48,13 @@ RELEASE_0_1_0 = Path(__file__).parent / "fixtures" / "release_0_1_0"
 
 def someone_else_creates(emulator: LocalNetworkMonitor, request: dict[str, Any]) -> None:
     """A monitor made outside the stack, by another principal: straight into the service's state."""
-    with emulator.service.lock:
-        emulator.service.create_monitor(request)
+    with emulator.lock:
+        emulator.backend().create_monitor(
+            monitor_name=request["monitorName"],
+            aggregation_period=request["aggregationPeriod"],
+            tags=request["tags"],
+            probes=request["probes"],
+        )
 
 
 def without_timestamps(monitor: dict[str, Any]) -> dict[str, Any]:
@@ -122,7 +127,7 @@ def test_a_rename_whose_new_monitor_fails_leaves_only_the_old_monitor(engine: Fa
     with offline() as emulator:
         stack = driver(emulator, failed_replacement=engine)
         stack.deploy(template(NAMED, OTHER))
-        emulator.force_error_on_probes_to("10.0.0.66")
+        emulator.backend().force_error_on_probes_to("10.0.0.66")
         with pytest.raises(DeployFailedError, match=r"Monitor0: MonitorFailedError: monitor 'onprem-v2' failed"):
             stack.deploy(template(broken, {**OTHER, "tags": {"rev": "2"}}))
         assert stack.abandoned == []
@@ -141,7 +146,7 @@ def test_a_monitor_that_takes_the_name_between_polls_fails_the_deploy_and_is_lef
 
         def between_polls(logical_id: str, request_type: str, stage: str) -> None:
             if stage == "waiting" and not swapped:
-                emulator.drift_delete_monitor("onprem")
+                emulator.backend().drift_delete_monitor("onprem")
                 someone_else_creates(emulator, FOREIGN)
                 swapped.append(without_timestamps(emulator.snapshot()["onprem"]))
 
@@ -269,3 +274,72 @@ def test_the_policy_grants_exactly_the_operations_the_handler_calls_over_a_lifec
         if action.startswith("networkmonitor:")
     }
     assert called == granted
+
+
+# --- RemovalPolicy.RETAIN ------------------------------------------------------------------------
+
+
+def test_retained_monitors_survive_destroy() -> None:
+    with offline() as emulator:
+        stack = driver(emulator)
+        stack.deploy(template(NAMED, retain=True))
+        stack.destroy()
+        assert stack.retained == [("Monitor0", "onprem")]
+        assert_converged(emulator, NAMED)
+
+
+def test_a_retained_monitor_survives_its_removal_from_the_template() -> None:
+    with offline() as emulator:
+        stack = driver(emulator)
+        stack.deploy(template(NAMED, OTHER, retain=True))
+        stack.deploy(template(OTHER, logical_ids=["Monitor1"], retain=True))
+        assert stack.retained == [("Monitor0", "onprem")]
+        assert_converged(emulator, NAMED, OTHER)
+
+
+def test_a_retained_monitor_survives_its_replacement() -> None:
+    with offline() as emulator:
+        stack = driver(emulator)
+        stack.deploy(template(NAMED, retain=True))
+        stack.deploy(template(RENAMED, retain=True))
+        assert stack.retained == [("Monitor0", "onprem")]
+        assert_converged(emulator, NAMED, RENAMED)
+
+
+def test_a_retained_monitor_survives_a_failed_first_deploy() -> None:
+    broken = {**OTHER, "probes": [{"sourceArn": B, "destination": "10.0.0.66", "protocol": "ICMP"}]}
+    with offline() as emulator:
+        emulator.backend().force_error_on_probes_to("10.0.0.66")
+        stack = driver(emulator)
+        with pytest.raises(DeployFailedError, match=r"10\.0\.0\.66"):
+            stack.deploy(template(NAMED, broken, retain=True))
+        assert sorted(stack.retained) == [("Monitor0", "onprem"), ("Monitor1", "other")]
+        assert sorted(emulator.snapshot()) == ["onprem", "other"]
+
+
+# --- parameters -----------------------------------------------------------------------------------
+
+
+def test_parameter_values_reach_the_monitor_and_a_missing_one_is_named() -> None:
+    from aws_cdk import App, CfnParameter, Stack
+
+    from cdk_netmon import MonitorProbe, NetworkMonitor, ProbeProtocol
+    from cdk_netmon.testing import UnsupportedTemplateError
+
+    app_stack = Stack(App(), "Stack")
+    destination = CfnParameter(app_stack, "Destination").value_as_string
+    NetworkMonitor(
+        app_stack,
+        "Monitor",
+        monitor_name="onprem",
+        probes=[MonitorProbe(source_arn=A, destination=destination, protocol=ProbeProtocol.ICMP)],
+    )
+    synthesized = template_json(app_stack)
+    with offline() as emulator:
+        with pytest.raises(UnsupportedTemplateError, match=r"^parameter Destination has no value and no default"):
+            driver(emulator, refs=placeholder_ids(synthesized)).deploy(synthesized)
+        stack = driver(emulator, refs=placeholder_ids(synthesized), parameters={"Destination": "10.7.7.7"})
+        stack.deploy(synthesized)
+        [probe] = emulator.snapshot()["onprem"]["probes"]
+        assert probe["destination"] == "10.7.7.7"
+        stack.destroy()

@@ -139,13 +139,35 @@ def test_a_monitor_with_probes_cannot_be_deleted_and_deletion_takes_time(emulato
     assert refused(nm.get_monitor, monitorName="m")[:2] == ("ResourceNotFoundException", 404)
 
 
-def test_writes_wait_while_the_monitor_is_pending(emulator: LocalNetworkMonitor) -> None:
+def test_by_default_writes_to_a_pending_monitor_are_accepted_and_keep_it_pending(
+    emulator: LocalNetworkMonitor,
+) -> None:
     nm = client(emulator)
     nm.create_monitor(monitorName="m", probes=[probe()])
-    assert refused(nm.create_probe, monitorName="m", probe=probe("10.0.0.2"))[:2] == ("ValidationException", 400)
-    emulator.clock.advance(60)
+    emulator.clock.advance(30)
     created = nm.create_probe(monitorName="m", probe=probe("10.0.0.2", tags={"k": "v"}))
     assert (created["state"], created["tags"]) == ("PENDING", {"k": "v"})
+    emulator.clock.advance(59)
+    assert nm.get_monitor(monitorName="m")["state"] == "PENDING"
+    emulator.clock.advance(1)
+    assert nm.get_monitor(monitorName="m")["state"] == "ACTIVE"
+
+
+def test_in_refuse_mode_writes_wait_while_the_monitor_is_pending() -> None:
+    with LocalNetworkMonitor(settling_writes="refuse") as emulator:
+        nm = client(emulator)
+        nm.create_monitor(monitorName="m", probes=[probe()])
+        assert refused(nm.create_probe, monitorName="m", probe=probe("10.0.0.2"))[:2] == ("ValidationException", 400)
+        emulator.clock.advance(60)
+        created = nm.create_probe(monitorName="m", probe=probe("10.0.0.2", tags={"k": "v"}))
+        assert (created["state"], created["tags"]) == ("PENDING", {"k": "v"})
+
+
+def test_writes_to_a_deleting_monitor_are_refused_in_either_mode(emulator: LocalNetworkMonitor) -> None:
+    nm = client(emulator)
+    nm.create_monitor(monitorName="m")
+    nm.delete_monitor(monitorName="m")
+    assert refused(nm.update_monitor, monitorName="m", aggregationPeriod=30)[:2] == ("ValidationException", 400)
 
 
 def test_probe_updates_keep_the_source_and_the_family(emulator: LocalNetworkMonitor) -> None:
@@ -219,13 +241,13 @@ def test_forced_errors_and_drift(emulator: LocalNetworkMonitor) -> None:
     nm.create_monitor(monitorName="m", probes=[probe(), probe("10.0.0.2")])
     emulator.clock.advance(60)
     first, second = (p["probeId"] for p in nm.get_monitor(monitorName="m")["probes"])
-    emulator.force_error("m", first)
-    emulator.drift_delete_probe("m", second)
+    emulator.backend().force_error("m", first)
+    emulator.backend().drift_delete_probe("m", second)
     [left] = nm.get_monitor(monitorName="m")["probes"]
     assert (left["probeId"], left["state"]) == (first, "ERROR")
-    emulator.force_error("m")
+    emulator.backend().force_error("m")
     assert nm.get_monitor(monitorName="m")["state"] == "ERROR"
-    emulator.drift_delete_monitor("m")
+    emulator.backend().drift_delete_monitor("m")
     assert refused(nm.get_monitor, monitorName="m")[:2] == ("ResourceNotFoundException", 404)
 
 
@@ -264,3 +286,104 @@ def test_with_a_policy_installed_a_call_it_does_not_allow_is_access_denied(emula
     assert refused(nm.delete_monitor, monitorName="mine")[0] == "AccessDeniedException"
     emulator.use_policy(None)
     nm.delete_monitor(monitorName="theirs")
+
+
+# --- every account and region ------------------------------------------------------------------
+
+US = ("111122223333", "us-east-1")
+EU = ("444455556666", "eu-central-1")
+
+
+def client_as(emulator: LocalNetworkMonitor, account: str, region: str) -> Any:
+    return boto3.client(
+        "networkmonitor", **emulator.client_options(account, region), config=Config(retries={"max_attempts": 1})
+    )
+
+
+def subnet_in(account: str, region: str, index: int = 1) -> str:
+    return f"arn:aws:ec2:{region}:{account}:subnet/subnet-{index:017x}"
+
+
+def test_one_emulator_answers_each_account_and_region_from_its_own_state(emulator: LocalNetworkMonitor) -> None:
+    us, eu = client_as(emulator, *US), client_as(emulator, *EU)
+    created = us.create_monitor(monitorName="m", probes=[probe(source=subnet_in(*US))])
+    assert created["monitorArn"] == "arn:aws:networkmonitor:us-east-1:111122223333:monitor/m"
+    # The same name in another account and region is another monitor.
+    assert (
+        eu.create_monitor(monitorName="m")["monitorArn"] == "arn:aws:networkmonitor:eu-central-1:444455556666:monitor/m"
+    )
+    emulator.clock.advance(60)
+    [us_probe] = us.get_monitor(monitorName="m")["probes"]
+    assert us_probe["probeArn"].startswith("arn:aws:networkmonitor:us-east-1:111122223333:probe/probe-")
+    assert eu.get_monitor(monitorName="m")["probes"] == []
+    assert sorted(emulator.snapshot(*US)) == sorted(emulator.snapshot(*EU)) == ["m"]
+    assert emulator.snapshot() == {}  # the default account and region hold nothing
+
+
+def test_a_probe_source_must_be_a_subnet_of_the_callers_account_and_region(emulator: LocalNetworkMonitor) -> None:
+    eu = client_as(emulator, *EU)
+    code, status, message = refused(eu.create_monitor, monitorName="m", probes=[probe(source=subnet_in(*US))])
+    assert (code, status) == ("ValidationException", 400)
+    assert message.endswith("is not a subnet of account 444455556666 in eu-central-1")
+    assert eu.create_monitor(monitorName="m", probes=[probe(source=subnet_in(*EU))])["state"] == "PENDING"
+
+
+def test_quotas_count_per_account_and_region() -> None:
+    with LocalNetworkMonitor() as emulator:
+        us, eu = client_as(emulator, *US), client_as(emulator, *EU)
+        for i in range(100):
+            us.create_monitor(monitorName=f"m{i}")
+        code, status, _ = refused(us.create_monitor, monitorName="m100")
+        assert (code, status) == ("ServiceQuotaExceededException", 402)
+        assert eu.create_monitor(monitorName="m100")["state"] == "INACTIVE"
+        assert client_as(emulator, US[0], "eu-west-1").create_monitor(monitorName="m100")["state"] == "INACTIVE"
+
+
+def test_other_access_keys_map_to_accounts_as_documented() -> None:
+    with LocalNetworkMonitor(accounts={"AKIAEXAMPLEKEY": "777788889999"}, default_account="123456789012") as emulator:
+
+        def arn_for(key: str) -> str:
+            options = {**emulator.client_options(region="us-west-2"), "aws_access_key_id": key}
+            created = boto3.client("networkmonitor", **options).create_monitor(monitorName=f"m-{key}")
+            return str(created["monitorArn"])
+
+        assert ":777788889999:" in arn_for("AKIAEXAMPLEKEY")
+        assert ":123456789012:" in arn_for("AKIAOTHERKEY")
+        assert ":210987654321:" in arn_for("210987654321")
+        assert all(":us-west-2:" in arn_for(key) for key in ("AKIAANOTHERKEY",))
+
+
+def test_an_unexpected_error_in_the_emulator_is_a_500_with_its_reason(
+    emulator: LocalNetworkMonitor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(emulator.backend(), "get_monitor", broken)
+    code, status, message = refused(client(emulator).get_monitor, monitorName="m")
+    assert (code, status) == ("InternalServerException", 500)
+    assert message == "Internal error in the emulator: KeyError: 'a bug'"
+
+
+def test_drift_controls(emulator: LocalNetworkMonitor) -> None:
+    nm = client(emulator)
+    nm.create_monitor(monitorName="m", probes=[probe(), probe("10.0.0.2")])
+    emulator.clock.advance(60)
+    first, second = (p["probeId"] for p in nm.get_monitor(monitorName="m")["probes"])
+    backend = emulator.backend()
+    backend.drift_pause_probe("m", first)
+    backend.drift_delete_probe("m", second)
+    assert [(p["probeId"], p["state"]) for p in nm.get_monitor(monitorName="m")["probes"]] == [(first, "INACTIVE")]
+    backend.drift_delete_monitor("m")
+    assert refused(nm.get_monitor, monitorName="m")[0] == "ResourceNotFoundException"
+
+
+def test_state_survives_a_dump_and_a_load() -> None:
+    with LocalNetworkMonitor() as first:
+        client_as(first, *US).create_monitor(monitorName="m", probes=[probe(source=subnet_in(*US))], tags={"k": "v"})
+        first.clock.advance(60)
+        saved, before = first.dump_state(), first.snapshot(*US)
+    with LocalNetworkMonitor() as second:
+        second.load_state(saved)
+        assert second.snapshot(*US) == before
+        assert client_as(second, *US).get_monitor(monitorName="m")["state"] == "ACTIVE"

@@ -12,7 +12,7 @@ import pytest
 from aws_cdk import App
 
 from cdk_netmon.testing.cloudformation import UnsupportedTemplateError, placeholder_ids
-from cdk_netmon.testing.offline_deploy import run
+from cdk_netmon.testing.offline_deploy import read_input, run
 from examples.hybrid_connectivity import HybridConnectivityStack
 from tests.offline import driver, offline
 from tests.support import template_json
@@ -28,7 +28,7 @@ def test_the_example_app_deploys_converges_and_is_destroyed(tmp_path: Path, exam
     path.write_text(json.dumps(example_template))
     out = io.StringIO()
 
-    assert run(path, out) == 0
+    assert run([read_input(path)], out) == 0
 
     output = out.getvalue()
     assert re.search(r"Create .* waiting +NetmonHybridConnectivity-OnPremises-\w+ PENDING, probes 4 PENDING", output)
@@ -55,8 +55,151 @@ def test_the_driver_refuses_what_it_does_not_emulate() -> None:
     }
     missing = {"Resources": {"M": {"Type": "Custom::NetworkMonitor", "Properties": {"Monitor": {"Ref": "Elsewhere"}}}}}
     with offline() as emulator:
-        with pytest.raises(UnsupportedTemplateError, match=r"Fn::Sub is not supported by the driver"):
+        with pytest.raises(UnsupportedTemplateError, match=r"Fn::Sub is not supported by the offline driver"):
             driver(emulator).deploy(unsupported)
-        with pytest.raises(UnsupportedTemplateError, match=r"Ref Elsewhere has no value: pass its physical id"):
+        with pytest.raises(
+            UnsupportedTemplateError,
+            match=r"Ref Elsewhere: no resource or parameter of that name is known to the driver",
+        ):
             driver(emulator).deploy(missing)
         assert emulator.calls == []
+
+
+# --- the command, as a user runs it ------------------------------------------------------------------
+
+from cdk_netmon import MonitorProbe, NetworkMonitor, ProbeProtocol  # noqa: E402
+from cdk_netmon.testing.offline_deploy import main  # noqa: E402
+
+
+def hub_template(port: int, *, destination: str = "2001:db8::10", extra_probe: bool = False) -> dict[str, Any]:
+    """An IPv6 hub in a concrete account and region, as a user's app would synthesize it."""
+    from aws_cdk import Stack
+    from aws_cdk import aws_ec2 as ec2
+
+    stack = Stack(App(), "Hub", env={"account": "111122223333", "region": "eu-central-1"})
+    subnet = ec2.Subnet.from_subnet_id(stack, "Shared", "subnet-0a1b2c3d4e5f60001")
+    probes = [MonitorProbe(source=subnet, destination=destination, protocol=ProbeProtocol.TCP, destination_port=port)]
+    if extra_probe:
+        probes.append(MonitorProbe(source=subnet, destination="2001:db8::1", protocol=ProbeProtocol.ICMP))
+    NetworkMonitor(stack, "Dc1", monitor_name="dc1", probes=probes)
+    return template_json(stack)
+
+
+def write(path: Path, template: dict[str, Any]) -> Path:
+    path.write_text(json.dumps(template))
+    return path
+
+
+def test_successive_templates_are_updates_of_one_stack_with_their_write_calls(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    v1 = write(tmp_path / "v1.json", hub_template(443))
+    v2 = write(tmp_path / "v2.json", hub_template(8443))
+    code = main([str(v1), str(v2), "--account", "111122223333", "--region", "eu-central-1"])
+    output = capsys.readouterr().out
+    assert code == 0, output
+    assert "(111122223333, eu-central-1)" in output
+    assert re.search(r"Deploying v1 with v1 \(1 of 2\)\n(\[t\+.*\n)+Write calls: CreateMonitor\n", output)
+    assert re.search(r"Updating v1 with v2 \(2 of 2\)\n(\[t\+.*\n)+Write calls: UpdateProbe\n", output)
+    assert re.search(r"TCP  subnet-0a1b2c3d4e5f60001 -> \[2001:db8::10\]:8443", output)
+    assert output.rstrip().endswith("Destroyed: the emulator holds 0 monitors.")
+
+
+def test_keep_and_state_let_a_later_run_deploy_the_next_change(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = tmp_path / "hub-state.json"
+    region_args = ["--account", "111122223333", "--region", "eu-central-1"]
+    assert (
+        main([str(write(tmp_path / "v1.json", hub_template(443))), "--keep", "--state", str(state), *region_args]) == 0
+    )
+    assert "Destroying" not in capsys.readouterr().out
+    v3 = write(tmp_path / "v3.json", hub_template(443, extra_probe=True))
+    assert main([str(v3), "--state", str(state), *region_args]) == 0
+    output = capsys.readouterr().out
+    assert f"Resumed v1 from {state}:" in output
+    assert re.search(r"Updating v1 with v3 \(1 of 1\)\n(\[t\+.*\n)+Write calls: CreateProbe\n", output)
+    assert output.count("ACTIVE   ICMP") == 1
+    assert "Destroyed: the emulator holds 0 monitors." in output
+
+
+def test_a_cloud_assembly_gives_the_stack_and_its_environment(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from aws_cdk import Stack
+    from aws_cdk import aws_ec2 as ec2
+
+    app = App(outdir=str(tmp_path / "cdk.out"))
+    for name, account in (("Hub", "111122223333"), ("Spoke", "444455556666")):
+        stack = Stack(app, name, env={"account": account, "region": "eu-central-1"})
+        subnet = ec2.Subnet.from_subnet_id(stack, "Shared", "subnet-0a1b2c3d4e5f60001")
+        NetworkMonitor(
+            stack, "Dc1", probes=[MonitorProbe(source=subnet, destination="10.0.0.1", protocol=ProbeProtocol.ICMP)]
+        )
+    app.synth()
+    assert main([str(tmp_path / "cdk.out")]) == 1
+    assert "name a stack with --stack, one of: Hub, Spoke" in capsys.readouterr().err
+    assert main([str(tmp_path / "cdk.out"), "--stack", "Spoke"]) == 0
+    output = capsys.readouterr().out
+    assert "(444455556666, eu-central-1)" in output
+    assert "Deploying Spoke with Spoke (1 of 1)" in output
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["missing.json"], "missing.json does not exist"),
+        (["."], "is not a cloud assembly (no manifest.json): run cdk synth first"),
+        (["bad.json"], "bad.json is not JSON"),
+        (["empty.json"], "empty.json is not a CloudFormation template (it has no Resources)"),
+        (["param.json"], "parameter Destination has no value and no default: give it (--parameter Destination=VALUE)"),
+        (["param.json", "--parameter", "Destination"], "--parameter 'Destination': write it as NAME=VALUE"),
+    ],
+)
+def test_errors_are_one_line_and_exit_non_zero(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    arguments: list[str],
+    message: str,
+) -> None:
+    from aws_cdk import CfnParameter, Stack
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bad.json").write_text("{not json")
+    (tmp_path / "empty.json").write_text("{}")
+    stack = Stack(App(), "Param")
+    destination = CfnParameter(stack, "Destination").value_as_string
+    NetworkMonitor(
+        stack,
+        "M",
+        monitor_name="m",
+        probes=[MonitorProbe(source_arn=SUBNET_ARN, destination=destination, protocol=ProbeProtocol.ICMP)],
+    )
+    write(tmp_path / "param.json", template_json(stack))
+    assert main(arguments) == 1
+    captured = capsys.readouterr()
+    [line] = captured.err.strip().splitlines()
+    assert line.startswith("offline_deploy: ")
+    assert message in line
+
+
+def test_a_parameter_given_on_the_command_line_reaches_the_monitor(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from aws_cdk import CfnParameter, Stack
+
+    stack = Stack(App(), "Param")
+    destination = CfnParameter(stack, "Destination").value_as_string
+    NetworkMonitor(
+        stack,
+        "M",
+        monitor_name="m",
+        probes=[MonitorProbe(source_arn=SUBNET_ARN, destination=destination, protocol=ProbeProtocol.ICMP)],
+    )
+    path = write(tmp_path / "param.json", template_json(stack))
+    assert main([str(path), "--parameter", "Destination=10.8.8.8"]) == 0
+    assert "-> 10.8.8.8 (56 bytes)" in capsys.readouterr().out
+
+
+SUBNET_ARN = "arn:aws:ec2:eu-west-1:123456789012:subnet/subnet-0a1b2c3d4e5f60001"

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from cdk_netmon.testing import Faults
 from cdk_netmon.testing.cloudformation import DeployFailedError
+from cdk_netmon.testing.emulator import SettlingWrites
 from tests.offline import assert_converged, driver, offline, template
 from tests.support import subnet_arn
 
@@ -171,7 +172,7 @@ def test_throttling_and_server_errors_are_retried_to_convergence() -> None:
 
 def test_a_probe_in_error_fails_the_create_and_the_rollback_leaves_nothing() -> None:
     with offline() as emulator:
-        emulator.force_error_on_probes_to("10.0.0.2")
+        emulator.backend().force_error_on_probes_to("10.0.0.2")
         stack = driver(emulator)
         with pytest.raises(DeployFailedError, match=r"probe probe-\w+ \(ICMP .* -> 10.0.0.2\) is in state ERROR"):
             stack.deploy(template(V1))
@@ -184,7 +185,7 @@ def test_a_failure_in_the_middle_of_an_update_rolls_back_to_the_old_state_exactl
         stack = driver(emulator)
         second = monitor([icmp(A, "10.9.9.9")], name="second")
         stack.deploy(template(V1, second))
-        emulator.force_error_on_probes_to("10.0.0.66")
+        emulator.backend().force_error_on_probes_to("10.0.0.66")
         broken = {**V1, "aggregationPeriod": 30, "probes": [*V1["probes"], tcp(C, "10.0.0.66")]}
         with pytest.raises(DeployFailedError, match=re.escape("10.0.0.66")):
             stack.deploy(template(broken, {**second, "tags": {"new": "1"}}))
@@ -195,16 +196,16 @@ def test_out_of_band_deletions_are_repaired_by_the_next_update_and_tolerated_by_
     with offline() as emulator:
         stack = driver(emulator)
         stack.deploy(template(V1))
-        emulator.drift_delete_probe("onprem", stack.resources["Monitor0"].data["ProbeId.1"])
+        emulator.backend().drift_delete_probe("onprem", stack.resources["Monitor0"].data["ProbeId.1"])
         retagged = {**V1, "tags": {"team": "network", "rev": "2"}}
         stack.deploy(template(retagged))
         assert_converged(emulator, retagged)
 
-        emulator.drift_delete_monitor("onprem")
+        emulator.backend().drift_delete_monitor("onprem")
         stack.deploy(template(V1))
         assert_converged(emulator, V1)
 
-        emulator.drift_delete_monitor("onprem")
+        emulator.backend().drift_delete_monitor("onprem")
         stack.destroy()
         assert emulator.snapshot() == {}
 
@@ -260,13 +261,62 @@ declared_state = st.builds(
 )
 
 
-@settings(max_examples=25, deadline=None)
+@pytest.mark.parametrize("settling_writes", ["accept", "refuse"])
+@settings(max_examples=20, deadline=None)
 @given(states=st.lists(declared_state, min_size=1, max_size=4))
-def test_any_sequence_of_declared_states_converges_and_destroy_leaves_no_orphans(states: list[dict[str, Any]]) -> None:
-    with offline() as emulator:
+def test_any_sequence_of_declared_states_converges_and_destroy_leaves_no_orphans(
+    settling_writes: SettlingWrites, states: list[dict[str, Any]]
+) -> None:
+    """In both of the emulator's ways with writes to a settling monitor (accepted or refused)."""
+    with offline(settling_writes=settling_writes) as emulator:
         stack = driver(emulator)
         for declared in states:
             stack.deploy(template(declared))
             assert_converged(emulator, declared)
         stack.destroy()
         assert emulator.snapshot() == {}
+
+
+# --- writes while the monitor settles ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(("settling_writes", "refusals_at_most"), [("accept", 0), ("refuse", 1)])
+def test_a_change_of_eight_probes_converges_whether_writes_while_settling_are_accepted_or_refused(
+    settling_writes: SettlingWrites, refusals_at_most: int
+) -> None:
+    """Refused or not, the change converges; once refused, the handler sends one write per poll
+    instead of a refused call after each accepted one."""
+    probes = [tcp(subnet_arn(i // 4), f"10.2.{i}.1") for i in range(8)]
+    moved = [{**p, "destinationPort": 8443} for p in probes]
+    with offline(settling_writes=settling_writes) as emulator:
+        stack = driver(emulator)
+        stack.deploy(template(monitor(probes)))
+        before = len(emulator.calls)
+        stack.deploy(template(monitor(moved)))
+        assert_converged(emulator, monitor(moved))
+        updates = emulator.writes(before).count("UpdateProbe")
+        assert 8 <= updates <= 8 + refusals_at_most
+
+
+def test_a_probe_paused_out_of_band_is_resumed_by_the_next_deploy() -> None:
+    with offline() as emulator:
+        stack = driver(emulator)
+        stack.deploy(template(V1))
+        emulator.backend().drift_pause_probe("onprem", stack.resources["Monitor0"].data["ProbeId.0"])
+        stack.resend_update("Monitor0")
+        assert_converged(emulator, V1)
+
+
+def test_a_stack_in_another_account_and_region_deploys_there_only() -> None:
+    account, region = "111122223333", "eu-central-1"
+    here = monitor([tcp(f"arn:aws:ec2:{region}:{account}:subnet/subnet-{1:017x}", "10.0.0.1")])
+    with offline() as emulator:
+        stack = driver(emulator, account=account, region=region)
+        stack.deploy(template(here))
+        assert_converged(emulator, here, account=account, region=region)
+        assert emulator.snapshot() == {}
+        live = emulator.snapshot(account, region)["onprem"]
+        assert live["monitorArn"] == f"arn:aws:networkmonitor:{region}:{account}:monitor/onprem"
+        assert live["tags"]["cdk-netmon:stack-id"].startswith(f"arn:aws:cloudformation:{region}:{account}:stack/")
+        stack.destroy()
+        assert emulator.snapshot(account, region) == {}

@@ -6,6 +6,8 @@ resources, properties or permissions does. Update with `pytest --snapshot-update
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -63,7 +65,9 @@ def ipv6_data_centre_stack() -> Stack:
 
 
 def test_hybrid_connectivity_example(snapshot_json: SnapshotAssertion) -> None:
-    stack = HybridConnectivityStack(App(), "NetmonHybridConnectivity")
+    """With the feature flags of cdk.json, as `cdk synth` synthesizes it."""
+    context = json.loads((Path(__file__).resolve().parent.parent / "cdk.json").read_text())["context"]
+    stack = HybridConnectivityStack(App(context=context), "NetmonHybridConnectivity")
     assert normalise_asset_hashes(template_json(stack)) == snapshot_json
 
 

@@ -17,6 +17,7 @@ handler never modifies or deletes a monitor without them (see `model.Owner`).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Mapping
@@ -176,14 +177,21 @@ class Handler:
         return {"IsComplete": True, "Data": response_data(spec, live)}
 
 
+@functools.cache
+def container_handler() -> Handler:
+    """One handler per Lambda container: warm invocations reuse its client (connections, retry
+    quota) and what it learned of the service."""
+    return Handler(service.new_client())
+
+
 def on_event(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
     """Lambda entry point for the Provider framework's onEvent."""
-    return Handler(service.default_client()).on_event(event, context)
+    return container_handler().on_event(event, context)
 
 
 def is_complete(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
     """Lambda entry point for the Provider framework's isComplete."""
-    return Handler(service.default_client()).is_complete(event, context)
+    return container_handler().is_complete(event, context)
 
 
 def _failures(live: LiveMonitor, kept_probe_ids: frozenset[str]) -> list[str]:

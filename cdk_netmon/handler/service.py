@@ -8,7 +8,6 @@ polls again every query interval until its total timeout (see `cdk_netmon.provid
 
 from __future__ import annotations
 
-import functools
 import logging
 from typing import Any
 
@@ -32,10 +31,6 @@ def new_client(**options: Any) -> Any:
     return boto3.client("networkmonitor", config=config, **options)
 
 
-default_client = functools.cache(new_client)
-"""One client per Lambda container: warm invocations reuse its connections and its retry quota."""
-
-
 class MonitorNameTakenError(RuntimeError):
     """CreateMonitor refused the name: a monitor this request did not create already has it."""
 
@@ -53,6 +48,10 @@ class NetworkMonitorService:
 
     def __init__(self, client: Any) -> None:
         self.client = client
+        self.one_write_while_settling = False
+        """Learned from the first write the service refuses because the monitor is settling: from
+        then on a phase sends one write per poll, instead of a refused call after each accepted one.
+        Whether the service refuses such writes at all is unconfirmed (see SERVICE_FACTS)."""
 
     def get_monitor(self, name: str) -> LiveMonitor | None:
         """The live monitor, or None when it does not exist."""
@@ -97,13 +96,14 @@ class NetworkMonitorService:
         monitor settling ends the phase early; the next poll waits, then plans the rest afresh.
         A refusal while nothing is settling is a real failure and is raised."""
         try:
-            self.apply(calls)
+            self.apply(calls[:1] if self.one_write_while_settling else calls)
         except ClientError as error:
             if error_code(error) not in ("ValidationException", "ConflictException"):
                 raise
             live = self.get_monitor(monitor_name)
             if live is None or not live.busy:
                 raise
+            self.one_write_while_settling = True
             log.info("%s is settling; the rest of this phase waits for the next poll (%s)", monitor_name, error)
 
     def teardown_step(self, name: str, owner: Owner) -> bool:

@@ -20,8 +20,12 @@ CloudFormation's order is kept, with the handler's IAM policy in it (the templat
 - a failed first deployment deletes what it created, then the policy;
 - destroy deletes the custom resources, then the policy.
 
-Other resource types are not deployed; intrinsic references to them resolve from a mapping the
-caller supplies (see `placeholder_ids`).
+`DeletionPolicy: Retain` keeps a resource's monitor where CloudFormation would delete it: on destroy,
+on removal from the template, and when a failed deployment rolls back what it created.
+`UpdateReplacePolicy: Retain` keeps the old monitor of a replacement. Retained resources are listed
+in `retained`. Parameters take the values given in `parameters`, else their defaults. Other resource
+types are not deployed; references to them resolve from `refs` (see `placeholder_ids`). Anything
+else the driver does not emulate is refused with one line that names it.
 """
 
 from __future__ import annotations
@@ -30,17 +34,22 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal, Protocol
 
-from .emulator import ACCOUNT, REGION, Clock
 from .iam import NO_PERMISSIONS, AccessPolicy
 
 RESOURCE_TYPE = "Custom::NetworkMonitor"
 CREATE_FAILED_MARKER = "AWSCDK::CustomResourceProviderFramework::CREATE_FAILED"
+DEFAULT_ACCOUNT = "123456789012"
+DEFAULT_REGION = "eu-west-1"
 
 Handler = Callable[[Mapping[str, Any], Any], Mapping[str, Any]]
 FailedReplacement = Literal["delete-new", "update-old"]
+
+
+class VirtualClock(Protocol):
+    def advance(self, seconds: float) -> None: ...
 
 
 class UnsupportedTemplateError(ValueError):
@@ -66,6 +75,8 @@ class Deployed:
     physical_id: str
     properties: dict[str, Any]
     data: dict[str, Any] = field(default_factory=dict)
+    deletion_policy: str = "Delete"
+    update_replace_policy: str = "Delete"
 
 
 @dataclass
@@ -74,10 +85,14 @@ class StackDriver:
 
     on_event: Handler
     is_complete: Handler
-    clock: Clock
+    clock: VirtualClock
     refs: Mapping[str, str] = field(default_factory=dict)
     """Physical ids of the template's other resources, by logical id (see `placeholder_ids`)."""
+    parameters: Mapping[str, str] = field(default_factory=dict)
+    """Values of the template's parameters; a parameter not given takes its Default."""
     stack_name: str = "Stack"
+    account: str = DEFAULT_ACCOUNT
+    region: str = DEFAULT_REGION
     query_interval: float = 15.0
     total_timeout: float = 3600.0
     deliver_twice: bool = False
@@ -93,13 +108,15 @@ class StackDriver:
     """Every (request type, logical id) sent, in order."""
     abandoned: list[tuple[str, str, str]] = field(default_factory=list)
     """(logical id, physical id, reason) of clean-up Deletes that failed: what was left behind."""
+    retained: list[tuple[str, str]] = field(default_factory=list)
+    """(logical id, physical id) of monitors kept by a Retain policy where a Delete would have gone."""
     policy: AccessPolicy | None = None
     """The handler policy in force."""
     deployed: bool = False
 
     @property
     def stack_id(self) -> str:
-        return f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{self.stack_name}/{uuid.UUID(int=0)}"
+        return f"arn:aws:cloudformation:{self.region}:{self.account}:stack/{self.stack_name}/{uuid.UUID(int=0)}"
 
     # -- stack operations -------------------------------------------------------------------------
 
@@ -113,16 +130,22 @@ class StackDriver:
         try:
             for logical_id, resource in declared.items():
                 properties = self._resolve(resource.get("Properties", {}), template)
+                policies = {
+                    "deletion_policy": resource.get("DeletionPolicy", "Delete"),
+                    "update_replace_policy": resource.get("UpdateReplacePolicy", "Delete"),
+                }
                 previous = self.resources.get(logical_id)
                 if previous is None:
                     done.append(("create", logical_id, None))
-                    self.resources[logical_id] = self._create(logical_id, properties)
+                    self.resources[logical_id] = self._create(logical_id, properties, policies)
                 elif previous.properties != properties:
                     done.append(("update", logical_id, previous))
-                    current = self._update(logical_id, previous, properties)
+                    current = self._update(logical_id, previous, properties, policies)
                     self.resources[logical_id] = current
                     if current.physical_id != previous.physical_id:
                         replaced.append((logical_id, previous))
+                else:
+                    self.resources[logical_id] = Deployed(previous.physical_id, properties, previous.data, **policies)
         except _FailedResourceError as failure:
             self._roll_back(done, failure, policy_before, first)
             raise DeployFailedError(failure.logical_id, failure.reason) from None
@@ -130,22 +153,47 @@ class StackDriver:
         self.deployed = True
         # UPDATE_COMPLETE_CLEANUP_IN_PROGRESS, under the new policy.
         for logical_id in [k for k in self.resources if k not in declared]:
-            self._clean_up(logical_id, self.resources.pop(logical_id))
+            removed = self.resources.pop(logical_id)
+            self._clean_up(logical_id, removed, retain=removed.deletion_policy == "Retain")
         for logical_id, old in replaced:
-            self._clean_up(logical_id, old)
+            self._clean_up(logical_id, old, retain=self.resources[logical_id].update_replace_policy == "Retain")
 
     def resend_update(self, logical_id: str) -> None:
         """An Update whose properties did not change, as CloudFormation sends when something the
         handler ignores changed (a tag on the stack, the service token's function)."""
         deployed = self.resources[logical_id]
-        self.resources[logical_id] = self._update(logical_id, deployed, deployed.properties)
+        self.resources[logical_id] = self._update(
+            logical_id,
+            deployed,
+            deployed.properties,
+            {"deletion_policy": deployed.deletion_policy, "update_replace_policy": deployed.update_replace_policy},
+        )
 
     def destroy(self) -> None:
-        """Delete the custom resources, then the policy they depend on."""
+        """Delete the custom resources (those with DeletionPolicy Retain stay), then the policy."""
         for logical_id in reversed(list(self.resources)):
-            self._delete(logical_id, self.resources.pop(logical_id))
+            deployed = self.resources.pop(logical_id)
+            if deployed.deletion_policy == "Retain":
+                self.retained.append((logical_id, deployed.physical_id))
+            else:
+                self._delete(logical_id, deployed)
         self._set_policy(NO_PERMISSIONS if self.policy is not None else None)
         self.deployed = False
+
+    # -- state, for --state files ----------------------------------------------------------------
+
+    def dump(self) -> dict[str, Any]:
+        """What the stack holds, as JSON-ready data (the policy is taken from the template again)."""
+        return {"resources": {k: asdict(v) for k, v in self.resources.items()}, "deployed": self.deployed}
+
+    def load(self, state: Mapping[str, Any], template: Mapping[str, Any] | None = None) -> None:
+        """Take up a stack `dump` wrote; `template` is the one last deployed, for its policy."""
+        self.resources = {k: Deployed(**v) for k, v in state["resources"].items()}
+        self.deployed = bool(state["deployed"])
+        if template is not None and self.deployed:
+            self._set_policy(self._handler_policy(template))
+
+    # -- policy -----------------------------------------------------------------------------------
 
     def _set_policy(self, policy: AccessPolicy | None) -> None:
         self.policy = policy
@@ -164,21 +212,23 @@ class StackDriver:
 
     # -- requests ---------------------------------------------------------------------------------
 
-    def _create(self, logical_id: str, properties: dict[str, Any]) -> Deployed:
+    def _create(self, logical_id: str, properties: dict[str, Any], policies: Mapping[str, str]) -> Deployed:
         try:
             physical_id, data = self._request("Create", logical_id, properties)
         except _ProviderFailure as failure:
-            raise _FailedResourceError(logical_id, failure, properties) from None
-        return Deployed(physical_id, properties, data)
+            raise _FailedResourceError(logical_id, failure, properties, policies) from None
+        return Deployed(physical_id, properties, data, **policies)
 
-    def _update(self, logical_id: str, previous: Deployed, properties: dict[str, Any]) -> Deployed:
+    def _update(
+        self, logical_id: str, previous: Deployed, properties: dict[str, Any], policies: Mapping[str, str]
+    ) -> Deployed:
         try:
             physical_id, data = self._request(
                 "Update", logical_id, properties, physical_id=previous.physical_id, old=previous.properties
             )
         except _ProviderFailure as failure:
-            raise _FailedResourceError(logical_id, failure, properties) from None
-        return Deployed(physical_id, properties, data)
+            raise _FailedResourceError(logical_id, failure, properties, policies) from None
+        return Deployed(physical_id, properties, data, **policies)
 
     def _delete(self, logical_id: str, deployed: Deployed) -> None:
         try:
@@ -186,8 +236,11 @@ class StackDriver:
         except _ProviderFailure as failure:
             raise DeployFailedError(logical_id, f"DELETE_FAILED: {failure.reason}") from None
 
-    def _clean_up(self, logical_id: str, deployed: Deployed) -> None:
+    def _clean_up(self, logical_id: str, deployed: Deployed, *, retain: bool) -> None:
         """A clean-up Delete: its failure leaves the resource behind but does not fail the stack."""
+        if retain:
+            self.retained.append((logical_id, deployed.physical_id))
+            return
         try:
             self._request("Delete", logical_id, deployed.properties, physical_id=deployed.physical_id)
         except _ProviderFailure as failure:
@@ -201,12 +254,13 @@ class StackDriver:
         first: bool,
     ) -> None:
         """UPDATE_ROLLBACK_IN_PROGRESS, newest first, under the new policy; then the old policy;
-        then the clean-up of what the failed update made. A failure is UPDATE_ROLLBACK_FAILED."""
+        then the clean-up of what the failed update made. A failure is UPDATE_ROLLBACK_FAILED.
+        What the failed update made is kept where its DeletionPolicy is Retain."""
         created: list[tuple[str, Deployed]] = []
         for kind, logical_id, previous in reversed(done):
             if logical_id == failure.logical_id:
                 current_id = failure.provider_failure.physical_id
-                current = Deployed(current_id, failure.properties) if current_id else None
+                current = Deployed(current_id, failure.properties, {}, **failure.policies) if current_id else None
             else:
                 current = self.resources.get(logical_id)
             if kind == "create":
@@ -235,12 +289,15 @@ class StackDriver:
 
         if first:  # ROLLBACK_IN_PROGRESS: what was created goes, the policy last
             for logical_id, deployed in created:
-                self._delete(logical_id, deployed)
+                if deployed.deletion_policy == "Retain":
+                    self.retained.append((logical_id, deployed.physical_id))
+                else:
+                    self._delete(logical_id, deployed)
             self._set_policy(NO_PERMISSIONS if self.policy is not None else None)
             return
         self._set_policy(policy_before)
         for logical_id, deployed in created:  # UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS
-            self._clean_up(logical_id, deployed)
+            self._clean_up(logical_id, deployed, retain=deployed.deletion_policy == "Retain")
 
     def _request(
         self,
@@ -313,32 +370,43 @@ class StackDriver:
         if len(value) == 1:
             [(key, argument)] = value.items()
             if key == "Ref":
-                return self._ref(argument)
+                return self._ref(argument, template)
             if key == "Fn::GetAtt":
                 return self._get_att(*argument)
             if key == "Fn::Join":
                 separator, parts = argument
                 return separator.join(str(self._resolve(p, template)) for p in parts)
             if key.startswith("Fn::") or key == "Condition":
-                raise UnsupportedTemplateError(f"{key} is not supported by the driver (only Ref, Fn::GetAtt, Fn::Join)")
+                raise UnsupportedTemplateError(
+                    f"{key} is not supported by the offline driver (it resolves Ref, Fn::GetAtt and Fn::Join)"
+                )
         return {k: self._resolve(v, template) for k, v in value.items()}
 
-    def _ref(self, name: str) -> str:
+    def _ref(self, name: str, template: Mapping[str, Any]) -> str:
         pseudo = {
             "AWS::Partition": "aws",
-            "AWS::Region": REGION,
-            "AWS::AccountId": ACCOUNT,
+            "AWS::Region": self.region,
+            "AWS::AccountId": self.account,
             "AWS::StackName": self.stack_name,
             "AWS::StackId": self.stack_id,
             "AWS::URLSuffix": "amazonaws.com",
         }
         if name in pseudo:
             return pseudo[name]
+        declared = template.get("Parameters", {}).get(name)
+        if declared is not None:
+            if name in self.parameters:
+                return self.parameters[name]
+            if "Default" in declared:
+                return str(declared["Default"])
+            raise UnsupportedTemplateError(
+                f"parameter {name} has no value and no default: give it (--parameter {name}=VALUE)"
+            )
         if name in self.resources:
             return self.resources[name].physical_id
         if name in self.refs:
             return self.refs[name]
-        raise UnsupportedTemplateError(f"Ref {name} has no value: pass its physical id in `refs`")
+        raise UnsupportedTemplateError(f"Ref {name}: no resource or parameter of that name is known to the driver")
 
     def _get_att(self, logical_id: str, attribute: str) -> Any:
         if logical_id in self.resources and attribute in self.resources[logical_id].data:
@@ -346,20 +414,30 @@ class StackDriver:
         key = f"{logical_id}.{attribute}"
         if key in self.refs:
             return self.refs[key]
-        raise UnsupportedTemplateError(f"Fn::GetAtt {key} has no value: pass it in `refs` as {key!r}")
+        raise UnsupportedTemplateError(f"Fn::GetAtt {key}: the driver knows no value for it (pass it in refs)")
 
 
 class _FailedResourceError(Exception):
     """A resource's request failed; carries what the rollback needs to undo it."""
 
-    def __init__(self, logical_id: str, provider_failure: _ProviderFailure, properties: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        logical_id: str,
+        provider_failure: _ProviderFailure,
+        properties: dict[str, Any],
+        policies: Mapping[str, str],
+    ) -> None:
         super().__init__(provider_failure.reason)
         self.logical_id, self.provider_failure = logical_id, provider_failure
-        self.reason, self.properties = provider_failure.reason, properties
+        self.reason, self.properties, self.policies = provider_failure.reason, properties, dict(policies)
 
 
 def custom_resources(template: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
-    return {k: v for k, v in template.get("Resources", {}).items() if v.get("Type") == RESOURCE_TYPE}
+    found = {k: v for k, v in template.get("Resources", {}).items() if v.get("Type") == RESOURCE_TYPE}
+    for logical_id, resource in found.items():
+        if "Condition" in resource:
+            raise UnsupportedTemplateError(f"{logical_id} has a Condition, which the offline driver does not evaluate")
+    return found
 
 
 def stringify(value: Any) -> Any:
@@ -375,7 +453,9 @@ def stringify(value: Any) -> Any:
     return value
 
 
-def placeholder_ids(template: Mapping[str, Any]) -> dict[str, str]:
+def placeholder_ids(
+    template: Mapping[str, Any], account: str = DEFAULT_ACCOUNT, region: str = DEFAULT_REGION
+) -> dict[str, str]:
     """Stable stand-in physical ids and ARNs for every resource the driver does not deploy."""
     prefixes = {"AWS::EC2::Subnet": "subnet-", "AWS::EC2::VPC": "vpc-"}
     refs: dict[str, str] = {}
@@ -385,5 +465,5 @@ def placeholder_ids(template: Mapping[str, Any]) -> dict[str, str]:
         digest = hashlib.sha256(logical_id.encode()).hexdigest()
         prefix = prefixes.get(resource.get("Type", ""))
         refs[logical_id] = f"{prefix}{digest[:17]}" if prefix else f"{logical_id}-{digest[:8]}"
-        refs[f"{logical_id}.Arn"] = f"arn:aws:placeholder:{REGION}:{ACCOUNT}:{logical_id}"
+        refs[f"{logical_id}.Arn"] = f"arn:aws:placeholder:{region}:{account}:{logical_id}"
     return refs

@@ -1,10 +1,14 @@
-"""Deploy a synthesized stack's monitors to a local emulator, watch them converge, then destroy them.
+"""Deploy synthesized stacks' monitors to a local emulator, as successive updates of one stack.
 
-    python -m cdk_netmon.testing.offline_deploy cdk.out/NetmonHybridConnectivity.template.json
+    python -m cdk_netmon.testing.offline_deploy v1.template.json v2.template.json
+    python -m cdk_netmon.testing.offline_deploy cdk.out --stack Hub --keep --state hub.json
 
-The handler that ships runs unmodified, against the emulator over HTTP; CloudFormation and the
-Provider framework are played by `StackDriver`. Time is virtual: PENDING minutes pass instantly,
-and the progress lines show the virtual time since the deploy began.
+Each template is deployed in turn as an update of one stack, with progress lines and the write
+calls each step made; then the stack is destroyed, unless --keep. With --state FILE the emulator's
+and the stack's state are read from FILE when it exists and written back at the end, so a change can
+be deployed today and the next one tomorrow. The handler that ships runs unmodified, against the
+emulator over HTTP; CloudFormation and the Provider framework are played by `StackDriver`. Time is
+virtual: PENDING minutes pass instantly, and progress lines show the virtual time since the start.
 """
 
 from __future__ import annotations
@@ -13,25 +17,32 @@ import argparse
 import json
 import sys
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 from cdk_netmon.handler import service
 from cdk_netmon.handler.lifecycle import Handler
 
-from .cloudformation import StackDriver, placeholder_ids
-from .emulator import LocalNetworkMonitor
+from .cloudformation import DeployFailedError, StackDriver, UnsupportedTemplateError, placeholder_ids
+from .emulator import DEFAULT_ACCOUNT, DEFAULT_REGION, LocalNetworkMonitor, SettlingWrites
 
-DEFAULT_TEMPLATE = Path("cdk.out/NetmonHybridConnectivity.template.json")
+DEFAULT_INPUT = Path("cdk.out")
+
+
+class InputError(ValueError):
+    """An input the command cannot use; the message says which and why, in one line."""
 
 
 @contextmanager
-def handler_pointed_at(emulator: LocalNetworkMonitor) -> Iterator[Handler]:
-    """The shipped handler, with its own retry budget, on an SDK client that reaches the emulator;
-    the SDK's backoff passes on the emulator's virtual clock."""
-    client = service.new_client(**emulator.client_options())
+def handler_pointed_at(
+    emulator: LocalNetworkMonitor, account: str | None = None, region: str | None = None
+) -> Iterator[Handler]:
+    """The shipped handler, with its own retry budget, on an SDK client that reaches the emulator
+    as `account` in `region`; the SDK's backoff passes on the emulator's virtual clock."""
+    client = service.new_client(**emulator.client_options(account, region))
     with emulator.virtual_sdk_sleep():
         yield Handler(client)
 
@@ -39,8 +50,11 @@ def handler_pointed_at(emulator: LocalNetworkMonitor) -> Iterator[Handler]:
 class Progress:
     """Prints a line whenever a request moves on or a monitor's or probe's state changes."""
 
-    def __init__(self, emulator: LocalNetworkMonitor, out: TextIO) -> None:
+    def __init__(
+        self, emulator: LocalNetworkMonitor, out: TextIO, account: str | None = None, region: str | None = None
+    ) -> None:
         self.emulator, self.out = emulator, out
+        self.account, self.region = account, region
         self.start = emulator.clock.now()
         self.last = ""
 
@@ -53,7 +67,7 @@ class Progress:
         self.out.write(f"[t+{elapsed:5.0f}s] {request_type:<6} {logical_id:<28} {stage:<8} {states}\n")
 
     def states(self) -> str:
-        monitors = self.emulator.snapshot()
+        monitors = self.emulator.snapshot(self.account, self.region)
         if not monitors:
             return "(no monitors)"
         return "; ".join(
@@ -67,66 +81,231 @@ def _count(probes: list[Mapping[str, Any]]) -> str:
     return " ".join(f"{n} {state}" for state, n in sorted(counts.items()))
 
 
-def describe(emulator: LocalNetworkMonitor) -> str:
+def endpoint(probe: Mapping[str, Any]) -> str:
+    """`10.0.0.1:443`, `[2001:db8::1]:443`, or the bare address of an ICMP probe."""
+    address = probe["destination"]
+    if "destinationPort" not in probe:
+        return str(address)
+    return f"[{address}]:{probe['destinationPort']}" if ":" in address else f"{address}:{probe['destinationPort']}"
+
+
+def describe(emulator: LocalNetworkMonitor, account: str | None = None, region: str | None = None) -> str:
+    """Every monitor and probe of one account and region, a line each."""
     lines = []
-    for name, monitor in sorted(emulator.snapshot().items()):
-        tags = ", ".join(f"{k}={v}" for k, v in sorted(monitor["tags"].items())) or "no tags"
-        lines.append(f"  {name}: {monitor['state']}, aggregation {monitor['aggregationPeriod']} s, {tags}")
+    for name, monitor in sorted(emulator.snapshot(account, region).items()):
+        tags = ", ".join(f"{k}={v}" for k, v in sorted(monitor["tags"].items()) if not k.startswith("cdk-netmon:"))
+        lines.append(f"  {name}: {monitor['state']}, aggregation {monitor['aggregationPeriod']} s, {tags or 'no tags'}")
         for probe in monitor["probes"]:
-            port = f":{probe['destinationPort']}" if "destinationPort" in probe else ""
             subnet = probe["sourceArn"].rsplit("/", 1)[-1]
             lines.append(
                 f"    {probe['probeId']} {probe['state']:<8} {probe['protocol']:<4} "
-                f"{subnet} -> {probe['destination']}{port} ({probe['packetSize']} bytes)"
+                f"{subnet} -> {endpoint(probe)} ({probe['packetSize']} bytes)"
             )
     return "\n".join(lines) or "  (nothing)"
 
 
-def run(template_path: Path, out: TextIO, pending_seconds: float = 60.0) -> int:
-    template = json.loads(template_path.read_text())
-    stack_name = template_path.name.split(".")[0]
-    with LocalNetworkMonitor(pending_seconds=pending_seconds) as emulator, handler_pointed_at(emulator) as handler:
-        progress = Progress(emulator, out)
+@dataclass(frozen=True)
+class StackInput:
+    """A template to deploy, with what the cloud assembly says of its stack."""
+
+    template: dict[str, Any]
+    stack_name: str
+    account: str | None
+    region: str | None
+
+
+def read_input(path: Path, stack: str | None = None) -> StackInput:
+    """A template file, or a cloud assembly (its directory or manifest.json) and a stack in it."""
+    if path.is_dir() or path.name == "manifest.json":
+        assembly = path if path.is_dir() else path.parent
+        manifest = _manifest(assembly)
+        stacks = {
+            name: artifact
+            for name, artifact in manifest.get("artifacts", {}).items()
+            if artifact.get("type") == "aws:cloudformation:stack"
+        }
+        if stack is None and len(stacks) == 1:
+            [stack] = stacks
+        if stack not in stacks:
+            raise InputError(f"{assembly}: name a stack with --stack, one of: {', '.join(sorted(stacks)) or '(none)'}")
+        artifact = stacks[stack]
+        template_path = assembly / artifact["properties"]["templateFile"]
+    else:
+        template_path, artifact = path, _artifact_of(path)
+    try:
+        template = json.loads(template_path.read_text())
+    except FileNotFoundError:
+        raise InputError(f"{template_path} does not exist") from None
+    except json.JSONDecodeError as error:
+        raise InputError(f"{template_path} is not JSON: {error}") from None
+    if not isinstance(template, dict) or "Resources" not in template:
+        raise InputError(f"{template_path} is not a CloudFormation template (it has no Resources)")
+    account, region = _environment(artifact)
+    name = (artifact or {}).get("properties", {}).get("stackName") or template_path.name.split(".")[0]
+    return StackInput(template, name, account, region)
+
+
+def _manifest(assembly: Path) -> dict[str, Any]:
+    try:
+        return dict(json.loads((assembly / "manifest.json").read_text()))
+    except FileNotFoundError:
+        raise InputError(f"{assembly} is not a cloud assembly (no manifest.json): run cdk synth first") from None
+
+
+def _artifact_of(template_path: Path) -> Mapping[str, Any] | None:
+    """The manifest entry of a template that sits in a cloud assembly, for its environment."""
+    try:
+        manifest = json.loads((template_path.parent / "manifest.json").read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+    for artifact in manifest.get("artifacts", {}).values():
+        if artifact.get("properties", {}).get("templateFile") == template_path.name:
+            return dict(artifact)
+    return None
+
+
+def _environment(artifact: Mapping[str, Any] | None) -> tuple[str | None, str | None]:
+    """The stack's account and region where the app gave them (`aws://111122223333/eu-central-1`)."""
+    environment = str((artifact or {}).get("environment", ""))
+    parts = environment.removeprefix("aws://").split("/")
+    if len(parts) != 2:
+        return None, None
+    account, region = parts
+    return (None if account.startswith("unknown") else account), (None if region.startswith("unknown") else region)
+
+
+def run(
+    inputs: Sequence[StackInput],
+    out: TextIO,
+    *,
+    account: str | None = None,
+    region: str | None = None,
+    parameters: Mapping[str, str] | None = None,
+    keep: bool = False,
+    state_file: Path | None = None,
+    pending_seconds: float = 60.0,
+    settling_writes: SettlingWrites = "accept",
+) -> int:
+    """Deploy each input in turn as an update of one stack, then destroy it unless `keep`.
+
+    A resumed stack (`state_file`) keeps the name, account and region it was deployed with: its
+    stack id is in its monitors' ownership tags."""
+    saved = json.loads(state_file.read_text()) if state_file is not None and state_file.exists() else None
+    first = inputs[0]
+    stack_name = saved["stack_name"] if saved else first.stack_name
+    account = (saved or {}).get("account") or account or first.account or DEFAULT_ACCOUNT
+    region = (saved or {}).get("region") or region or first.region or DEFAULT_REGION
+    with (
+        LocalNetworkMonitor(pending_seconds=pending_seconds, settling_writes=settling_writes) as emulator,
+        handler_pointed_at(emulator, account, region) as handler,
+    ):
+        progress = Progress(emulator, out, account, region)
         driver = StackDriver(
             on_event=handler.on_event,
             is_complete=handler.is_complete,
-            grant=emulator.use_policy,
+            grant=lambda policy: emulator.use_policy(policy, account),
             clock=emulator.clock,
-            refs=placeholder_ids(template),
+            parameters=dict(parameters or {}),
             stack_name=stack_name,
+            account=account,
+            region=region,
             observe=progress,
         )
-        out.write(f"Deploying {stack_name} to a local Network Monitor emulator at {emulator.endpoint_url}\n")
-        driver.deploy(template)
-        out.write(f"Deployed:\n{describe(emulator)}\n")
+        if saved is not None:
+            emulator.load_state(saved["emulator"])
+            driver.load(saved["stack"], saved.get("template"))
+            out.write(f"Resumed {stack_name} from {state_file}:\n{describe(emulator, account, region)}\n")
+        out.write(f"A local Network Monitor emulator at {emulator.endpoint_url} ({account}, {region})\n")
+        last: Mapping[str, Any] | None = saved.get("template") if saved else None
+        for number, stack_input in enumerate(inputs, start=1):
+            driver.refs = {**placeholder_ids(stack_input.template, account, region), **driver.refs}
+            verb = "Updating" if driver.deployed else "Deploying"
+            out.write(f"{verb} {stack_name} with {stack_input.stack_name} ({number} of {len(inputs)})\n")
+            before = len(emulator.calls)
+            driver.deploy(stack_input.template)
+            last = stack_input.template
+            writes = emulator.writes(before)
+            out.write(f"Write calls: {', '.join(writes) if writes else 'none'}\n")
+            out.write(f"Deployed:\n{describe(emulator, account, region)}\n")
         for logical_id, resource in driver.resources.items():
             out.write(f"  {logical_id} returned {json.dumps(resource.data, sort_keys=True)}\n")
-        out.write(f"Destroying {stack_name}\n")
-        driver.destroy()
-        remaining = emulator.snapshot()
-        out.write(f"Destroyed: the emulator holds {len(remaining)} monitors.\n")
-        return 0 if not remaining else 1
+        if not keep:
+            out.write(f"Destroying {stack_name}\n")
+            driver.destroy()
+            kept = {physical_id for _, physical_id in driver.retained}
+            remaining = set(emulator.snapshot(account, region))
+            out.write(f"Destroyed: the emulator holds {len(remaining)} monitors")
+            out.write(f" (kept by their Retain policy: {', '.join(sorted(kept))}).\n" if kept else ".\n")
+            if remaining - kept:
+                return 1
+        if state_file is not None:
+            state = {
+                "stack_name": stack_name,
+                "account": account,
+                "region": region,
+                "emulator": emulator.dump_state(),
+                "stack": driver.dump(),
+                "template": last if keep else None,
+            }
+            state_file.write_text(json.dumps(state, indent=1, sort_keys=True))
+            out.write(f"State written to {state_file}\n")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument(
-        "template",
-        nargs="?",
-        type=Path,
-        default=DEFAULT_TEMPLATE,
-        help=f"a synthesized template (default: {DEFAULT_TEMPLATE}, from `make synth`)",
+    parser = argparse.ArgumentParser(
+        prog="python -m cdk_netmon.testing.offline_deploy", description=__doc__.split("\n\n")[0] if __doc__ else None
     )
     parser.add_argument(
-        "--pending-seconds",
-        type=float,
-        default=60.0,
-        help="how long the emulated service keeps things PENDING (virtual seconds)",
+        "inputs",
+        nargs="*",
+        type=Path,
+        default=[DEFAULT_INPUT],
+        metavar="TEMPLATE",
+        help="synthesized templates, or a cloud assembly directory (default: cdk.out, from `cdk synth`)",
+    )
+    parser.add_argument("--stack", help="the stack to deploy from a cloud assembly with several")
+    parser.add_argument("--account", help="default: the stack's account when the app gives one, else 123456789012")
+    parser.add_argument("--region", help="default: the stack's region when the app gives one, else eu-west-1")
+    parser.add_argument(
+        "--parameter", action="append", default=[], metavar="NAME=VALUE", help="a template parameter's value"
+    )
+    parser.add_argument("--keep", action="store_true", help="leave the stack deployed (see --state)")
+    parser.add_argument("--state", type=Path, metavar="FILE", help="resume from FILE if it exists; save to it")
+    parser.add_argument(
+        "--pending-seconds", type=float, default=60.0, help="how long things stay PENDING (virtual seconds)"
+    )
+    parser.add_argument(
+        "--settling-writes",
+        choices=["accept", "refuse"],
+        default="accept",
+        help="whether the emulated service accepts writes to a PENDING monitor (default: accept)",
     )
     args = parser.parse_args(argv)
-    if not args.template.exists():
-        parser.error(f"{args.template} does not exist: run `make synth` first")
-    return run(args.template, sys.stdout, args.pending_seconds)
+    try:
+        parameters = dict(_name_value(p) for p in args.parameter)
+        inputs = [read_input(path, args.stack) for path in args.inputs]
+        return run(
+            inputs,
+            sys.stdout,
+            account=args.account,
+            region=args.region,
+            parameters=parameters,
+            keep=args.keep,
+            state_file=args.state,
+            pending_seconds=args.pending_seconds,
+            settling_writes=args.settling_writes,
+        )
+    except (InputError, UnsupportedTemplateError, DeployFailedError) as error:
+        print(f"offline_deploy: {error}", file=sys.stderr)
+        return 1
+
+
+def _name_value(text: str) -> tuple[str, str]:
+    name, separator, value = text.partition("=")
+    if not separator or not name:
+        raise InputError(f"--parameter {text!r}: write it as NAME=VALUE")
+    return name, value
 
 
 if __name__ == "__main__":

@@ -1,0 +1,256 @@
+"""A stateful, local stand-in for the Network Monitor API (2023-08-01), served over HTTP.
+
+An unmodified boto3 client reaches it through `endpoint_url` or AWS_ENDPOINT_URL_NETWORKMONITOR,
+so the real REST-JSON serialisation, error parsing and SDK retries are exercised. One emulator
+serves every account and region: each request is answered by the backend of the account and region
+it was signed for (see `protocol.Identity`). Requests are validated against the service model, then
+against the service's rules (`backend`); with a policy installed (`use_policy`) every request is
+first authorized as IAM would, and refused with AccessDeniedException otherwise. States stay PENDING
+or DELETING for a while on a clock the caller controls.
+
+Layout, as moto lays out a service: `models` (monitors and probes), `backend` (one account and
+region: state, rules, fault and drift controls), `protocol` (routes, identity, validation, dispatch,
+errors), and this facade (server, clock, backends, faults, policies).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import botocore.endpoint
+
+from cdk_netmon.testing.clock import Clock
+from cdk_netmon.testing.iam import AccessPolicy
+
+from .backend import WRITE_OPERATIONS, NetworkMonitorBackend, ServiceError, Settings, SettlingWrites
+from .protocol import DEFAULT_ACCOUNT, DEFAULT_REGION, Identity, Protocol
+
+__all__ = [
+    "DEFAULT_ACCOUNT",
+    "DEFAULT_REGION",
+    "WRITE_OPERATIONS",
+    "Clock",
+    "Faults",
+    "LocalNetworkMonitor",
+    "NetworkMonitorBackend",
+    "ServiceError",
+    "Settings",
+    "SettlingWrites",
+]
+
+
+@dataclass
+class Faults:
+    """What goes wrong, and how often: fractions of requests, drawn from a seeded RNG."""
+
+    throttle: float = 0.0
+    """Fraction of requests answered 429 ThrottlingException (nothing is done)."""
+    internal_error: float = 0.0
+    """Fraction of requests answered 500 InternalServerException (nothing is done)."""
+    seed: int = 0
+
+
+class LocalNetworkMonitor:
+    """The emulator as a context manager: serves on 127.0.0.1 until the block ends.
+
+    `client_options(account, region)` are the keyword arguments for a boto3 client that reaches it
+    as that account and region; `env(...)` gives the same as environment variables, for an
+    unmodified SDK client such as the handler's. `backend(account, region)` is one account and
+    region's state, with its fault and drift controls; `clock.advance(s)` moves time.
+    """
+
+    def __init__(
+        self,
+        *,
+        pending_seconds: float = 60.0,
+        deleting_seconds: float = 20.0,
+        settling_writes: SettlingWrites = "accept",
+        faults: Faults | None = None,
+        accounts: Mapping[str, str] | None = None,
+        default_account: str = DEFAULT_ACCOUNT,
+        default_region: str = DEFAULT_REGION,
+    ) -> None:
+        """
+        :param settling_writes: whether writes to a PENDING monitor are accepted or refused
+            (see `Settings.settling_writes`). Default: accepted.
+        :param accounts: access key id -> account id, for keys that are not 12-digit account ids.
+        """
+        self.clock = Clock()
+        self.settings = Settings(pending_seconds, deleting_seconds, settling_writes)
+        self.faults = faults or Faults()
+        self.default_account, self.default_region = default_account, default_region
+        self.protocol = Protocol(Identity(dict(accounts or {}), default_account, default_region))
+        self.backends: dict[tuple[str, str], NetworkMonitorBackend] = {}
+        self.policies: dict[str, AccessPolicy] = {}
+        """Per account, the caller's permissions; an account without one is not checked."""
+        self.calls: list[str] = []
+        """Every operation received, in order, faults included."""
+        self.lock = threading.RLock()
+        self._rng = random.Random(self.faults.seed)
+        self._server: ThreadingHTTPServer | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def __enter__(self) -> LocalNetworkMonitor:
+        emulator = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                emulator._serve(self)
+
+            do_POST = do_PATCH = do_DELETE = do_PUT = do_GET
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    @property
+    def endpoint_url(self) -> str:
+        assert self._server is not None, "use LocalNetworkMonitor as a context manager"
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def client_options(self, account: str | None = None, region: str | None = None) -> dict[str, str]:
+        """Keyword arguments for `boto3.client("networkmonitor", ...)` that reach this emulator as
+        `account` (its id is the access key) in `region`."""
+        return {
+            "endpoint_url": self.endpoint_url,
+            "region_name": region or self.default_region,
+            "aws_access_key_id": account or self.default_account,
+            "aws_secret_access_key": "emulator",
+        }
+
+    def env(self, account: str | None = None, region: str | None = None) -> dict[str, str]:
+        """The same as environment variables, for an SDK client made without arguments."""
+        options = self.client_options(account, region)
+        return {
+            "AWS_ENDPOINT_URL_NETWORKMONITOR": options["endpoint_url"],
+            "AWS_DEFAULT_REGION": options["region_name"],
+            "AWS_REGION": options["region_name"],
+            "AWS_ACCESS_KEY_ID": options["aws_access_key_id"],
+            "AWS_SECRET_ACCESS_KEY": options["aws_secret_access_key"],
+        }
+
+    @contextlib.contextmanager
+    def virtual_sdk_sleep(self) -> Iterator[None]:
+        """Let the SDK's retry backoff pass on the virtual clock instead of in real time."""
+        clock = self.clock
+
+        class VirtualTime:
+            def __getattr__(self, name: str) -> Any:
+                return getattr(time, name)
+
+            def sleep(self, seconds: float) -> None:
+                clock.advance(seconds)
+
+        original = botocore.endpoint.time
+        botocore.endpoint.time = VirtualTime()
+        try:
+            yield
+        finally:
+            botocore.endpoint.time = original
+
+    # -- state -----------------------------------------------------------------------------------
+
+    def backend(self, account: str | None = None, region: str | None = None) -> NetworkMonitorBackend:
+        """One account and region of the service (the defaults when not given), created on first use."""
+        key = (account or self.default_account, region or self.default_region)
+        with self.lock:
+            if key not in self.backends:
+                self.backends[key] = NetworkMonitorBackend(*key, self.clock, self.settings)
+            return self.backends[key]
+
+    def use_policy(self, policy: AccessPolicy | None, account: str | None = None) -> None:
+        """Authorize `account`'s requests against `policy` from now on, as IAM would (None: allow all)."""
+        key = account or self.default_account
+        if policy is None:
+            self.policies.pop(key, None)
+        else:
+            self.policies[key] = policy
+
+    def writes(self, since: int = 0, until: int | None = None) -> list[str]:
+        """The write operations received between two positions of `calls`."""
+        return [call for call in self.calls[since:until] if call in WRITE_OPERATIONS]
+
+    def snapshot(self, account: str | None = None, region: str | None = None) -> dict[str, dict[str, Any]]:
+        """Every monitor of one account and region as GetMonitor would return it, after settling."""
+        backend = self.backend(account, region)
+        with self.lock:
+            backend.settle()
+            return {name: backend.get_monitor(name) for name in backend.monitors}
+
+    def dump_state(self) -> dict[str, Any]:
+        """Every backend and the clock, as JSON-ready data, for a later emulator to `load_state`."""
+        with self.lock:
+            return {
+                "clock": self.clock.now(),
+                "backends": [{"account": a, "region": r, **b.dump()} for (a, r), b in self.backends.items()],
+            }
+
+    def load_state(self, state: Mapping[str, Any]) -> None:
+        with self.lock:
+            self.clock.advance(max(0.0, state["clock"] - self.clock.now()))
+            for body in state["backends"]:
+                self.backend(body["account"], body["region"]).load(body)
+
+    # -- HTTP ------------------------------------------------------------------------------------
+
+    def _serve(self, http: BaseHTTPRequestHandler) -> None:
+        length = int(http.headers.get("Content-Length") or 0)
+        body = http.rfile.read(length) if length else b""
+
+        def handle() -> Mapping[str, Any]:
+            operation = self.protocol.operation_of(http.command, http.path)
+            self.calls.append(operation)
+            self._inject_faults()
+            request = self.protocol.parse(http.command, http.path, http.headers.get("Authorization"), body)
+            backend = self.backend(request.account, request.region)
+            with self.lock:
+                backend.settle()
+                self._authorize(backend, request.operation, request.params)
+                result: Mapping[str, Any] = getattr(backend, request.operation_method)(**request.params)
+                return result
+
+        status, headers, payload = self.protocol.answer(handle)
+        http.send_response(status)
+        for name, value in headers.items():
+            http.send_header(name, value)
+        http.end_headers()
+        http.wfile.write(payload)
+
+    def _inject_faults(self) -> None:
+        draw = self._rng.random()
+        if draw < self.faults.throttle:
+            raise ServiceError("ThrottlingException", 429, "Rate exceeded (injected)")
+        if draw < self.faults.throttle + self.faults.internal_error:
+            raise ServiceError("InternalServerException", 500, "Internal failure (injected)")
+
+    def _authorize(self, backend: NetworkMonitorBackend, operation: str, params: Mapping[str, Any]) -> None:
+        policy = self.policies.get(backend.account)
+        if policy is None:
+            return
+        for action, resource, context in backend.authorizations(operation, params):
+            if not policy.allows(action, resource, context):
+                raise ServiceError(
+                    "AccessDeniedException",
+                    403,
+                    f"User: arn:aws:sts::{backend.account}:assumed-role/handler/handler is not authorized to "
+                    f"perform: {action} on resource: {resource} because no identity-based policy allows the "
+                    f"{action} action",
+                )

@@ -1,0 +1,65 @@
+"""Tests of the example app, written as a user of cdk_netmon would write tests of their own stack.
+
+They use only the public testing kit (`pip install "cdk-netmon[testing]"`): a snapshot test that
+survives library upgrades, an assertion on the declared probes, and an offline update test.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import App
+from aws_cdk.assertions import Template
+from syrupy.assertion import SnapshotAssertion
+from syrupy.extensions.json import JSONSnapshotExtension
+
+from cdk_netmon.testing import (
+    LocalNetworkMonitor,
+    StackDriver,
+    declared_monitors,
+    handler_pointed_at,
+    normalise_asset_hashes,
+    placeholder_ids,
+)
+from examples.hybrid_connectivity import HybridConnectivityStack
+
+CDK_JSON = Path(__file__).resolve().parents[2] / "cdk.json"
+
+
+def synthesize(**props: Any) -> dict[str, Any]:
+    """The stack as `cdk synth` makes it: with the feature flags of the app's cdk.json."""
+    app = App(context=json.loads(CDK_JSON.read_text())["context"])
+    return dict(Template.from_stack(HybridConnectivityStack(app, "NetmonHybridConnectivity", **props)).to_json())
+
+
+def test_the_template_matches_its_snapshot(snapshot: SnapshotAssertion) -> None:
+    assert normalise_asset_hashes(synthesize()) == snapshot.use_extension(JSONSnapshotExtension)
+
+
+def test_every_subnet_probes_the_service_and_the_gateway() -> None:
+    [monitor] = declared_monitors(synthesize()).values()
+    targets = sorted((p["protocol"], p["destination"], p.get("destinationPort")) for p in monitor["probes"])
+    assert targets == [("ICMP", "10.100.0.1", None)] * 2 + [("TCP", "10.100.20.15", 443)] * 2
+    assert len({p["sourceArn"] for p in monitor["probes"]}) == 2
+
+
+def test_moving_the_service_to_another_port_updates_two_probes_in_place() -> None:
+    before, after = synthesize(), synthesize(on_premises_port=8443)
+    with LocalNetworkMonitor() as emulator, handler_pointed_at(emulator) as handler:
+        stack = StackDriver(
+            on_event=handler.on_event,
+            is_complete=handler.is_complete,
+            clock=emulator.clock,
+            grant=emulator.use_policy,
+            refs=placeholder_ids(before),
+        )
+        stack.deploy(before)
+        calls = len(emulator.calls)
+        stack.deploy(after)
+        assert emulator.writes(calls) == ["UpdateProbe", "UpdateProbe"]
+        [monitor] = emulator.snapshot().values()
+        assert sorted(p.get("destinationPort", 0) for p in monitor["probes"]) == [0, 0, 8443, 8443]
+        stack.destroy()
+        assert emulator.snapshot() == {}
