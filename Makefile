@@ -35,7 +35,7 @@ synth: setup
 	cdk synth --no-notices --quiet
 
 offline-deploy: synth
-	$(BIN)/python -m cdk_netmon.testing.offline_deploy cdk.out/NetmonHybridConnectivity.template.json
+	$(BIN)/python -m cdk_netmon.testing.offline_deploy cdk.out --stack NetmonHybridConnectivity
 
 benchmark: setup
 	$(BIN)/python -m benchmarks.run

@@ -21,8 +21,7 @@ from .clock import Clock
 from .cloudformation import DeployFailedError, StackDriver, UnsupportedTemplateError, placeholder_ids
 from .emulator import Faults, LocalNetworkMonitor, NetworkMonitorBackend
 from .iam import AccessPolicy
-from .kit import declared_monitors, normalise_asset_hashes
-from .offline_deploy import Progress, describe, handler_pointed_at
+from .kit import Progress, declared_monitors, describe, handler_pointed_at, normalise_asset_hashes
 
 __all__ = [
     "AccessPolicy",

@@ -1,5 +1,8 @@
 """What users import for their own tests of stacks that use `NetworkMonitor`.
 
+For offline deploys: `handler_pointed_at` (the shipped handler on a client that reaches the
+emulator), `Progress` (progress lines, as the driver's `observe`) and `describe`.
+
 - `declared_monitors(stack_or_template)`: each monitor's `Monitor` document as plain data, with
   deploy-time values written readably (`${VpcPrivateSubnet1Subnet...}`), so that tests can assert on
   probes even when their sources are `ec2.ISubnet`s (the property is then an `Fn::Join`).
@@ -12,13 +15,19 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
-from typing import Any
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, TextIO
 
 from aws_cdk import Stack
 from aws_cdk.assertions import Template
 
+from cdk_netmon.handler import service
+from cdk_netmon.handler.lifecycle import Handler
 from cdk_netmon.handler.model import PROPERTY_NAME
+
+from .emulator import LocalNetworkMonitor
 
 MONITOR_TYPE = "Custom::NetworkMonitor"
 ASSET_HASH = re.compile(r"[0-9a-f]{64}")
@@ -80,3 +89,71 @@ def _inside_string(json_text: str) -> bool:
 def normalise_asset_hashes(template: Mapping[str, Any]) -> dict[str, Any]:
     """The template with every asset hash (64 hex digits) replaced by `<asset-hash>`."""
     return dict(json.loads(ASSET_HASH.sub(ASSET_PLACEHOLDER, json.dumps(template))))
+
+
+@contextmanager
+def handler_pointed_at(
+    emulator: LocalNetworkMonitor, account: str | None = None, region: str | None = None
+) -> Iterator[Handler]:
+    """The shipped handler, with its own retry budget, on an SDK client that reaches the emulator
+    as `account` in `region`; the SDK's backoff passes on the emulator's virtual clock."""
+    client = service.new_client(**emulator.client_options(account, region))
+    with emulator.virtual_sdk_sleep():
+        yield Handler(client)
+
+
+class Progress:
+    """Prints a line whenever a request moves on or a monitor's or probe's state changes."""
+
+    def __init__(
+        self, emulator: LocalNetworkMonitor, out: TextIO, account: str | None = None, region: str | None = None
+    ) -> None:
+        self.emulator, self.out = emulator, out
+        self.account, self.region = account, region
+        self.start = emulator.clock.now()
+        self.last = ""
+
+    def __call__(self, logical_id: str, request_type: str, stage: str) -> None:
+        states = self.states()
+        if stage == "waiting" and states == self.last:
+            return
+        self.last = states
+        elapsed = self.emulator.clock.now() - self.start
+        self.out.write(f"[t+{elapsed:5.0f}s] {request_type:<6} {logical_id:<28} {stage:<8} {states}\n")
+
+    def states(self) -> str:
+        monitors = self.emulator.snapshot(self.account, self.region)
+        if not monitors:
+            return "(no monitors)"
+        return "; ".join(
+            f"{name} {m['state']}" + (f", probes {_count(m['probes'])}" if m["probes"] else "")
+            for name, m in sorted(monitors.items())
+        )
+
+
+def _count(probes: list[Mapping[str, Any]]) -> str:
+    counts = Counter(p["state"] for p in probes)
+    return " ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+
+
+def endpoint(probe: Mapping[str, Any]) -> str:
+    """`10.0.0.1:443`, `[2001:db8::1]:443`, or the bare address of an ICMP probe."""
+    address = probe["destination"]
+    if "destinationPort" not in probe:
+        return str(address)
+    return f"[{address}]:{probe['destinationPort']}" if ":" in address else f"{address}:{probe['destinationPort']}"
+
+
+def describe(emulator: LocalNetworkMonitor, account: str | None = None, region: str | None = None) -> str:
+    """Every monitor and probe of one account and region, a line each."""
+    lines = []
+    for name, monitor in sorted(emulator.snapshot(account, region).items()):
+        tags = ", ".join(f"{k}={v}" for k, v in sorted(monitor["tags"].items()) if not k.startswith("cdk-netmon:"))
+        lines.append(f"  {name}: {monitor['state']}, aggregation {monitor['aggregationPeriod']} s, {tags or 'no tags'}")
+        for probe in monitor["probes"]:
+            subnet = probe["sourceArn"].rsplit("/", 1)[-1]
+            lines.append(
+                f"    {probe['probeId']} {probe['state']:<8} {probe['protocol']:<4} "
+                f"{subnet} -> {endpoint(probe)} ({probe['packetSize']} bytes)"
+            )
+    return "\n".join(lines) or "  (nothing)"

@@ -16,92 +16,20 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from cdk_netmon.handler import service
-from cdk_netmon.handler.lifecycle import Handler
-
 from .cloudformation import DeployFailedError, StackDriver, UnsupportedTemplateError, placeholder_ids
 from .emulator import DEFAULT_ACCOUNT, DEFAULT_REGION, LocalNetworkMonitor, SettlingWrites
+from .kit import Progress, describe, handler_pointed_at
 
 DEFAULT_INPUT = Path("cdk.out")
 
 
 class InputError(ValueError):
     """An input the command cannot use; the message says which and why, in one line."""
-
-
-@contextmanager
-def handler_pointed_at(
-    emulator: LocalNetworkMonitor, account: str | None = None, region: str | None = None
-) -> Iterator[Handler]:
-    """The shipped handler, with its own retry budget, on an SDK client that reaches the emulator
-    as `account` in `region`; the SDK's backoff passes on the emulator's virtual clock."""
-    client = service.new_client(**emulator.client_options(account, region))
-    with emulator.virtual_sdk_sleep():
-        yield Handler(client)
-
-
-class Progress:
-    """Prints a line whenever a request moves on or a monitor's or probe's state changes."""
-
-    def __init__(
-        self, emulator: LocalNetworkMonitor, out: TextIO, account: str | None = None, region: str | None = None
-    ) -> None:
-        self.emulator, self.out = emulator, out
-        self.account, self.region = account, region
-        self.start = emulator.clock.now()
-        self.last = ""
-
-    def __call__(self, logical_id: str, request_type: str, stage: str) -> None:
-        states = self.states()
-        if stage == "waiting" and states == self.last:
-            return
-        self.last = states
-        elapsed = self.emulator.clock.now() - self.start
-        self.out.write(f"[t+{elapsed:5.0f}s] {request_type:<6} {logical_id:<28} {stage:<8} {states}\n")
-
-    def states(self) -> str:
-        monitors = self.emulator.snapshot(self.account, self.region)
-        if not monitors:
-            return "(no monitors)"
-        return "; ".join(
-            f"{name} {m['state']}" + (f", probes {_count(m['probes'])}" if m["probes"] else "")
-            for name, m in sorted(monitors.items())
-        )
-
-
-def _count(probes: list[Mapping[str, Any]]) -> str:
-    counts = Counter(p["state"] for p in probes)
-    return " ".join(f"{n} {state}" for state, n in sorted(counts.items()))
-
-
-def endpoint(probe: Mapping[str, Any]) -> str:
-    """`10.0.0.1:443`, `[2001:db8::1]:443`, or the bare address of an ICMP probe."""
-    address = probe["destination"]
-    if "destinationPort" not in probe:
-        return str(address)
-    return f"[{address}]:{probe['destinationPort']}" if ":" in address else f"{address}:{probe['destinationPort']}"
-
-
-def describe(emulator: LocalNetworkMonitor, account: str | None = None, region: str | None = None) -> str:
-    """Every monitor and probe of one account and region, a line each."""
-    lines = []
-    for name, monitor in sorted(emulator.snapshot(account, region).items()):
-        tags = ", ".join(f"{k}={v}" for k, v in sorted(monitor["tags"].items()) if not k.startswith("cdk-netmon:"))
-        lines.append(f"  {name}: {monitor['state']}, aggregation {monitor['aggregationPeriod']} s, {tags or 'no tags'}")
-        for probe in monitor["probes"]:
-            subnet = probe["sourceArn"].rsplit("/", 1)[-1]
-            lines.append(
-                f"    {probe['probeId']} {probe['state']:<8} {probe['protocol']:<4} "
-                f"{subnet} -> {endpoint(probe)} ({probe['packetSize']} bytes)"
-            )
-    return "\n".join(lines) or "  (nothing)"
 
 
 @dataclass(frozen=True)
@@ -112,6 +40,8 @@ class StackInput:
     stack_name: str
     account: str | None
     region: str | None
+    source: str
+    """Where the template was read from, for progress lines."""
 
 
 def read_input(path: Path, stack: str | None = None) -> StackInput:
@@ -142,7 +72,7 @@ def read_input(path: Path, stack: str | None = None) -> StackInput:
         raise InputError(f"{template_path} is not a CloudFormation template (it has no Resources)")
     account, region = _environment(artifact)
     name = (artifact or {}).get("properties", {}).get("stackName") or template_path.name.split(".")[0]
-    return StackInput(template, name, account, region)
+    return StackInput(template, name, account, region, str(template_path))
 
 
 def _manifest(assembly: Path) -> dict[str, Any]:
@@ -220,7 +150,7 @@ def run(
         for number, stack_input in enumerate(inputs, start=1):
             driver.refs = {**placeholder_ids(stack_input.template, account, region), **driver.refs}
             verb = "Updating" if driver.deployed else "Deploying"
-            out.write(f"{verb} {stack_name} with {stack_input.stack_name} ({number} of {len(inputs)})\n")
+            out.write(f"{verb} {stack_name} with {stack_input.source} ({number} of {len(inputs)})\n")
             before = len(emulator.calls)
             driver.deploy(stack_input.template)
             last = stack_input.template
