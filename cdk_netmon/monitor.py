@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 import jsii
 from aws_cdk import (
+    Arn,
     ArnFormat,
     CustomResource,
     Duration,
@@ -23,20 +27,25 @@ from aws_cdk import (
 )
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk.interfaces.aws_networkmonitor import IMonitorRef, MonitorReference
 from constructs import Construct, IValidation
 
+from . import metrics
 from .handler.model import (
     OWNERSHIP_PROPERTY,
     OWNERSHIP_PROPERTY_VALUE,
+    PAUSED,
     PROPERTY_NAME,
     monitor_document,
     probe_document,
 )
+from .handler.rules import MAX_PROBES_PER_MONITOR, MAX_PROBES_PER_SUBNET, address_family, check_monitor_name
 from .probe import MonitorProbe, Number, ProbeProtocol
 from .provider import NetworkMonitorProvider
 from .validation import (
     REMOVAL_POLICIES,
     ResolvedProbe,
+    implements,
     is_list_like,
     is_unresolved,
     monitor_problems,
@@ -49,11 +58,15 @@ from .validation import (
 
 RESOURCE_TYPE = "Custom::NetworkMonitor"
 DEFAULT_PERIOD_SECONDS = 60
-METRIC_NAMESPACE = "AWS/NetworkMonitor"
+MONITOR_ARN = re.compile(r"arn:aws[a-z-]*:networkmonitor:[a-z0-9-]+:\d{12}:monitor/[a-zA-Z0-9_-]{1,200}")
+METRIC_NAMESPACE = metrics.NAMESPACE
+
+Sources = ec2.SelectedSubnets | Sequence[ec2.ISubnet | str]
+"""Where fanned-out probes run from: `vpc.select_subnets(...)`, subnets, or subnet ARN strings."""
 
 
-class INetworkMonitor(IResource, Protocol):
-    """A Network Monitor, defined in this app or imported by name."""
+class INetworkMonitor(IResource, IMonitorRef, Protocol):
+    """A Network Monitor, defined in this app or imported by name or ARN."""
 
     @property
     def monitor_name(self) -> str: ...
@@ -61,67 +74,131 @@ class INetworkMonitor(IResource, Protocol):
     @property
     def monitor_arn(self) -> str: ...
 
-    def metric(self, metric_name: str, *, probe_id: str | None = None, **options: Any) -> cloudwatch.Metric: ...
+    def metric(
+        self,
+        metric_name: str,
+        probe: MonitorProbe | None = None,
+        *,
+        probe_id: str | None = None,
+        period: Duration | None = None,
+        statistic: str | None = None,
+        label: str | None = None,
+        color: str | None = None,
+        unit: cloudwatch.Unit | None = None,
+        account: str | None = None,
+        region: str | None = None,
+    ) -> cloudwatch.Metric: ...
 
-    def metric_rtt(self, *, probe_id: str, **options: Any) -> cloudwatch.Metric: ...
+    def metric_rtt(
+        self, probe: MonitorProbe | None = None, *, probe_id: str | None = None, **options: Any
+    ) -> cloudwatch.Metric: ...
 
-    def metric_packet_loss(self, *, probe_id: str, **options: Any) -> cloudwatch.Metric: ...
+    def metric_packet_loss(
+        self, probe: MonitorProbe | None = None, *, probe_id: str | None = None, **options: Any
+    ) -> cloudwatch.Metric: ...
 
-    def metric_health_indicator(self, *, probe_id: str, **options: Any) -> cloudwatch.Metric: ...
+    def metric_health_indicator(
+        self, probe: MonitorProbe | None = None, *, probe_id: str | None = None, **options: Any
+    ) -> cloudwatch.Metric: ...
 
 
+@jsii.implements(IMonitorRef)
 class _NetworkMonitorBase(Resource):
-    """What defined and imported monitors share: their identity and their metrics."""
+    """What defined and imported monitors share: their identity (`IMonitorRef`) and their metrics."""
 
     @property
     def monitor_name(self) -> str:
         raise NotImplementedError
 
-    def metric(self, metric_name: str, *, probe_id: str | None = None, **options: Any) -> cloudwatch.Metric:
-        """A metric of this monitor in `AWS/NetworkMonitor`, for one probe when `probe_id` is given.
+    @property
+    def monitor_arn(self) -> str:
+        raise NotImplementedError
 
-        `options` are those of `cloudwatch.Metric` (period, statistic, label, unit, ...). The dimension
-        names, `Monitor` and `Probe`, are those the CloudWatch console uses for this namespace.
+    @property
+    def monitor_ref(self) -> MonitorReference:
+        """aws-cdk-lib's reference to a monitor, as `CfnMonitor` gives it."""
+        return MonitorReference(monitor_arn=self.monitor_arn)
+
+    def _default_period(self) -> Duration:
+        return Duration.minutes(1)
+
+    def _probe_id_and_label(self, probe: MonitorProbe) -> tuple[str, str]:
+        raise ValueError(
+            f"{self.node.path}: an imported monitor has no probes of this app; pass the probe's id as probe_id"
+        )
+
+    def metric(
+        self,
+        metric_name: str,
+        probe: MonitorProbe | None = None,
+        *,
+        probe_id: str | None = None,
+        period: Duration | None = None,
+        statistic: str | None = None,
+        label: str | None = None,
+        color: str | None = None,
+        unit: cloudwatch.Unit | None = None,
+        account: str | None = None,
+        region: str | None = None,
+    ) -> cloudwatch.Metric:
+        """A metric of this monitor in `AWS/NetworkMonitor`, for one probe when one is given: the
+        probe object (of this monitor) or, for an imported monitor, its id.
+
+        Defaults: the period is the monitor's aggregation period (1 minute for an imported
+        monitor); the statistic is the metric's usual one (Average for RTT and PacketLoss, Maximum
+        for HealthIndicator); the label names the probe (`TCP subnet-0abc -> 10.0.0.1:443`); no
+        unit, since the published units are not confirmed.
         """
-        dimensions = {"Monitor": self.monitor_name}
-        if probe_id is not None:
-            dimensions["Probe"] = probe_id
-        return cloudwatch.Metric(
-            namespace=METRIC_NAMESPACE, metric_name=metric_name, dimensions_map=dimensions, **options
+        if probe is not None and probe_id is not None:
+            raise ValueError(f"{self.node.path}: give the probe or its probe_id, not both")
+        if probe is not None:
+            probe_id, probe_label = self._probe_id_and_label(probe)
+            label = label if label is not None else probe_label
+        return metrics.metric(
+            self.monitor_name,
+            metric_name,
+            probe_id=probe_id,
+            period=period or self._default_period(),
+            statistic=statistic,
+            label=label,
+            color=color,
+            unit=unit,
+            account=account,
+            region=region,
         )
 
-    def metric_rtt(self, *, probe_id: str, **options: Any) -> cloudwatch.Metric:
-        """Round-trip time of a probe, in microseconds. Default: average over 5 minutes."""
-        return self.metric(
-            "RTT", probe_id=probe_id, **{"statistic": "Average", "unit": cloudwatch.Unit.MICROSECONDS, **options}
-        )
+    def metric_rtt(
+        self, probe: MonitorProbe | None = None, *, probe_id: str | None = None, **options: Any
+    ) -> cloudwatch.Metric:
+        """A probe's round-trip time (commonly read as microseconds; not confirmed). Default: average."""
+        return self.metric(metrics.RTT, probe, probe_id=probe_id, **options)
 
-    def metric_packet_loss(self, *, probe_id: str, **options: Any) -> cloudwatch.Metric:
-        """Percentage of a probe's packets lost. Default: average over 5 minutes."""
-        return self.metric(
-            "PacketLoss", probe_id=probe_id, **{"statistic": "Average", "unit": cloudwatch.Unit.PERCENT, **options}
-        )
+    def metric_packet_loss(
+        self, probe: MonitorProbe | None = None, *, probe_id: str | None = None, **options: Any
+    ) -> cloudwatch.Metric:
+        """The share of a probe's packets lost (commonly read as percent). Default: average."""
+        return self.metric(metrics.PACKET_LOSS, probe, probe_id=probe_id, **options)
 
-    def metric_health_indicator(self, *, probe_id: str, **options: Any) -> cloudwatch.Metric:
-        """0 while AWS's network is healthy for this probe, 1 when degraded; published with a
-        delay of hours after a probe starts. Default: maximum over 5 minutes."""
-        return self.metric("HealthIndicator", probe_id=probe_id, **{"statistic": "Maximum", **options})
+    def metric_health_indicator(
+        self, probe: MonitorProbe | None = None, *, probe_id: str | None = None, **options: Any
+    ) -> cloudwatch.Metric:
+        """0 while AWS's network is healthy on the probe's path, 1 when degraded; published hours
+        after a probe starts. Default: maximum."""
+        return self.metric(metrics.HEALTH_INDICATOR, probe, probe_id=probe_id, **options)
 
 
 class _ImportedNetworkMonitor(_NetworkMonitorBase):
-    def __init__(self, scope: Construct, id: str, monitor_name: str) -> None:
-        super().__init__(scope, id)
-        self._monitor_name = monitor_name
-        self.monitor_arn = Stack.of(self).format_arn(
-            service="networkmonitor",
-            resource="monitor",
-            resource_name=monitor_name,
-            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
-        )
+    def __init__(self, scope: Construct, id: str, *, monitor_name: str, monitor_arn: str) -> None:
+        super().__init__(scope, id, environment_from_arn=monitor_arn)
+        self._monitor_name, self._monitor_arn = monitor_name, monitor_arn
 
     @property
     def monitor_name(self) -> str:
         return self._monitor_name
+
+    @property
+    def monitor_arn(self) -> str:
+        return self._monitor_arn
 
 
 @jsii.implements(ITaggableV2)
@@ -189,7 +266,10 @@ class NetworkMonitor(_NetworkMonitorBase):
             monitor_name if isinstance(monitor_name, str) else provider.generate_monitor_name(node.path)
         )
         initial_tags = dict(tags) if isinstance(tags, Mapping) and not tag_type_problems("tags", tags) else {}
+        self._own_tags = initial_tags
         self._tags = TagManager(TagType.MAP, RESOURCE_TYPE, initial_tags)
+        self._origins: dict[int, str] = {}
+        """Which add_probes call made a probe, for quota messages that state the product."""
         self._subnet_arns: dict[int, tuple[ec2.ISubnet, str, str]] = {}
 
         synthesis = _Synthesis(self)
@@ -215,8 +295,79 @@ class NetworkMonitor(_NetworkMonitorBase):
 
     @classmethod
     def from_monitor_name(cls, scope: Construct, id: str, monitor_name: str) -> INetworkMonitor:
-        """Refer to a monitor that exists outside this app, for its ARN and metrics."""
-        return _ImportedNetworkMonitor(scope, id, monitor_name)
+        """Refer to a monitor of this stack's account and region that exists outside this app."""
+        problems = [] if is_unresolved(monitor_name) else check_monitor_name("monitor_name", monitor_name)
+        if problems:
+            raise ValueError(f"{scope.node.path}/{id}: {problems[0]}")
+        arn = Stack.of(scope).format_arn(
+            service="networkmonitor",
+            resource="monitor",
+            resource_name=monitor_name,
+            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+        )
+        return _ImportedNetworkMonitor(scope, id, monitor_name=monitor_name, monitor_arn=arn)
+
+    @classmethod
+    def from_monitor_arn(cls, scope: Construct, id: str, monitor_arn: str) -> INetworkMonitor:
+        """Refer to a monitor by its ARN, possibly in another account or region (for its metrics)."""
+        if not is_unresolved(monitor_arn) and not MONITOR_ARN.fullmatch(monitor_arn):
+            raise ValueError(
+                f"{scope.node.path}/{id}: monitor_arn {monitor_arn!r} is not a monitor's ARN; "
+                "allowed: arn:<partition>:networkmonitor:<region>:<account>:monitor/<name>"
+            )
+        name = Arn.split(monitor_arn, ArnFormat.SLASH_RESOURCE_NAME).resource_name
+        return _ImportedNetworkMonitor(scope, id, monitor_name=str(name), monitor_arn=monitor_arn)
+
+    @classmethod
+    def fan_out(
+        cls,
+        scope: Construct,
+        id: str,
+        *,
+        sources: Sources,
+        destinations: Sequence[str],
+        protocol: ProbeProtocol,
+        destination_port: Number | None = None,
+        packet_size: Number | None = None,
+        probe_tags: Mapping[str, str] | None = None,
+        enabled: bool = True,
+        aggregation_period: Duration | None = None,
+        tags: Mapping[str, str] | None = None,
+        removal_policy: RemovalPolicy | None = None,
+    ) -> list[NetworkMonitor]:
+        """Every source × every destination, spread over as few monitors as the quotas allow.
+
+        One monitor holds at most 24 probes, 4 from any subnet, and one address family. So the
+        destinations are split by family and into as few, even groups of at most 4 as can be, and
+        the subnets into groups that fill a monitor: 8 subnets × 6 destinations make 2 monitors of
+        8 subnets × 3 destinations. The monitors are `Monitor1`, `Monitor2`, ... in a construct
+        `id`; a change in the number of sources or destinations can move probes between them.
+        """
+        group = Construct(scope, id)
+        subnets = _sources(group.node.path, sources)
+        targets = _destinations(group.node.path, destinations)
+        monitors: list[NetworkMonitor] = []
+        for chunk in _destination_chunks(targets):
+            per_monitor = max(1, MAX_PROBES_PER_MONITOR // len(chunk))
+            for start in range(0, len(subnets), per_monitor):
+                monitor = cls(
+                    group,
+                    f"Monitor{len(monitors) + 1}",
+                    aggregation_period=aggregation_period,
+                    tags=tags,
+                    removal_policy=removal_policy,
+                )
+                monitor.add_probes(
+                    sources=subnets[start : start + per_monitor],
+                    destinations=chunk,
+                    protocol=protocol,
+                    destination_port=destination_port,
+                    packet_size=packet_size,
+                    probe_tags=probe_tags,
+                    enabled=enabled,
+                )
+                monitors.append(monitor)
+        return monitors
 
     @property
     def monitor_name(self) -> str:
@@ -256,8 +407,9 @@ class NetworkMonitor(_NetworkMonitorBase):
         destination_port: Number | None = None,
         packet_size: Number | None = None,
         probe_tags: Mapping[str, str] | None = None,
+        enabled: bool = True,
     ) -> MonitorProbe:
-        """Add a probe; the fields are those of `MonitorProbe`. Returns it, for `probe_id`."""
+        """Add a probe; the fields are those of `MonitorProbe`. Returns it, for `probe_id` and metrics."""
         probe = MonitorProbe(
             destination=destination,
             protocol=protocol,
@@ -266,19 +418,137 @@ class NetworkMonitor(_NetworkMonitorBase):
             destination_port=destination_port,
             packet_size=packet_size,
             probe_tags=probe_tags,
+            enabled=enabled,
         )
         self._probes.append(probe)
         return probe
 
+    def add_probes(
+        self,
+        *,
+        sources: Sources,
+        destinations: Sequence[str],
+        protocol: ProbeProtocol,
+        destination_port: Number | None = None,
+        packet_size: Number | None = None,
+        probe_tags: Mapping[str, str] | None = None,
+        enabled: bool = True,
+    ) -> list[MonitorProbe]:
+        """A probe from every source to every destination, as the console makes them. The quotas
+        are checked against the product (24 probes per monitor, 4 per subnet); `fan_out` spreads
+        a larger product over several monitors."""
+        subnets = _sources(self.node.path, sources)
+        targets = _destinations(self.node.path, destinations)
+        probes = [
+            MonitorProbe(
+                source=None if isinstance(subnet, str) else subnet,
+                source_arn=subnet if isinstance(subnet, str) else None,
+                destination=destination,
+                protocol=protocol,
+                destination_port=destination_port,
+                packet_size=packet_size,
+                probe_tags=probe_tags,
+                enabled=enabled,
+            )
+            for subnet in subnets
+            for destination in targets
+        ]
+        origin = (
+            f"add_probes: {_count(len(subnets), 'subnet')} × {_count(len(targets), 'destination')}"
+            f" = {_count(len(probes), 'probe')}"
+        )
+        for probe in probes:
+            self._origins[id(probe)] = origin
+        self._probes += probes
+        return probes
+
+    def add_probe_alarms(
+        self,
+        *,
+        packet_loss_percent: float = 5.0,
+        rtt_threshold: Duration | None = None,
+        health_indicator: bool = True,
+        evaluation_periods: int = 3,
+        datapoints_to_alarm: int | None = None,
+        period: Duration | None = None,
+        treat_missing_data: cloudwatch.TreatMissingData = cloudwatch.TreatMissingData.MISSING,
+    ) -> list[cloudwatch.Alarm]:
+        """Alarms for every enabled probe of this monitor (call it after adding the probes).
+
+        :param packet_loss_percent: alarm when packet loss is above this. Default: 5.
+        :param rtt_threshold: alarm when the round-trip time is above this (RTT read as
+            microseconds). Default: no RTT alarm.
+        :param health_indicator: alarm when AWS reports its network degraded on the probe's path
+            (HealthIndicator 1); missing data, as in the hours before it is first published, is not
+            a breach. Default: true.
+        :param evaluation_periods: periods over which to compare. Default: 3.
+        :param datapoints_to_alarm: breaching datapoints within them that alarm. Default: all.
+        :param period: of each datapoint. Default: the monitor's aggregation period.
+        :param treat_missing_data: for the packet loss and RTT alarms. Default: MISSING.
+        """
+        return metrics.probe_alarms(
+            self,
+            [self._probe_metrics(p, period, labelled=False) for p in self._probes if p.enabled],
+            packet_loss_percent=packet_loss_percent,
+            rtt_threshold=rtt_threshold,
+            health_indicator=health_indicator,
+            evaluation_periods=evaluation_periods,
+            datapoints_to_alarm=datapoints_to_alarm,
+            treat_missing_data=treat_missing_data,
+        )
+
+    def dashboard_widgets(
+        self, *, title: str | None = None, period: Duration | None = None, width: int = 8, height: int = 6
+    ) -> list[cloudwatch.IWidget]:
+        """Round-trip time, packet loss and AWS network health, one line per probe, for
+        `cloudwatch.Dashboard(widgets=[monitor.dashboard_widgets()])`. Default title: the monitor's name."""
+        return metrics.dashboard_widgets(
+            title if title is not None else self.monitor_name,
+            [self._probe_metrics(p, period, labelled=True) for p in self._probes],
+            width=width,
+            height=height,
+        )
+
+    def _probe_metrics(self, probe: MonitorProbe, period: Duration | None, *, labelled: bool) -> metrics.ProbeMetrics:
+        """A probe's metrics; alarms take them unlabelled, since a label turns an alarm's metric
+        into a metric-math expression (their description names the probe instead)."""
+        probe_id, label = self._probe_id_and_label(probe)
+        options: dict[str, Any] = {"probe_id": probe_id, "label": label if labelled else None, "period": period}
+        return metrics.ProbeMetrics(
+            key=self._probe_key(probe),
+            label=label,
+            rtt=self.metric_rtt(**options),
+            packet_loss=self.metric_packet_loss(**options),
+            health=self.metric_health_indicator(**options),
+        )
+
+    def _probe_id_and_label(self, probe: MonitorProbe) -> tuple[str, str]:
+        probe_id = self.probe_id(probe)
+        source = probe.source.subnet_id if probe.source is not None else str(probe.source_arn).rsplit("/", 1)[-1]
+        return probe_id, f"{probe.protocol.value} {source} -> {_endpoint(probe)}"
+
+    def _probe_key(self, probe: MonitorProbe) -> str:
+        """The same for the same probe in every synth: its source (by construct path or ARN),
+        destination, protocol and port."""
+        source = probe.source.node.path if probe.source is not None else str(probe.source_arn)
+        identity = f"{source}|{probe.destination}|{probe.protocol.value}|{probe.destination_port}"
+        return hashlib.sha256(identity.encode()).hexdigest()[:8].upper()
+
+    def _default_period(self) -> Duration:
+        return self.aggregation_period
+
     def probe_id(self, probe: MonitorProbe) -> str:
-        """The id the service gave `probe` (one of this monitor's probes), resolved at deploy."""
+        """The id the service gave `probe` (one of this monitor's probes), resolved at deploy;
+        for metrics, pass the probe itself to `metric_rtt` and the others."""
         for index, candidate in enumerate(self._probes):
             if candidate is probe:
                 return self._resource.get_att_string(f"ProbeId.{index}")
         raise ValueError(f"{self.node.path}: the probe to {probe.destination} is not one of this monitor's probes")
 
-    def _well_typed_probes(self) -> tuple[list[str], list[tuple[int, ResolvedProbe]]]:
-        """Type problems of the probes, and the well-typed ones with their source resolved."""
+    def _well_typed_probes(self, monitor_tags: Mapping[str, str]) -> tuple[list[str], list[tuple[int, ResolvedProbe]]]:
+        """Type problems of the probes, and the well-typed ones with their source resolved and
+        their tags: those `Tags.of(...)` gave the monitor (not its own `tags`), then their own."""
+        inherited = {k: v for k, v in monitor_tags.items() if self._own_tags.get(k) != v}
         problems: list[str] = []
         resolved: list[tuple[int, ResolvedProbe]] = []
         for index, probe in enumerate(self._probes):
@@ -286,13 +556,14 @@ class NetworkMonitor(_NetworkMonitorBase):
             if found:
                 problems += found
             else:
-                resolved.append((index, self._resolve_source(probe)))
+                tags = {**inherited, **(probe.probe_tags or {})}
+                resolved.append((index, self._resolve_source(probe, tags, self._origins.get(id(probe)))))
         return problems, resolved
 
-    def _resolve_source(self, probe: MonitorProbe) -> ResolvedProbe:
+    def _resolve_source(self, probe: MonitorProbe, tags: Mapping[str, str], origin: str | None) -> ResolvedProbe:
         if probe.source is None or probe.source_arn is not None:
             label = None if not is_unresolved(probe.source_arn) else "a deploy-time source_arn"
-            return ResolvedProbe(probe, probe.source_arn, label)
+            return ResolvedProbe(probe, probe.source_arn, label, tags, origin)
         # One ARN string per subnet, so that probes from one subnet compare equal at synth.
         cached = self._subnet_arns.get(id(probe.source))
         if cached is None:
@@ -303,11 +574,11 @@ class NetworkMonitor(_NetworkMonitorBase):
             )
             label = subnet.node.path if is_unresolved(subnet_id) else subnet_id
             cached = self._subnet_arns[id(subnet)] = (subnet, arn, label)
-        return ResolvedProbe(probe, cached[1], cached[2])
+        return ResolvedProbe(probe, cached[1], cached[2], tags, origin)
 
     def _problems(self) -> list[str]:
-        probe_type_problems_found, probes = self._well_typed_probes()
         rendered = self._rendered_tags()
+        probe_type_problems_found, probes = self._well_typed_probes(rendered)
         return (
             self._type_problems
             + probe_type_problems_found
@@ -326,11 +597,12 @@ class NetworkMonitor(_NetworkMonitorBase):
 
     def _document(self) -> dict[str, Any]:
         """The `Monitor` property, written by the handler model's own writer."""
-        _, probes = self._well_typed_probes()
+        rendered = self._rendered_tags()
+        _, probes = self._well_typed_probes(rendered)
         return monitor_document(
             name=self._declared_name,
             aggregation_period=self._period_seconds,
-            tags=self._rendered_tags(),
+            tags=rendered,
             probes=[
                 probe_document(
                     source_arn=resolved.source_arn,
@@ -338,7 +610,8 @@ class NetworkMonitor(_NetworkMonitorBase):
                     protocol=resolved.probe.protocol.value,
                     destination_port=whole_number(resolved.probe.destination_port),
                     packet_size=whole_number(resolved.probe.packet_size),
-                    tags=resolved.probe.probe_tags or {},
+                    tags=resolved.tags,
+                    state="ACTIVE" if resolved.probe.enabled else PAUSED,
                 )
                 for _, resolved in probes
             ],
@@ -378,3 +651,53 @@ def _has_tokens(value: Any) -> bool:
     if isinstance(value, list):
         return any(_has_tokens(v) for v in value)
     return is_unresolved(value)
+
+
+def _sources(path: str, sources: object) -> list[ec2.ISubnet | str]:
+    """The subnets of `vpc.select_subnets(...)`, or a list of subnets and subnet ARN strings."""
+    if isinstance(sources, ec2.SelectedSubnets):
+        return list(sources.subnets)
+    if isinstance(sources, str) or not is_list_like(sources):
+        raise TypeError(
+            f"{path}: sources {sources!r} is not a list; pass vpc.select_subnets(...), a list of ec2.ISubnet, "
+            "or a list of subnet ARNs"
+        )
+    items = list(sources)
+    for index, item in enumerate(items):
+        if not isinstance(item, str) and not implements(item, ec2.ISubnet):
+            raise TypeError(f"{path}: sources[{index}] is a {type(item).__name__}; pass an ec2.ISubnet or a subnet ARN")
+    return items
+
+
+def _destinations(path: str, destinations: object) -> list[str]:
+    if isinstance(destinations, str) or not is_list_like(destinations):
+        raise TypeError(f"{path}: destinations {destinations!r} is not a list; pass a list such as ['10.0.0.1']")
+    return list(destinations)
+
+
+def _destination_chunks(destinations: Sequence[str]) -> list[list[str]]:
+    """Destinations by address family (deploy-time values apart), each family in as few, even
+    groups of at most 4 (the per-subnet quota) as can be."""
+    families: dict[str | None, list[str]] = {}
+    for destination in destinations:
+        family = None if is_unresolved(destination) else address_family(destination)
+        families.setdefault(family, []).append(destination)
+    chunks = []
+    for members in families.values():
+        count = math.ceil(len(members) / MAX_PROBES_PER_SUBNET)
+        size = math.ceil(len(members) / count)
+        chunks += [members[i : i + size] for i in range(0, len(members), size)]
+    return chunks
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _endpoint(probe: MonitorProbe) -> str:
+    """`10.0.0.1:443`, `[2001:db8::1]:443`, or the bare address of an ICMP probe."""
+    if probe.protocol is not ProbeProtocol.TCP:
+        return str(probe.destination)
+    address = str(probe.destination)
+    host = f"[{address}]" if ":" in address and not is_unresolved(address) else address
+    return f"{host}:{whole_number(probe.destination_port)}"

@@ -52,4 +52,10 @@ class MonitorProbe:
     managed, so a size once set stays as it is until another size is declared."""
 
     probe_tags: Mapping[str, str] | None = None
-    """Tags on the probe itself (monitor tags are not inherited). Default: none."""
+    """Tags on the probe itself. Tags applied with `Tags.of(...)` reach probes too, and these win on
+    the same key; the monitor's own `tags` are not inherited. Default: none."""
+
+    enabled: bool = True
+    """False pauses the probe (UpdateProbe state INACTIVE: it sends no traffic and publishes no
+    metrics); declaring it enabled again resumes it. The declared state wins over a pause or resume
+    made out of band. Default: enabled."""

@@ -153,6 +153,8 @@ def probe_type_problems(where: str, probe: object) -> list[str]:
         if value is not None and not is_unresolved(value) and (isinstance(value, bool) or not isinstance(value, int)):
             problems.append(f"{where}.{field} {value!r} is not a whole number; pass an int such as {example}")
     problems += tag_type_problems(f"{where}.probe_tags", probe.probe_tags)
+    if not isinstance(probe.enabled, bool):
+        problems.append(f"{where}.enabled {probe.enabled!r} is {_kind(probe.enabled)}, not a bool; pass True or False")
     return problems
 
 
@@ -166,12 +168,14 @@ def _shown(value: object) -> str:
 
 @dataclass(frozen=True)
 class ResolvedProbe:
-    """A well-typed probe with its source turned into an ARN string (possibly a token), and the
-    words messages use for that source."""
+    """A well-typed probe with its source turned into an ARN string (possibly a token), the words
+    messages use for that source, the tags it will carry, and the add_probes call that made it."""
 
     probe: MonitorProbe
     source_arn: str | None
     source_label: str | None
+    tags: Mapping[str, str]
+    origin: str | None = None
 
 
 def monitor_problems(
@@ -221,7 +225,7 @@ def _probe_problems(where: str, resolved: ResolvedProbe) -> tuple[list[str], rul
         problems += rules.check_protocol_and_port(f"{where}.protocol", f"{where}.destination_port", protocol, port)
     if not is_unresolved(packet_size):
         problems += rules.check_packet_size(f"{where}.packet_size", packet_size)
-    problems += rules.check_tags(f"{where}.probe_tags", _known(probe.probe_tags or {}))
+    problems += rules.check_tags(f"{where}.probe_tags", _known(resolved.tags))
 
     facts = rules.ProbeFacts(
         source=resolved.source_arn,
@@ -230,6 +234,7 @@ def _probe_problems(where: str, resolved: ResolvedProbe) -> tuple[list[str], rul
         protocol=None if is_unresolved(port) else protocol,
         port=None if is_unresolved(port) else port,
         source_label=resolved.source_label,
+        origin=resolved.origin,
     )
     return problems, facts
 

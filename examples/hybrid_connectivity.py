@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Duration, Stack, Tags
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
@@ -13,10 +13,12 @@ from cdk_netmon import NetworkMonitor, ProbeProtocol
 
 
 class HybridConnectivityStack(Stack):
-    """A VPC with private subnets in two AZs, probing an on-premises TCP service and an ICMP target.
+    """A VPC with private subnets in two AZs, probing an on-premises TCP service and its gateway.
 
-    Each subnet probes both destinations, so a problem in one AZ's path shows up on its own probes,
-    and a packet-loss alarm watches each TCP probe.
+    Every subnet probes both destinations (a fan-out), so a problem in one AZ's path shows up on its
+    own probes. Each probe has packet-loss, round-trip-time and AWS-network-health alarms, and a
+    dashboard graphs them. A probe to the disaster-recovery site is declared paused while that site
+    is in a maintenance window.
     """
 
     def __init__(
@@ -27,6 +29,8 @@ class HybridConnectivityStack(Stack):
         on_premises_service: str = "10.100.20.15",
         on_premises_port: int = 443,
         on_premises_gateway: str = "10.100.0.1",
+        recovery_site: str = "10.200.0.1",
+        recovery_site_in_maintenance: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, id, **kwargs)
@@ -42,6 +46,7 @@ class HybridConnectivityStack(Stack):
             # The probes say that a path degrades; the flow logs help say why.
             flow_logs={"All": ec2.FlowLogOptions(traffic_type=ec2.FlowLogTrafficType.ALL)},
         )
+        private = vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
 
         monitor = NetworkMonitor(
             self,
@@ -49,22 +54,22 @@ class HybridConnectivityStack(Stack):
             aggregation_period=Duration.seconds(30),
             tags={"purpose": "hybrid-connectivity"},
         )
-        for subnet in vpc.isolated_subnets:
-            service_probe = monitor.add_probe(
-                source=subnet,
-                destination=on_premises_service,
-                protocol=ProbeProtocol.TCP,
-                destination_port=on_premises_port,
-                packet_size=56,
-            )
-            monitor.add_probe(source=subnet, destination=on_premises_gateway, protocol=ProbeProtocol.ICMP)
+        monitor.add_probes(
+            sources=private,
+            destinations=[on_premises_service],
+            protocol=ProbeProtocol.TCP,
+            destination_port=on_premises_port,
+            packet_size=56,
+        )
+        monitor.add_probes(sources=private, destinations=[on_premises_gateway], protocol=ProbeProtocol.ICMP)
+        monitor.add_probe(
+            source=private.subnets[0],
+            destination=recovery_site,
+            protocol=ProbeProtocol.ICMP,
+            enabled=not recovery_site_in_maintenance,
+        )
 
-            cloudwatch.Alarm(
-                self,
-                f"PacketLoss{subnet.node.id}",
-                alarm_description=f"Packet loss from {subnet.node.path} to {on_premises_service}:{on_premises_port}",
-                metric=monitor.metric_packet_loss(probe_id=monitor.probe_id(service_probe), period=Duration.minutes(1)),
-                threshold=5,
-                evaluation_periods=3,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            )
+        monitor.add_probe_alarms(packet_loss_percent=5, rtt_threshold=Duration.millis(50), evaluation_periods=3)
+        cloudwatch.Dashboard(self, "Dashboard", widgets=[monitor.dashboard_widgets()])
+        # Cost allocation: reaches the monitor and every probe.
+        Tags.of(self).add("cost-centre", "network")

@@ -109,6 +109,7 @@ def assert_converged(
     """The emulator holds exactly the declared monitors and probes, settled, and nothing else.
 
     Monitor tags are compared without the ownership tags (`cdk-netmon:`), which the handler adds.
+    Each probe is in its declared state: ACTIVE, or INACTIVE where declared paused.
     A probe's packet size is compared only where the template declares one: an unset size is not
     managed (see README), so the live size may be whatever it was.
     """
@@ -123,11 +124,11 @@ def assert_converged(
             "cdk-netmon:logical-id",
             "cdk-netmon:stack-id",
         ]
-        assert all(p["state"] == "ACTIVE" for p in state["probes"])
         live_probes = {_identity(p): p for p in state["probes"]}
         assert sorted(live_probes) == sorted(_identity(p) for p in monitor.get("probes", []))
         for probe in monitor.get("probes", []):
             twin = live_probes[_identity(probe)]
+            assert twin["state"] == probe.get("state", "ACTIVE")
             assert twin["tags"] == probe.get("probeTags", {})
             if "packetSize" in probe:
                 assert twin["packetSize"] == probe["packetSize"]

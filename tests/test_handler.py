@@ -560,3 +560,24 @@ def test_each_call_gets_eight_attempts_in_all() -> None:
     client = service.new_client(region_name="eu-west-1", aws_access_key_id="test", aws_secret_access_key="test")
     assert client.meta.config.retries == {"mode": "standard", "total_max_attempts": service.MAX_ATTEMPTS}
     assert service.MAX_ATTEMPTS == 8
+
+
+class TestPausing:
+    def test_a_probe_declared_paused_is_created_without_a_state_then_paused(self, api: FakeService) -> None:
+        declared = monitor("onprem", [TCP_A, {**ICMP_B, "state": "INACTIVE"}], period=30, tags={"team": "network"})
+        create = event("Create", declared)
+        api.expect_create_monitor({**DECLARED, "clientToken": ANY})  # CreateMonitor takes no state
+        response = api.on_event(create)
+        api.get(CONVERGED)
+        api.expect(
+            "update_probe",
+            {"monitorName": "onprem", "probeId": probe_id(2), "state": "INACTIVE"},
+            probe_response(ICMP_B, 2),
+        )
+        assert api.is_complete(after_on_event(create, response)) == {"IsComplete": False}
+
+    def test_a_declared_state_other_than_active_or_inactive_is_refused_before_any_call(self, api: FakeService) -> None:
+        with pytest.raises(
+            InvalidSpecError, match=r"probes\[0\].state 'PENDING' is not a state a probe can be declared in"
+        ):
+            api.on_event(event("Create", monitor("onprem", [{**TCP_A, "state": "PENDING"}])))

@@ -31,9 +31,12 @@ def test_the_example_app_deploys_converges_and_is_destroyed(tmp_path: Path, exam
     assert run([read_input(path)], out) == 0
 
     output = out.getvalue()
-    assert re.search(r"Create .* waiting +NetmonHybridConnectivity-OnPremises-\w+ PENDING, probes 4 PENDING", output)
-    assert re.search(r"Create .* complete +NetmonHybridConnectivity-OnPremises-\w+ ACTIVE, probes 4 ACTIVE", output)
+    assert re.search(r"Create .* waiting +NetmonHybridConnectivity-OnPremises-\w+ PENDING, probes 5 PENDING", output)
+    assert re.search(
+        r"Create .* complete +NetmonHybridConnectivity-OnPremises-\w+ ACTIVE, probes 4 ACTIVE 1 INACTIVE", output
+    )
     assert len(re.findall(r"probe-\w+ ACTIVE +(TCP|ICMP)", output)) == 4
+    assert len(re.findall(r"probe-\w+ INACTIVE +ICMP", output)) == 1
     assert "Delete" in output
     assert output.rstrip().endswith("Destroyed: the emulator holds 0 monitors.")
 

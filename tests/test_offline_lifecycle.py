@@ -320,3 +320,78 @@ def test_a_stack_in_another_account_and_region_deploys_there_only() -> None:
         assert live["tags"]["cdk-netmon:stack-id"].startswith(f"arn:aws:cloudformation:{region}:{account}:stack/")
         stack.destroy()
         assert emulator.snapshot(account, region) == {}
+
+
+# --- pausing, fan-out and tags, end to end -------------------------------------------------------
+
+
+def paused(probe: dict[str, Any]) -> dict[str, Any]:
+    return {**probe, "state": "INACTIVE"}
+
+
+def test_a_probe_is_paused_then_resumed_each_with_one_update_probe() -> None:
+    with offline() as emulator:
+        stack = driver(emulator)
+        stack.deploy(template(V1))
+        probe_id = stack.resources["Monitor0"].data["ProbeId.1"]
+        for declared in (
+            {**V1, "probes": [V1["probes"][0], paused(V1["probes"][1])]},
+            V1,
+        ):
+            before = len(emulator.calls)
+            stack.deploy(template(declared))
+            assert emulator.writes(before) == ["UpdateProbe"]
+            assert_converged(emulator, declared)
+            assert stack.resources["Monitor0"].data["ProbeId.1"] == probe_id
+
+
+def test_a_probe_declared_paused_is_created_then_paused() -> None:
+    declared = {**V1, "probes": [V1["probes"][0], paused(V1["probes"][1])]}
+    with offline() as emulator:
+        stack = driver(emulator)
+        stack.deploy(template(declared))
+        assert emulator.writes() == ["CreateMonitor", "UpdateProbe"]
+        assert_converged(emulator, declared)
+
+
+def test_the_declared_state_wins_over_a_pause_or_a_resume_made_out_of_band() -> None:
+    declared = {**V1, "probes": [V1["probes"][0], paused(V1["probes"][1])]}
+    with offline() as emulator:
+        stack = driver(emulator)
+        stack.deploy(template(declared))
+        backend = emulator.backend()
+        data = stack.resources["Monitor0"].data
+        backend.drift_pause_probe("onprem", data["ProbeId.0"])  # an enabled probe paused by hand
+        backend.monitors["onprem"].probes[data["ProbeId.1"]].paused = False  # a paused one resumed by hand
+        stack.resend_update("Monitor0")
+        assert_converged(emulator, declared)
+
+
+def test_adding_or_removing_one_destination_of_a_fan_out_changes_only_its_probes() -> None:
+    def fan_out(destinations: list[str]) -> dict[str, Any]:
+        return monitor([tcp(source, destination) for source in (A, B, C) for destination in destinations])
+
+    with offline() as emulator:
+        stack = driver(emulator)
+        stack.deploy(template(fan_out(["10.0.0.1", "10.0.0.2"])))
+        kept = {p["probeId"] for p in emulator.snapshot()["onprem"]["probes"] if p["destination"] == "10.0.0.1"}
+        before = len(emulator.calls)
+        stack.deploy(template(fan_out(["10.0.0.1", "10.0.0.2", "10.0.0.3"])))
+        assert emulator.writes(before) == ["CreateProbe"] * 3
+        before = len(emulator.calls)
+        stack.deploy(template(fan_out(["10.0.0.1", "10.0.0.3"])))
+        assert emulator.writes(before) == ["DeleteProbe"] * 3
+        assert_converged(emulator, fan_out(["10.0.0.1", "10.0.0.3"]))
+        still = {p["probeId"] for p in emulator.snapshot()["onprem"]["probes"] if p["destination"] == "10.0.0.1"}
+        assert still == kept
+
+
+def test_a_stack_tag_removed_from_the_app_is_removed_from_the_probes() -> None:
+    tagged = {**monitor([tcp(A, "10.0.0.1", probeTags={"cost-centre": "network"})]), "tags": {"cost-centre": "network"}}
+    with offline() as emulator:
+        stack = driver(emulator)
+        stack.deploy(template(tagged))
+        before = len(emulator.calls)
+        stack.deploy(template(monitor([tcp(A, "10.0.0.1")])))
+        assert emulator.writes(before) == ["UntagResource", "UntagResource"]
+        assert_converged(emulator, monitor([tcp(A, "10.0.0.1")]))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import rules
@@ -34,6 +34,10 @@ class InvalidSpecError(ValueError):
 ProbeIdentity = tuple[str, str, str, int | None]
 
 
+PAUSED = "INACTIVE"
+"""The state of a probe declared with enabled=False. A declared probe is ACTIVE otherwise."""
+
+
 def probe_document(
     *,
     source_arn: Any,
@@ -43,9 +47,12 @@ def probe_document(
     packet_size: Any,
     tags: Mapping[str, Any],
     tags_field: str = "probeTags",
+    state: str = "ACTIVE",
 ) -> dict[str, Any]:
     """A probe in the API's shape. The construct writes the `Monitor` property with this (its values
-    may still be deploy-time tokens), and the handler its requests, so the two cannot drift apart."""
+    may still be deploy-time tokens), and the handler its requests, so the two cannot drift apart.
+    A paused probe carries `"state": "INACTIVE"`, as UpdateProbe names it; CreateMonitor and
+    CreateProbe take no state, so the handler's requests never carry it."""
     body: dict[str, Any] = {"sourceArn": source_arn, "destination": destination, "protocol": protocol}
     if protocol == "TCP" and destination_port is not None:
         body["destinationPort"] = destination_port
@@ -53,6 +60,8 @@ def probe_document(
         body["packetSize"] = packet_size
     if tags:
         body[tags_field] = dict(tags)
+    if state != "ACTIVE":
+        body["state"] = state
     return body
 
 
@@ -74,6 +83,8 @@ class ProbeSpec:
     destination_port: int | None = None
     packet_size: int | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
+    state: str = "ACTIVE"
+    """Declared: ACTIVE, or INACTIVE for a paused probe. Not part of the probe's identity."""
 
     @property
     def identity(self) -> ProbeIdentity:
@@ -103,6 +114,7 @@ class ProbeSpec:
 
     @classmethod
     def from_api(cls, body: Mapping[str, Any], tags_field: str) -> ProbeSpec:
+        """A probe as the API shows it; its state, a live one, is LiveProbe's."""
         return cls(
             source_arn=body["sourceArn"],
             destination=body["destination"],
@@ -111,6 +123,11 @@ class ProbeSpec:
             packet_size=body.get("packetSize"),
             tags=dict(body.get(tags_field) or {}),
         )
+
+    @classmethod
+    def declared(cls, body: Mapping[str, Any]) -> ProbeSpec:
+        """A probe of the `Monitor` property, with its declared state."""
+        return replace(cls.from_api(body, "probeTags"), state=body.get("state", "ACTIVE"))
 
 
 @dataclass(frozen=True)
@@ -136,7 +153,7 @@ class MonitorSpec:
             name=document.get("monitorName"),
             aggregation_period=document.get("aggregationPeriod", 60),
             tags=dict(document.get("tags") or {}),
-            probes=tuple(ProbeSpec.from_api(p, "probeTags") for p in document.get("probes") or ()),
+            probes=tuple(ProbeSpec.declared(p) for p in document.get("probes") or ()),
         )
         problems = spec.problems()
         if problems:
@@ -159,6 +176,7 @@ class MonitorSpec:
                 ),
                 rules.check_packet_size(f"{where}.packetSize", probe.packet_size),
                 rules.check_tags(f"{where}.probeTags", probe.tags),
+                rules.check_probe_state(f"{where}.state", probe.state),
             ]
         facts = [rules.ProbeFacts(p.source_arn, p.destination, p.protocol, p.destination_port) for p in self.probes]
         checks.append(rules.check_monitor_probes(facts))

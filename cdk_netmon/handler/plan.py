@@ -1,6 +1,7 @@
 """What to call to turn the live monitor into the declared one: a pure function of the two.
 
-Probes are matched in two passes so that every change costs the fewest write calls the API allows:
+Probes are matched in two passes so that every change costs the fewest write calls the API allows
+(a probe's declared state, ACTIVE or paused, is not part of its identity: pausing is an UpdateProbe):
 first by identity (source, destination, protocol, port), which makes a reordered list a no-op;
 then the rest pairwise by source subnet, so a changed destination, port, protocol or packet size is
 one UpdateProbe. Only a changed source (immutable in the API) costs a DeleteProbe and a CreateProbe.
@@ -134,8 +135,9 @@ def _probe_changes(spec: ProbeSpec, probe: LiveProbe) -> dict[str, Any]:
         changes["destinationPort"] = spec.destination_port
     if spec.packet_size is not None and live.packet_size != spec.packet_size:
         changes["packetSize"] = spec.packet_size
-    if probe.state == "INACTIVE":
-        changes["state"] = "ACTIVE"
+    # The declared state wins: a probe paused out of band is resumed, one declared paused is paused.
+    if (probe.state == "INACTIVE") != (spec.state == "INACTIVE"):
+        changes["state"] = spec.state
     return changes
 
 

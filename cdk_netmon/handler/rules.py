@@ -83,6 +83,12 @@ def check_packet_size(field: str, packet_size: object) -> list[str]:
     return []
 
 
+def check_probe_state(field: str, state: object) -> list[str]:
+    if state not in ("ACTIVE", "INACTIVE"):
+        return [f"{field} {state!r} is not a state a probe can be declared in; allowed: ACTIVE or INACTIVE"]
+    return []
+
+
 def check_source_arn(field: str, source_arn: str) -> list[str]:
     if not isinstance(source_arn, str) or not SUBNET_ARN_PATTERN.match(source_arn):
         return [
@@ -125,20 +131,25 @@ class ProbeFacts:
     port: object
     source_label: str | None = None
     """How messages name the source (a subnet id or construct path); the source itself when None."""
+    origin: str | None = None
+    """The fan-out that made the probe (`add_probes: 4 subnets × 7 destinations = 28 probes`)."""
 
 
 def check_monitor_probes(probes: Sequence[ProbeFacts]) -> list[str]:
     """Quotas, duplicates and the IP-family rule, which span probes."""
     problems: list[str] = []
     if len(probes) > MAX_PROBES_PER_MONITOR:
-        problems.append(f"probes has {len(probes)} entries; allowed: at most {MAX_PROBES_PER_MONITOR} per monitor")
+        problems.append(
+            f"probes has {len(probes)} entries{_origins(probes)}; allowed: at most {MAX_PROBES_PER_MONITOR} per monitor"
+        )
 
     per_source = Counter(p.source for p in probes if p.source is not None)
     labels = {p.source: p.source_label or p.source for p in probes if p.source is not None}
     for source, count in per_source.items():
         if count > MAX_PROBES_PER_SUBNET:
+            origins = _origins([p for p in probes if p.source == source])
             problems.append(
-                f"probes has {count} probes from source {labels[source]!r}; "
+                f"probes has {count} probes from source {labels[source]!r}{origins}; "
                 f"allowed: at most {MAX_PROBES_PER_SUBNET} per subnet in one monitor"
             )
 
@@ -159,6 +170,13 @@ def check_monitor_probes(probes: Sequence[ProbeFacts]) -> list[str]:
     if len(families) > 1:
         problems.append("probes mix IPv4 and IPv6 destinations; allowed: one address family per monitor")
     return problems
+
+
+def _origins(probes: Sequence[ProbeFacts]) -> str:
+    """The fan-outs behind a quota, so that the message states the product; NetworkMonitor.fan_out
+    spreads a larger one over several monitors."""
+    origins = sorted({p.origin for p in probes if p.origin})
+    return f" ({'; '.join(origins)}; NetworkMonitor.fan_out spreads more over several monitors)" if origins else ""
 
 
 def address_family(destination: object) -> str | None:

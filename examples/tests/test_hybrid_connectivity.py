@@ -38,11 +38,41 @@ def test_the_template_matches_its_snapshot(snapshot: SnapshotAssertion) -> None:
     assert normalise_asset_hashes(synthesize()) == snapshot.use_extension(JSONSnapshotExtension)
 
 
-def test_every_subnet_probes_the_service_and_the_gateway() -> None:
+def test_every_subnet_probes_the_service_and_the_gateway_and_the_recovery_site_is_paused() -> None:
     [monitor] = declared_monitors(synthesize()).values()
-    targets = sorted((p["protocol"], p["destination"], p.get("destinationPort")) for p in monitor["probes"])
-    assert targets == [("ICMP", "10.100.0.1", None)] * 2 + [("TCP", "10.100.20.15", 443)] * 2
+    targets = sorted(
+        (p["protocol"], p["destination"], p.get("destinationPort"), p.get("state", "ACTIVE")) for p in monitor["probes"]
+    )
+    assert targets == [
+        ("ICMP", "10.100.0.1", None, "ACTIVE"),
+        ("ICMP", "10.100.0.1", None, "ACTIVE"),
+        ("ICMP", "10.200.0.1", None, "INACTIVE"),
+        ("TCP", "10.100.20.15", 443, "ACTIVE"),
+        ("TCP", "10.100.20.15", 443, "ACTIVE"),
+    ]
     assert len({p["sourceArn"] for p in monitor["probes"]}) == 2
+    assert all(p["probeTags"] == {"cost-centre": "network"} for p in monitor["probes"])
+
+
+def test_the_recovery_site_is_resumed_after_its_maintenance_window() -> None:
+    before, after = synthesize(), synthesize(recovery_site_in_maintenance=False)
+    with LocalNetworkMonitor() as emulator, handler_pointed_at(emulator) as handler:
+        stack = StackDriver(
+            on_event=handler.on_event,
+            is_complete=handler.is_complete,
+            clock=emulator.clock,
+            grant=emulator.use_policy,
+            refs=placeholder_ids(before),
+        )
+        stack.deploy(before)
+        [monitor] = emulator.snapshot().values()
+        assert sorted(p["state"] for p in monitor["probes"]) == ["ACTIVE"] * 4 + ["INACTIVE"]
+        calls = len(emulator.calls)
+        stack.deploy(after)
+        assert emulator.writes(calls) == ["UpdateProbe"]
+        [monitor] = emulator.snapshot().values()
+        assert [p["state"] for p in monitor["probes"]] == ["ACTIVE"] * 5
+        stack.destroy()
 
 
 def test_moving_the_service_to_another_port_updates_two_probes_in_place() -> None:
@@ -60,6 +90,6 @@ def test_moving_the_service_to_another_port_updates_two_probes_in_place() -> Non
         stack.deploy(after)
         assert emulator.writes(calls) == ["UpdateProbe", "UpdateProbe"]
         [monitor] = emulator.snapshot().values()
-        assert sorted(p.get("destinationPort", 0) for p in monitor["probes"]) == [0, 0, 8443, 8443]
+        assert sorted(p.get("destinationPort", 0) for p in monitor["probes"]) == [0, 0, 0, 8443, 8443]
         stack.destroy()
         assert emulator.snapshot() == {}
