@@ -16,7 +16,7 @@ export JSII_NODE := $(BIN)/node
 export CDK_DISABLE_CLI_TELEMETRY := true
 export CDK_DISABLE_VERSION_CHECK := true
 
-.PHONY: setup synth offline-deploy benchmark test lint format clean
+.PHONY: setup synth offline-deploy deploy-local benchmark test lint format clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -37,6 +37,9 @@ synth: setup
 offline-deploy: synth
 	$(BIN)/python -m cdk_netmon.testing.offline_deploy cdk.out --stack NetmonHybridConnectivity
 
+deploy-local: setup
+	$(BIN)/python -m cdk_netmon.testing.local_cloud --stack NetmonHybridConnectivity
+
 benchmark: setup
 	$(BIN)/python -m benchmarks.run
 
@@ -53,4 +56,4 @@ format: setup
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules cdk.out .local-cloud .pytest_cache .mypy_cache .ruff_cache

@@ -41,7 +41,7 @@ from .handler.model import (
 )
 from .handler.rules import MAX_PROBES_PER_MONITOR, MAX_PROBES_PER_SUBNET, address_family, check_monitor_name
 from .probe import MonitorProbe, Number, ProbeProtocol
-from .provider import NetworkMonitorProvider
+from .provider import SERVICE_TIMEOUT, NetworkMonitorProvider
 from .validation import (
     REMOVAL_POLICIES,
     ResolvedProbe,
@@ -279,6 +279,7 @@ class NetworkMonitor(_NetworkMonitorBase):
             service_token=provider.service_token,
             resource_type=RESOURCE_TYPE,
             properties={PROPERTY_NAME: Lazy.string(synthesis), OWNERSHIP_PROPERTY: OWNERSHIP_PROPERTY_VALUE},
+            service_timeout=SERVICE_TIMEOUT,
             removal_policy=removal_policy if removal_policy in REMOVAL_POLICIES else RemovalPolicy.DESTROY,
         )
         node.add_dependency(provider.policy)

@@ -29,9 +29,14 @@ HANDLER_RUNTIME = lambda_.Runtime.PYTHON_3_14
 QUERY_INTERVAL = Duration.seconds(15)
 """How often is_complete polls while monitors or probes are PENDING."""
 
-TOTAL_TIMEOUT = Duration.hours(1)
+TOTAL_TIMEOUT = Duration.minutes(50)
 """How long one resource operation may take: an update waits for the service up to three times
 (deletions, updates, creations), and each wait can last minutes."""
+
+SERVICE_TIMEOUT = Duration.hours(1)
+"""How long CloudFormation waits for a custom resource (its `ServiceTimeout`; 3600 s at most): above
+the framework's worst case, TOTAL_TIMEOUT plus its own invocations, so that the framework's answer,
+with the handler's reason, arrives before CloudFormation gives up on its own."""
 
 HANDLER_TIMEOUT = Duration.minutes(5)
 """One on_event or is_complete call: a few API calls, each with its own SDK retries."""

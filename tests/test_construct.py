@@ -43,7 +43,8 @@ def test_the_monitor_is_one_json_document_in_the_shape_of_create_monitor() -> No
     )
     resource = only_monitor(stack)
     assert resource["Properties"]["OwnershipTags"] == "cdk-netmon:stack-id,cdk-netmon:logical-id"
-    assert set(resource["Properties"]) == {"ServiceToken", "Monitor", "OwnershipTags"}
+    assert set(resource["Properties"]) == {"ServiceToken", "ServiceTimeout", "Monitor", "OwnershipTags"}
+    assert resource["Properties"]["ServiceTimeout"] == "3600"  # the maximum, above the framework's 50 minutes
     assert document(resource) == {
         "monitorName": "onprem",
         "aggregationPeriod": 30,

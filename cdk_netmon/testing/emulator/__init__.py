@@ -32,6 +32,9 @@ from cdk_netmon.testing.iam import AccessPolicy
 from .backend import WRITE_OPERATIONS, NetworkMonitorBackend, ServiceError, Settings, SettlingWrites
 from .protocol import DEFAULT_ACCOUNT, DEFAULT_REGION, Identity, Protocol
 
+CONTROL_PATH = "/_emulator/"
+"""Requests under this path are the emulator's own (state), never Network Monitor operations."""
+
 __all__ = [
     "DEFAULT_ACCOUNT",
     "DEFAULT_REGION",
@@ -76,13 +79,19 @@ class LocalNetworkMonitor:
         accounts: Mapping[str, str] | None = None,
         default_account: str = DEFAULT_ACCOUNT,
         default_region: str = DEFAULT_REGION,
+        clock_scale: float = 0.0,
+        port: int = 0,
     ) -> None:
         """
         :param settling_writes: whether writes to a PENDING monitor are accepted or refused
             (see `Settings.settling_writes`). Default: accepted.
         :param accounts: access key id -> account id, for keys that are not 12-digit account ids.
+        :param clock_scale: virtual seconds that pass by themselves per real second. Default: 0,
+            time passes only with `clock.advance`.
+        :param port: on 127.0.0.1. Default: any free port.
         """
-        self.clock = Clock()
+        self.clock = Clock(scale=clock_scale)
+        self.port = port
         self.settings = Settings(pending_seconds, deleting_seconds, settling_writes)
         self.faults = faults or Faults()
         self.default_account, self.default_region = default_account, default_region
@@ -110,7 +119,7 @@ class LocalNetworkMonitor:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
         return self
@@ -214,6 +223,9 @@ class LocalNetworkMonitor:
     def _serve(self, http: BaseHTTPRequestHandler) -> None:
         length = int(http.headers.get("Content-Length") or 0)
         body = http.rfile.read(length) if length else b""
+        if http.path.startswith(CONTROL_PATH):
+            self._control(http)
+            return
 
         def handle() -> Mapping[str, Any]:
             operation = self.protocol.operation_of(http.command, http.path)
@@ -228,6 +240,22 @@ class LocalNetworkMonitor:
                 return result
 
         status, headers, payload = self.protocol.answer(handle)
+        http.send_response(status)
+        for name, value in headers.items():
+            http.send_header(name, value)
+        http.end_headers()
+        http.wfile.write(payload)
+
+    def _control(self, http: BaseHTTPRequestHandler) -> None:
+        """`GET /_emulator/state`: every account and region's monitors, as GetMonitor answers,
+        the operations received so far, and the clock, for scripts that watch a standalone emulator."""
+        with self.lock:
+            monitors = {}
+            for (account, region), backend in self.backends.items():
+                backend.settle()
+                monitors[f"{account}/{region}"] = {name: backend.get_monitor(name) for name in backend.monitors}
+            body = {"clock": self.clock.now(), "monitors": monitors, "calls": list(self.calls)}
+        status, headers, payload = self.protocol.answer(lambda: body)
         http.send_response(status)
         for name, value in headers.items():
             http.send_header(name, value)
