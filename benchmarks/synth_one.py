@@ -36,8 +36,7 @@ def main() -> None:
     assembly = app.synth()
     finished = time.perf_counter()
 
-    template_path = Path(outdir) / "Bench.template.json"
-    template = json.loads(template_path.read_text())
+    templates = sorted(Path(outdir).glob("Bench*.template.json"))
     print(
         json.dumps(
             {
@@ -47,9 +46,10 @@ def main() -> None:
                 "synth_seconds": finished - imported,
                 "process_seconds": finished - started,
                 "peak_kib": high_water_kib("self") + sum(high_water_kib(pid) for pid in children()),
-                "template_bytes": template_path.stat().st_size,
-                "resources": len(template["Resources"]),
+                "template_bytes": sum(t.stat().st_size for t in templates),
+                "resources": sum(len(json.loads(t.read_text())["Resources"]) for t in templates),
                 "stacks": len(assembly.stacks),
+                "imported_cdk_netmon": "cdk_netmon" in sys.modules,
                 "pid": os.getpid(),
             }
         )
