@@ -36,6 +36,7 @@ from .handler.model import (
     OWNERSHIP_PROPERTY_VALUE,
     PAUSED,
     PROPERTY_NAME,
+    endpoint,
     monitor_document,
     probe_document,
 )
@@ -696,9 +697,5 @@ def _count(n: int, noun: str) -> str:
 
 
 def _endpoint(probe: MonitorProbe) -> str:
-    """`10.0.0.1:443`, `[2001:db8::1]:443`, or the bare address of an ICMP probe."""
-    if probe.protocol is not ProbeProtocol.TCP:
-        return str(probe.destination)
-    address = str(probe.destination)
-    host = f"[{address}]" if ":" in address and not is_unresolved(address) else address
-    return f"{host}:{whole_number(probe.destination_port)}"
+    port = whole_number(probe.destination_port) if probe.protocol is ProbeProtocol.TCP else None
+    return endpoint(str(probe.destination), port)

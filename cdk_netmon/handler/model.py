@@ -34,6 +34,15 @@ class InvalidSpecError(ValueError):
 ProbeIdentity = tuple[str, str, str, int | None]
 
 
+def endpoint(destination: str, port: object) -> str:
+    """`10.0.0.1:443`, `[2001:db8::1]:443`, or the bare address of a probe without a port (ICMP).
+    Messages, progress lines and metric labels all write a probe's target this way."""
+    if port is None:
+        return destination
+    host = f"[{destination}]" if ":" in destination else destination
+    return f"{host}:{port}"
+
+
 PAUSED = "INACTIVE"
 """The state of a probe declared with enabled=False. A declared probe is ACTIVE otherwise."""
 
@@ -97,8 +106,8 @@ class ProbeSpec:
         return rules.address_family(self.destination)
 
     def describe(self) -> str:
-        port = f":{self.destination_port}" if self.protocol == "TCP" else ""
-        return f"{self.protocol} {self.source_arn} -> {self.destination}{port}"
+        port = self.destination_port if self.protocol == "TCP" else None
+        return f"{self.protocol} {self.source_arn} -> {endpoint(self.destination, port)}"
 
     def to_api(self, tags_field: str) -> dict[str, Any]:
         """The probe as CreateMonitor (`probeTags`) or CreateProbe (`tags`) expects it."""

@@ -25,7 +25,7 @@ from aws_cdk.assertions import Template
 
 from cdk_netmon.handler import service
 from cdk_netmon.handler.lifecycle import Handler
-from cdk_netmon.handler.model import PROPERTY_NAME
+from cdk_netmon.handler.model import PROPERTY_NAME, endpoint
 
 from .emulator import LocalNetworkMonitor
 
@@ -136,14 +136,6 @@ def _count(probes: list[Mapping[str, Any]]) -> str:
     return " ".join(f"{n} {state}" for state, n in sorted(counts.items()))
 
 
-def endpoint(probe: Mapping[str, Any]) -> str:
-    """`10.0.0.1:443`, `[2001:db8::1]:443`, or the bare address of an ICMP probe."""
-    address = probe["destination"]
-    if "destinationPort" not in probe:
-        return str(address)
-    return f"[{address}]:{probe['destinationPort']}" if ":" in address else f"{address}:{probe['destinationPort']}"
-
-
 def describe(emulator: LocalNetworkMonitor, account: str | None = None, region: str | None = None) -> str:
     """Every monitor and probe of one account and region, a line each."""
     lines = []
@@ -152,8 +144,9 @@ def describe(emulator: LocalNetworkMonitor, account: str | None = None, region: 
         lines.append(f"  {name}: {monitor['state']}, aggregation {monitor['aggregationPeriod']} s, {tags or 'no tags'}")
         for probe in monitor["probes"]:
             subnet = probe["sourceArn"].rsplit("/", 1)[-1]
+            target = endpoint(probe["destination"], probe.get("destinationPort"))
             lines.append(
                 f"    {probe['probeId']} {probe['state']:<8} {probe['protocol']:<4} "
-                f"{subnet} -> {endpoint(probe)} ({probe['packetSize']} bytes)"
+                f"{subnet} -> {target} ({probe['packetSize']} bytes)"
             )
     return "\n".join(lines) or "  (nothing)"
