@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import App, Stack
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk.assertions import Template
 
 from cdk_netmon import MonitorProbe, ProbeProtocol
@@ -22,6 +23,17 @@ def subnet_arn(index: int) -> str:
 
 def new_stack(name: str = "Stack") -> Stack:
     return Stack(App(), name)
+
+
+def isolated_vpc(stack: Stack, azs: int = 2) -> ec2.Vpc:
+    """A VPC of isolated subnets only (no NAT), one per AZ: subnets to probe from."""
+    return ec2.Vpc(
+        stack,
+        "Vpc",
+        max_azs=azs,
+        nat_gateways=0,
+        subnet_configuration=[ec2.SubnetConfiguration(name="P", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)],
+    )
 
 
 def tcp(destination: str = "10.0.0.1", port: int | None = 443, source_arn: str = SUBNET_A, **kw: Any) -> MonitorProbe:

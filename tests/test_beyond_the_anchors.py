@@ -15,17 +15,7 @@ from aws_cdk.interfaces.aws_networkmonitor import IMonitorRef
 
 from cdk_netmon import MonitorProbe, NetworkMonitor, ProbeProtocol
 from cdk_netmon.testing import declared_monitors
-from tests.support import SUBNET_A, resources_of_type, subnet_arn, template_json
-
-
-def vpc(stack: Stack, azs: int = 3) -> ec2.Vpc:
-    return ec2.Vpc(
-        stack,
-        "Vpc",
-        max_azs=azs,
-        nat_gateways=0,
-        subnet_configuration=[ec2.SubnetConfiguration(name="P", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)],
-    )
+from tests.support import SUBNET_A, isolated_vpc, resources_of_type, subnet_arn, template_json
 
 
 def env_stack() -> Stack:
@@ -42,7 +32,7 @@ def only_document(stack: Stack) -> dict[str, Any]:
 
 def test_add_probes_makes_every_source_times_every_destination() -> None:
     stack = env_stack()
-    private = vpc(stack).select_subnets()
+    private = isolated_vpc(stack, 3).select_subnets()
     monitor = NetworkMonitor(stack, "Dc", monitor_name="dc")
     probes = monitor.add_probes(
         sources=private, destinations=["10.0.0.1", "10.0.0.2"], protocol=ProbeProtocol.TCP, destination_port=443

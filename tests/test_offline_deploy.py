@@ -166,20 +166,10 @@ def test_errors_are_one_line_and_exit_non_zero(
     arguments: list[str],
     message: str,
 ) -> None:
-    from aws_cdk import CfnParameter, Stack
-
     monkeypatch.chdir(tmp_path)
     (tmp_path / "bad.json").write_text("{not json")
     (tmp_path / "empty.json").write_text("{}")
-    stack = Stack(App(), "Param")
-    destination = CfnParameter(stack, "Destination").value_as_string
-    NetworkMonitor(
-        stack,
-        "M",
-        monitor_name="m",
-        probes=[MonitorProbe(source_arn=SUBNET_ARN, destination=destination, protocol=ProbeProtocol.ICMP)],
-    )
-    write(tmp_path / "param.json", template_json(stack))
+    write(tmp_path / "param.json", parameter_template())
     assert main(arguments) == 1
     captured = capsys.readouterr()
     [line] = captured.err.strip().splitlines()
@@ -190,6 +180,16 @@ def test_errors_are_one_line_and_exit_non_zero(
 def test_a_parameter_given_on_the_command_line_reaches_the_monitor(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    path = write(tmp_path / "param.json", parameter_template())
+    assert main([str(path), "--parameter", "Destination=10.8.8.8"]) == 0
+    assert "-> 10.8.8.8 (56 bytes)" in capsys.readouterr().out
+
+
+SUBNET_ARN = "arn:aws:ec2:eu-west-1:123456789012:subnet/subnet-0a1b2c3d4e5f60001"
+
+
+def parameter_template() -> dict[str, Any]:
+    """A stack whose probe's destination is a template parameter, Destination, with no default."""
     from aws_cdk import CfnParameter, Stack
 
     stack = Stack(App(), "Param")
@@ -200,9 +200,4 @@ def test_a_parameter_given_on_the_command_line_reaches_the_monitor(
         monitor_name="m",
         probes=[MonitorProbe(source_arn=SUBNET_ARN, destination=destination, protocol=ProbeProtocol.ICMP)],
     )
-    path = write(tmp_path / "param.json", template_json(stack))
-    assert main([str(path), "--parameter", "Destination=10.8.8.8"]) == 0
-    assert "-> 10.8.8.8 (56 bytes)" in capsys.readouterr().out
-
-
-SUBNET_ARN = "arn:aws:ec2:eu-west-1:123456789012:subnet/subnet-0a1b2c3d4e5f60001"
+    return template_json(stack)

@@ -17,17 +17,7 @@ from aws_cdk import App, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 
 from cdk_netmon import MonitorProbe, NetworkMonitor, ProbeProtocol
-from tests.support import SUBNET_A, new_stack, resources_of_type, template_json
-
-
-def vpc_of(stack: Stack, azs: int = 2) -> ec2.Vpc:
-    return ec2.Vpc(
-        stack,
-        "Vpc",
-        max_azs=azs,
-        nat_gateways=0,
-        subnet_configuration=[ec2.SubnetConfiguration(name="P", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)],
-    )
+from tests.support import SUBNET_A, isolated_vpc, new_stack, resources_of_type, template_json
 
 
 def probe(**fields: Any) -> MonitorProbe:
@@ -66,7 +56,7 @@ ROWS = [
     ),
     Row(
         "a subnet selection as source",
-        lambda stack: {"probes": [probe(source_arn=None, source=vpc_of(stack).select_subnets())]},
+        lambda stack: {"probes": [probe(source_arn=None, source=isolated_vpc(stack).select_subnets())]},
         [
             "probes[0].source is an ec2.SelectedSubnets, not an ec2.ISubnet; "
             "pass one subnet of it, one probe per subnet (for example selection.subnets[0])"
@@ -82,7 +72,7 @@ ROWS = [
     ),
     Row(
         "a VPC as source",
-        lambda stack: {"probes": [probe(source_arn=None, source=vpc_of(stack))]},
+        lambda stack: {"probes": [probe(source_arn=None, source=isolated_vpc(stack))]},
         ["probes[0].source is an ec2.Vpc, not an ec2.ISubnet; pass an ec2.ISubnet"],
     ),
     Row(
@@ -274,7 +264,7 @@ def test_every_optional_argument_of_add_probe_accepts_none() -> None:
 @pytest.mark.parametrize(
     ("subnet_of", "named"),
     [
-        (lambda stack: vpc_of(stack, azs=1).isolated_subnets[0], "Stack/Vpc/PSubnet1"),
+        (lambda stack: isolated_vpc(stack, azs=1).isolated_subnets[0], "Stack/Vpc/PSubnet1"),
         (
             lambda stack: ec2.Subnet.from_subnet_id(stack, "Imported", "subnet-0a1b2c3d4e5f60001"),
             "subnet-0a1b2c3d4e5f60001",
