@@ -52,3 +52,20 @@ def template_json(stack: Stack) -> dict[str, Any]:
 
 def resources_of_type(template: dict[str, Any], resource_type: str) -> dict[str, Any]:
     return {k: v for k, v in template["Resources"].items() if v["Type"] == resource_type}
+
+
+def parameter_template(monitor_name: str = "m", source_arn: str = SUBNET_A) -> dict[str, Any]:
+    """A stack whose probe's destination is a template parameter, Destination, with no default."""
+    from aws_cdk import CfnParameter
+
+    from cdk_netmon import NetworkMonitor
+
+    stack = Stack(App(), "Param")
+    destination = CfnParameter(stack, "Destination").value_as_string
+    NetworkMonitor(
+        stack,
+        "M",
+        monitor_name=monitor_name,
+        probes=[MonitorProbe(source_arn=source_arn, destination=destination, protocol=ProbeProtocol.ICMP)],
+    )
+    return template_json(stack)

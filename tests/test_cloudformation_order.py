@@ -22,7 +22,7 @@ import pytest
 from cdk_netmon.testing import DeployFailedError, LocalNetworkMonitor, placeholder_ids
 from cdk_netmon.testing.cloudformation import FailedReplacement, StackDriver
 from tests.offline import assert_converged, driver, handler_policy, offline, template
-from tests.support import normalise_asset_hashes, subnet_arn, template_json
+from tests.support import normalise_asset_hashes, parameter_template, subnet_arn, template_json
 from tests.test_snapshots import ipv6_data_centre_stack
 
 A, B = subnet_arn(1), subnet_arn(2)
@@ -321,20 +321,9 @@ def test_a_retained_monitor_survives_a_failed_first_deploy() -> None:
 
 
 def test_parameter_values_reach_the_monitor_and_a_missing_one_is_named() -> None:
-    from aws_cdk import App, CfnParameter, Stack
-
-    from cdk_netmon import MonitorProbe, NetworkMonitor, ProbeProtocol
     from cdk_netmon.testing import UnsupportedTemplateError
 
-    app_stack = Stack(App(), "Stack")
-    destination = CfnParameter(app_stack, "Destination").value_as_string
-    NetworkMonitor(
-        app_stack,
-        "Monitor",
-        monitor_name="onprem",
-        probes=[MonitorProbe(source_arn=A, destination=destination, protocol=ProbeProtocol.ICMP)],
-    )
-    synthesized = template_json(app_stack)
+    synthesized = parameter_template(monitor_name="onprem", source_arn=A)
     with offline() as emulator:
         with pytest.raises(UnsupportedTemplateError, match=r"^parameter Destination has no value and no default"):
             driver(emulator, refs=placeholder_ids(synthesized)).deploy(synthesized)

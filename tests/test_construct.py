@@ -9,12 +9,11 @@ from typing import Any
 
 import pytest
 from aws_cdk import App, Duration, RemovalPolicy, Stack, Tags
-from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
 from cdk_netmon import MonitorProbe, NetworkMonitor, ProbeProtocol
 from cdk_netmon.handler.rules import check_monitor_name
-from tests.support import SUBNET_A, icmp, new_stack, resources_of_type, tcp, template_json
+from tests.support import SUBNET_A, icmp, isolated_vpc, new_stack, resources_of_type, tcp, template_json
 
 
 def monitors_in(template: dict[str, Any]) -> dict[str, Any]:
@@ -71,13 +70,7 @@ def test_defaults_are_a_60_second_period_and_no_probes() -> None:
 
 def test_an_isubnet_source_becomes_the_subnets_arn() -> None:
     stack = new_stack()
-    vpc = ec2.Vpc(
-        stack,
-        "Vpc",
-        max_azs=1,
-        nat_gateways=0,
-        subnet_configuration=[ec2.SubnetConfiguration(name="P", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)],
-    )
+    vpc = isolated_vpc(stack, azs=1)
     NetworkMonitor(
         stack,
         "Monitor",

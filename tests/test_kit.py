@@ -7,23 +7,16 @@ from pathlib import Path
 
 import pytest
 from aws_cdk import App, CfnParameter, Stack, Token
-from aws_cdk import aws_ec2 as ec2
 
 import cdk_netmon.provider
 from cdk_netmon import MonitorProbe, NetworkMonitor, ProbeProtocol
 from cdk_netmon.testing import declared_monitors, normalise_asset_hashes
-from tests.support import SUBNET_A, template_json
+from tests.support import SUBNET_A, isolated_vpc, template_json
 
 
 def test_declared_monitors_reads_probes_whose_sources_are_subnets_of_the_app() -> None:
     stack = Stack(App(), "Stack")
-    vpc = ec2.Vpc(
-        stack,
-        "Vpc",
-        max_azs=1,
-        nat_gateways=0,
-        subnet_configuration=[ec2.SubnetConfiguration(name="P", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)],
-    )
+    vpc = isolated_vpc(stack, azs=1)
     port = CfnParameter(stack, "Port", type="Number").value_as_number
     monitor = NetworkMonitor(
         stack,

@@ -15,7 +15,7 @@ from cdk_netmon.testing.cloudformation import UnsupportedTemplateError, placehol
 from cdk_netmon.testing.offline_deploy import read_input, run
 from examples.hybrid_connectivity import HybridConnectivityStack
 from tests.offline import driver, offline
-from tests.support import template_json
+from tests.support import parameter_template, template_json
 
 
 @pytest.fixture(scope="module")
@@ -183,21 +183,3 @@ def test_a_parameter_given_on_the_command_line_reaches_the_monitor(
     path = write(tmp_path / "param.json", parameter_template())
     assert main([str(path), "--parameter", "Destination=10.8.8.8"]) == 0
     assert "-> 10.8.8.8 (56 bytes)" in capsys.readouterr().out
-
-
-SUBNET_ARN = "arn:aws:ec2:eu-west-1:123456789012:subnet/subnet-0a1b2c3d4e5f60001"
-
-
-def parameter_template() -> dict[str, Any]:
-    """A stack whose probe's destination is a template parameter, Destination, with no default."""
-    from aws_cdk import CfnParameter, Stack
-
-    stack = Stack(App(), "Param")
-    destination = CfnParameter(stack, "Destination").value_as_string
-    NetworkMonitor(
-        stack,
-        "M",
-        monitor_name="m",
-        probes=[MonitorProbe(source_arn=SUBNET_ARN, destination=destination, protocol=ProbeProtocol.ICMP)],
-    )
-    return template_json(stack)

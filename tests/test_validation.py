@@ -15,7 +15,7 @@ from aws_cdk import CfnParameter, Duration, Stack, Tags, Token
 from aws_cdk import aws_ec2 as ec2
 
 from cdk_netmon import MonitorProbe, NetworkMonitor, ProbeProtocol
-from tests.support import SUBNET_A, SUBNET_B, icmp, new_stack, subnet_arn, tcp, template_json
+from tests.support import SUBNET_A, SUBNET_B, icmp, isolated_vpc, new_stack, subnet_arn, tcp, template_json
 
 VALID_PROBE = tcp()
 
@@ -284,14 +284,7 @@ def test_tags_applied_with_tags_of_are_validated() -> None:
 
 
 def subnets_of(stack: Stack, count: int) -> list[ec2.ISubnet]:
-    vpc = ec2.Vpc(
-        stack,
-        "Vpc",
-        max_azs=count,
-        nat_gateways=0,
-        subnet_configuration=[ec2.SubnetConfiguration(name="P", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)],
-    )
-    return list(vpc.isolated_subnets)
+    return list(isolated_vpc(stack, azs=count).isolated_subnets)
 
 
 def test_subnet_quota_counts_probes_from_one_isubnet_even_though_its_arn_is_a_token() -> None:

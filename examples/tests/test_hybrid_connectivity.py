@@ -7,6 +7,8 @@ survives library upgrades, an assertion on the declared probes, and an offline u
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,21 @@ def synthesize(**props: Any) -> dict[str, Any]:
     return dict(Template.from_stack(HybridConnectivityStack(app, "NetmonHybridConnectivity", **props)).to_json())
 
 
+@contextmanager
+def deployed(template: dict[str, Any]) -> Iterator[tuple[LocalNetworkMonitor, StackDriver]]:
+    """The stack deployed to an emulator by the shipped handler, for an update to follow."""
+    with LocalNetworkMonitor() as emulator, handler_pointed_at(emulator) as handler:
+        stack = StackDriver(
+            on_event=handler.on_event,
+            is_complete=handler.is_complete,
+            clock=emulator.clock,
+            grant=emulator.use_policy,
+            refs=placeholder_ids(template),
+        )
+        stack.deploy(template)
+        yield emulator, stack
+
+
 def test_the_template_matches_its_snapshot(snapshot: SnapshotAssertion) -> None:
     assert normalise_asset_hashes(synthesize()) == snapshot.use_extension(JSONSnapshotExtension)
 
@@ -56,15 +73,7 @@ def test_every_subnet_probes_the_service_and_the_gateway_and_the_recovery_site_i
 
 def test_the_recovery_site_is_resumed_after_its_maintenance_window() -> None:
     before, after = synthesize(), synthesize(recovery_site_in_maintenance=False)
-    with LocalNetworkMonitor() as emulator, handler_pointed_at(emulator) as handler:
-        stack = StackDriver(
-            on_event=handler.on_event,
-            is_complete=handler.is_complete,
-            clock=emulator.clock,
-            grant=emulator.use_policy,
-            refs=placeholder_ids(before),
-        )
-        stack.deploy(before)
+    with deployed(before) as (emulator, stack):
         [monitor] = emulator.snapshot().values()
         assert sorted(p["state"] for p in monitor["probes"]) == ["ACTIVE"] * 4 + ["INACTIVE"]
         calls = len(emulator.calls)
@@ -77,15 +86,7 @@ def test_the_recovery_site_is_resumed_after_its_maintenance_window() -> None:
 
 def test_moving_the_service_to_another_port_updates_two_probes_in_place() -> None:
     before, after = synthesize(), synthesize(on_premises_port=8443)
-    with LocalNetworkMonitor() as emulator, handler_pointed_at(emulator) as handler:
-        stack = StackDriver(
-            on_event=handler.on_event,
-            is_complete=handler.is_complete,
-            clock=emulator.clock,
-            grant=emulator.use_policy,
-            refs=placeholder_ids(before),
-        )
-        stack.deploy(before)
+    with deployed(before) as (emulator, stack):
         calls = len(emulator.calls)
         stack.deploy(after)
         assert emulator.writes(calls) == ["UpdateProbe", "UpdateProbe"]
