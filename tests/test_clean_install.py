@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import HANDLER_MODULES
+
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 
@@ -140,9 +142,7 @@ def test_a_user_app_synthesizes_from_outside_the_repository(clean_venv: Path, tm
     assert "Fn::Join" in monitor["Properties"]["Monitor"]  # probes from the VPC's subnets
     [asset] = [d for d in out.glob("asset.*") if (d / "handler").is_dir()]
     files = sorted(str(p.relative_to(asset)) for p in asset.rglob("*") if p.is_file())
-    assert files == [
-        f"handler/{n}" for n in ("__init__.py", "lifecycle.py", "model.py", "plan.py", "rules.py", "service.py")
-    ]
+    assert files == [f"handler/{name}" for name in HANDLER_MODULES]
 
 
 def test_importing_the_library_needs_neither_boto3_nor_botocore() -> None:

@@ -332,3 +332,45 @@ def test_parameter_values_reach_the_monitor_and_a_missing_one_is_named() -> None
         [probe] = emulator.snapshot()["onprem"]["probes"]
         assert probe["destination"] == "10.7.7.7"
         stack.destroy()
+
+
+# --- CreateProbe, which the Service Authorization Reference authorizes on `*` only ---------------
+
+
+def previous_release_policy() -> dict[str, Any]:
+    """The handler policy as 0.2.0 wrote it: CreateProbe with the other actions, on monitor/* and probe/*."""
+    policy = handler_policy()
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    [create_probe] = [s for s in statements if s["Action"] == "networkmonitor:CreateProbe"]
+    statements.remove(create_probe)
+    [main] = [s for s in statements if "networkmonitor:GetMonitor" in s["Action"]]
+    main["Action"] = [*main["Action"], "networkmonitor:CreateProbe"]
+    return policy
+
+
+@pytest.mark.parametrize(("policy", "allowed"), [("this release's", True), ("0.2.0's", False)])
+def test_adding_moving_and_recreating_probes_call_create_probe_which_only_a_star_allows(
+    policy: str, allowed: bool
+) -> None:
+    granted = handler_policy() if allowed else previous_release_policy()
+    added = {**NAMED, "probes": [*NAMED["probes"], {"sourceArn": B, "destination": "10.0.0.5", "protocol": "ICMP"}]}
+    moved = {**added, "probes": [NAMED["probes"][0], {**added["probes"][1], "sourceArn": subnet_arn(3)}]}
+    with offline() as emulator:
+        stack = driver(emulator)
+        stack.deploy(template(NAMED, policy=granted))  # CreateMonitor carries the first probes
+        steps = [added, moved]
+        if not allowed:
+            with pytest.raises(
+                DeployFailedError, match=r"not authorized to perform: networkmonitor:CreateProbe on resource: \*"
+            ):
+                stack.deploy(template(added, policy=granted))
+            assert_converged(emulator, NAMED)  # rolled back
+            return
+        before = len(emulator.calls)
+        for step in steps:
+            stack.deploy(template(step, policy=granted))
+            assert_converged(emulator, step)
+        emulator.backend().drift_delete_probe("onprem", stack.resources["Monitor0"].data["ProbeId.1"])
+        stack.resend_update("Monitor0")
+        assert_converged(emulator, moved)
+        assert emulator.writes(before).count("CreateProbe") == 3  # added, moved, re-created

@@ -14,7 +14,15 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from cdk_netmon.handler import service
-from cdk_netmon.handler.lifecycle import ABANDONED_MONITOR, RESPONSE_LIMIT_BYTES, Handler, MonitorFailedError
+from cdk_netmon.handler.lifecycle import (
+    ABANDONED_MONITOR,
+    GIVE_UP_AFTER_SECONDS,
+    GIVE_UP_AT,
+    RESPONSE_LIMIT_BYTES,
+    Handler,
+    MonitorFailedError,
+    SecurityGroupInUseError,
+)
 from cdk_netmon.handler.model import InvalidSpecError
 from cdk_netmon.handler.plan import client_token
 from tests.handler_events import (
@@ -42,8 +50,9 @@ class FakeService:
     """Scripted Network Monitor answers; every request is checked against the botocore model.
     `on_event` and `is_complete` are the handler's, on the stubbed client."""
 
-    def __init__(self, stubber: Stubber, handler: Handler) -> None:
+    def __init__(self, stubber: Stubber, ec2: Stubber, handler: Handler) -> None:
         self.stubber = stubber
+        self.ec2 = ec2
         self.on_event = handler.on_event
         self.is_complete = handler.is_complete
 
@@ -71,16 +80,37 @@ class FakeService:
             {"monitorArn": f"{ACCOUNT_PREFIX}:monitor/{name}", "monitorName": name, "state": "PENDING"},
         )
 
+    def groups(self, name: str = "onprem", found: list[Mapping[str, Any]] | None = None) -> None:
+        """DescribeSecurityGroups for the monitor's description, answering `found` (none by default)."""
+        description = f"Created By Amazon CloudWatch Network Monitor for {name}"
+        self.ec2.add_response(
+            "describe_security_groups",
+            {"SecurityGroups": [dict(g) for g in found or []]},
+            {"Filters": [{"Name": "description", "Values": [description]}]},
+        )
+
     def fail(self, operation: str, code: str, status: int, params: Mapping[str, Any]) -> None:
         self.stubber.add_client_error(operation, code, f"{code} from the service", status, expected_params=dict(params))
 
 
+NOW = 1_790_000_000.0
+"""The handler's clock in these tests: on_event answers GIVE_UP_AT = NOW + 45 minutes."""
+
+
+def answer(physical_id: str, **extra: Any) -> dict[str, Any]:
+    """What on_event answers: the physical id, and when to stop waiting for security groups."""
+    return {"PhysicalResourceId": physical_id, GIVE_UP_AT: round(NOW + GIVE_UP_AFTER_SECONDS), **extra}
+
+
 @pytest.fixture
 def api() -> Iterator[FakeService]:
-    client = service.new_client(region_name="eu-west-1", aws_access_key_id="test", aws_secret_access_key="test")
-    with Stubber(client) as stubber:
-        yield FakeService(stubber, Handler(client))
+    credentials = {"region_name": "eu-west-1", "aws_access_key_id": "test", "aws_secret_access_key": "test"}
+    client = service.new_client(**credentials)
+    ec2 = service.new_client("ec2", **credentials)
+    with Stubber(client) as stubber, Stubber(ec2) as ec2_stubber:
+        yield FakeService(stubber, ec2_stubber, Handler(client, ec2, now=lambda: NOW))
         stubber.assert_no_pending_responses()
+        ec2_stubber.assert_no_pending_responses()
 
 
 def owned(declared: Mapping[str, Any]) -> dict[str, Any]:
@@ -102,7 +132,7 @@ class TestCreate:
         token = client_token(STACK_ID, LOGICAL_ID, create["RequestId"], "create")
         api.expect_create_monitor({**DECLARED, "clientToken": token})
         response = api.on_event(create)
-        assert response == {"PhysicalResourceId": "onprem"}
+        assert response == answer("onprem")
 
         polled = after_on_event(create, response)
         api.get(
@@ -117,6 +147,7 @@ class TestCreate:
 
         # Probes come back in another order; their ids still follow the declared order.
         api.get(live_monitor(period=30, tags={"team": "network"}, probes=[live_probe(2, ICMP_B), live_probe(1, TCP_A)]))
+        api.groups()
         assert api.is_complete(polled) == {
             "IsComplete": True,
             "Data": {
@@ -139,10 +170,12 @@ class TestCreate:
         api.expect_create_monitor({**monitor("empty"), "clientToken": ANY})
         response = api.on_event(create)
         api.get(live_monitor("empty", state="INACTIVE"), name="empty")
+        api.groups("empty")
         assert api.is_complete(after_on_event(create, response))["IsComplete"] is True
 
     def test_a_name_taken_outside_the_stack_fails_and_leaves_that_monitor_alone(self, api: FakeService) -> None:
         api.fail("create_monitor", "ConflictException", 409, {**owned(DECLARED), "clientToken": ANY})
+        api.get(live_monitor(period=30, probes=[live_probe(9, TCP_A)], owner_tags={}))
         with pytest.raises(service.MonitorNameTakenError, match="A monitor named 'onprem' already exists"):
             api.on_event(event("Create", DECLARED))
 
@@ -169,7 +202,7 @@ class TestCreate:
         with pytest.raises(
             MonitorFailedError, match=rf"probe {probe_id(1)} \(TCP {SUBNET_A} -> 10.0.0.1:443\) is in state ERROR"
         ):
-            api.is_complete(after_on_event(create, {"PhysicalResourceId": "onprem"}))
+            api.is_complete(after_on_event(create, answer("onprem")))
 
     def test_a_monitor_in_error_fails_the_deploy(self, api: FakeService) -> None:
         api.get(
@@ -178,14 +211,15 @@ class TestCreate:
             )
         )
         with pytest.raises(MonitorFailedError, match="the monitor is in state ERROR"):
-            api.is_complete(after_on_event(event("Create", DECLARED), {"PhysicalResourceId": "onprem"}))
+            api.is_complete(after_on_event(event("Create", DECLARED), answer("onprem")))
 
     def test_24_probes_fit_the_4096_byte_response_limit(self, api: FakeService) -> None:
         probes = [probe(subnet_arn(i // 4), f"10.0.{i}.1") for i in range(24)]
         declared = monitor("m" * 200, probes)
         longest_ids = [{**live_probe(i, p), "probeId": f"probe-{i:064d}"} for i, p in enumerate(probes)]
         api.get(live_monitor("m" * 200, probes=longest_ids), name="m" * 200)
-        response = api.is_complete(after_on_event(event("Create", declared), {"PhysicalResourceId": "m" * 200}))
+        api.groups("m" * 200)
+        response = api.is_complete(after_on_event(event("Create", declared), answer("m" * 200)))
         assert len(response["Data"]) == 26
         framework_envelope = {
             "Status": "SUCCESS",
@@ -204,8 +238,8 @@ class TestCreate:
 
 def update(api: FakeService, declared: Mapping[str, Any], old: Mapping[str, Any] = DECLARED) -> dict[str, Any]:
     request = event("Update", declared, physical_id=old["monitorName"], old=old)
-    assert api.on_event(request) == {"PhysicalResourceId": old["monitorName"]}  # in place: no call
-    return after_on_event(request, {"PhysicalResourceId": old["monitorName"]})
+    assert api.on_event(request) == answer(old["monitorName"])  # in place: no call
+    return after_on_event(request, answer(old["monitorName"]))
 
 
 CONVERGED = live_monitor(period=30, tags={"team": "network"}, probes=[live_probe(1, TCP_A), live_probe(2, ICMP_B)])
@@ -215,6 +249,7 @@ class TestUpdate:
     def test_reordering_the_probes_makes_no_call(self, api: FakeService) -> None:
         polled = update(api, monitor("onprem", [ICMP_B, TCP_A], period=30, tags={"team": "network"}))
         api.get(CONVERGED)
+        api.groups()
         result = api.is_complete(polled)
         assert result["IsComplete"] is True
         assert result["Data"]["ProbeId.0"] == probe_id(2)
@@ -236,6 +271,7 @@ class TestUpdate:
         )
         assert api.is_complete(polled) == {"IsComplete": False}
         api.get(live_monitor(period=30, tags={"team": "network"}, probes=[live_probe(1, moved), live_probe(2, ICMP_B)]))
+        api.groups()
         assert api.is_complete(polled)["IsComplete"] is True
 
     def test_protocol_port_and_packet_size_change_in_the_same_call(self, api: FakeService) -> None:
@@ -292,6 +328,7 @@ class TestUpdate:
                 period=30, tags={"team": "network"}, probes=[live_probe(1, TCP_A), live_probe(2, ICMP_B, "DELETED")]
             )
         )
+        api.groups()
         assert api.is_complete(polled)["IsComplete"] is True
 
     def test_a_changed_source_is_delete_then_create_after_the_delete_settles(self, api: FakeService) -> None:
@@ -378,7 +415,7 @@ class TestUpdate:
         # GetMonitor may lag CreateMonitor. Asking again with the request's own token is idempotent,
         # and a conflict here only means the monitor is there after all: the next poll reads it.
         create = event("Create", DECLARED)
-        polled = after_on_event(create, {"PhysicalResourceId": "onprem"})
+        polled = after_on_event(create, answer("onprem"))
         api.get(None)
         api.fail(
             "create_monitor",
@@ -386,6 +423,7 @@ class TestUpdate:
             409,
             {**owned(DECLARED), "clientToken": client_token(STACK_ID, LOGICAL_ID, create["RequestId"], "create")},
         )
+        api.get(None)  # still not visible: the next poll reads it again
         assert api.is_complete(polled) == {"IsComplete": False}
 
     def test_a_rollback_is_an_update_back_to_the_old_properties(self, api: FakeService) -> None:
@@ -410,7 +448,7 @@ class TestUpdate:
             {**renamed, "clientToken": client_token(STACK_ID, LOGICAL_ID, request["RequestId"], "create")}
         )
         # A new physical id: CloudFormation deletes "onprem" once the stack update succeeds.
-        assert api.on_event(request) == {"PhysicalResourceId": "onprem-v2"}
+        assert api.on_event(request) == answer("onprem-v2")
 
     def test_an_invalid_update_fails_before_any_call(self, api: FakeService) -> None:
         with pytest.raises(InvalidSpecError, match=r"probes\[0\].packetSize 9000"):
@@ -437,7 +475,7 @@ class TestDelete:
         api.get(CONVERGED)
         api.expect("delete_probe", {"monitorName": "onprem", "probeId": probe_id(1)})
         api.expect("delete_probe", {"monitorName": "onprem", "probeId": probe_id(2)})
-        assert api.on_event(request) == {"PhysicalResourceId": "onprem"}
+        assert api.on_event(request) == answer("onprem")
 
         api.get(live_monitor(period=30, probes=[live_probe(1, TCP_A, "DELETING"), live_probe(2, ICMP_B, "DELETED")]))
         assert api.is_complete(request) == {"IsComplete": False}
@@ -445,6 +483,7 @@ class TestDelete:
         api.expect("delete_monitor", {"monitorName": "onprem"})
         assert api.is_complete(request) == {"IsComplete": False}
         api.get(None)
+        api.groups()
         assert api.is_complete(request) == {"IsComplete": True}
 
     def test_a_probe_already_gone_or_a_refused_monitor_delete_is_tried_again_later(self, api: FakeService) -> None:
@@ -460,11 +499,12 @@ class TestDelete:
         api.get(None)
         api.on_event(delete_request())
         api.get(None)
+        api.groups()
         assert api.is_complete(delete_request()) == {"IsComplete": True}
 
     def test_after_a_failed_create_there_is_nothing_to_call(self, api: FakeService) -> None:
         request = delete_request(CREATE_FAILED_MARKER)
-        assert api.on_event(request) == {"PhysicalResourceId": CREATE_FAILED_MARKER}
+        assert api.on_event(request) == answer(CREATE_FAILED_MARKER)
         assert api.is_complete(request) == {"IsComplete": True}
 
     def test_probes_in_error_are_deleted_too(self, api: FakeService) -> None:
@@ -493,18 +533,18 @@ class TestOwnership:
     ) -> None:
         api.get(live_monitor(period=30, probes=[live_probe(9, TCP_A)], owner_tags=owner_tags))
         with pytest.raises(service.ForeignMonitorError, match="'onprem' exists but is not this resource's"):
-            api.is_complete(after_on_event(event("Create", DECLARED), {"PhysicalResourceId": "onprem"}))
+            api.is_complete(after_on_event(event("Create", DECLARED), answer("onprem")))
 
     def test_delete_leaves_a_monitor_that_is_not_ours_alone(self, api: FakeService) -> None:
         api.get(live_monitor(probes=[live_probe(1, TCP_A)], owner_tags={}))
-        assert api.on_event(delete_request()) == {"PhysicalResourceId": "onprem"}
+        assert api.on_event(delete_request()) == answer("onprem")
         api.get(live_monitor(probes=[live_probe(1, TCP_A)], owner_tags={}))
         assert api.is_complete(delete_request()) == {"IsComplete": True}
 
     def test_an_update_adopts_a_monitor_of_release_0_1_0_before_touching_it(self, api: FakeService) -> None:
         request = event("Update", DECLARED, physical_id="onprem", old=DECLARED, old_release="0.1.0")
-        assert api.on_event(request) == {"PhysicalResourceId": "onprem"}
-        polled = after_on_event(request, {"PhysicalResourceId": "onprem"})
+        assert api.on_event(request) == answer("onprem")
+        polled = after_on_event(request, answer("onprem"))
         untagged = live_monitor(
             period=30, tags={"team": "network"}, probes=[live_probe(1, TCP_A), live_probe(2, ICMP_B)], owner_tags={}
         )
@@ -512,6 +552,7 @@ class TestOwnership:
         api.expect("tag_resource", {"resourceArn": f"{ACCOUNT_PREFIX}:monitor/onprem", "tags": OWNER_TAGS})
         assert api.is_complete(polled) == {"IsComplete": False}
         api.get(CONVERGED)
+        api.groups()
         assert api.is_complete(polled)["IsComplete"] is True
 
     def test_a_delete_adopts_a_monitor_of_release_0_1_0_then_deletes_it(self, api: FakeService) -> None:
@@ -519,12 +560,12 @@ class TestOwnership:
         api.get(live_monitor(probes=[live_probe(1, TCP_A)], owner_tags={}))
         api.expect("tag_resource", {"resourceArn": f"{ACCOUNT_PREFIX}:monitor/onprem", "tags": OWNER_TAGS})
         api.expect("delete_probe", {"monitorName": "onprem", "probeId": probe_id(1)})
-        assert api.on_event(request) == {"PhysicalResourceId": "onprem"}
+        assert api.on_event(request) == answer("onprem")
 
     def test_a_delete_of_0_1_0_properties_still_leaves_another_resources_monitor_alone(self, api: FakeService) -> None:
         request = event("Delete", DECLARED, physical_id="onprem", release="0.1.0")
         api.get(live_monitor(owner_tags={**OWNER_TAGS, "cdk-netmon:logical-id": "Other"}))
-        assert api.on_event(request) == {"PhysicalResourceId": "onprem"}
+        assert api.on_event(request) == answer("onprem")
 
     def test_an_update_that_rolls_back_a_failed_replacement_deletes_the_monitor_it_created(
         self, api: FakeService
@@ -533,9 +574,9 @@ class TestOwnership:
         # properties with the old id; the old properties of that Update name the new monitor.
         renamed = {**DECLARED, "monitorName": "onprem-v2"}
         request = event("Update", DECLARED, physical_id="onprem", old=renamed)
-        answer = api.on_event(request)
-        assert answer == {"PhysicalResourceId": "onprem", ABANDONED_MONITOR: "onprem-v2"}
-        polled = after_on_event(request, answer)
+        answered = api.on_event(request)
+        assert answered == {**answer("onprem"), ABANDONED_MONITOR: "onprem-v2"}
+        polled = after_on_event(request, answered)
 
         api.get(live_monitor("onprem-v2", state="ERROR", probes=[live_probe(5, TCP_A, "ERROR")]), name="onprem-v2")
         api.expect("delete_probe", {"monitorName": "onprem-v2", "probeId": probe_id(5)})
@@ -544,7 +585,9 @@ class TestOwnership:
         api.expect("delete_monitor", {"monitorName": "onprem-v2"})
         assert api.is_complete(polled) == {"IsComplete": False}
         api.get(None, name="onprem-v2")
+        api.groups("onprem-v2")
         api.get(CONVERGED)
+        api.groups()
         assert api.is_complete(polled)["IsComplete"] is True
 
     def test_a_monitor_named_by_the_old_properties_that_is_not_ours_is_not_deleted(self, api: FakeService) -> None:
@@ -553,12 +596,13 @@ class TestOwnership:
         polled = after_on_event(request, api.on_event(request))
         api.get(live_monitor("onprem-v2", owner_tags={}), name="onprem-v2")
         api.get(CONVERGED)
+        api.groups()
         assert api.is_complete(polled)["IsComplete"] is True
 
 
 def test_each_call_gets_eight_attempts_in_all() -> None:
     client = service.new_client(region_name="eu-west-1", aws_access_key_id="test", aws_secret_access_key="test")
-    assert client.meta.config.retries == {"mode": "standard", "total_max_attempts": service.MAX_ATTEMPTS}
+    assert client.meta.config.retries == {"mode": "legacy", "total_max_attempts": service.MAX_ATTEMPTS}
     assert service.MAX_ATTEMPTS == 8
 
 
@@ -581,3 +625,81 @@ class TestPausing:
             InvalidSpecError, match=r"probes\[0\].state 'PENDING' is not a state a probe can be declared in"
         ):
             api.on_event(event("Create", monitor("onprem", [{**TCP_A, "state": "PENDING"}])))
+
+
+# --- Security groups --------------------------------------------------------------------------
+
+
+def group(group_id: str, vpc: str, name: str = "onprem") -> dict[str, Any]:
+    return {
+        "GroupId": group_id,
+        "VpcId": vpc,
+        "GroupName": f"netmon-{group_id}",
+        "Description": f"Created By Amazon CloudWatch Network Monitor for {name}",
+    }
+
+
+class TestSecurityGroups:
+    """The groups the service leaves: deleted once no probe of the monitor is in their VPC."""
+
+    def test_after_the_monitor_is_gone_its_groups_are_deleted(self, api: FakeService) -> None:
+        api.get(None)
+        api.groups(found=[group("sg-0a", "vpc-a"), group("sg-0b", "vpc-b")])
+        api.ec2.add_response("delete_security_group", {}, {"GroupId": "sg-0a"})
+        api.ec2.add_response("delete_security_group", {}, {"GroupId": "sg-0b"})
+        assert api.is_complete(delete_request()) == {"IsComplete": True}
+
+    def test_a_vpc_that_keeps_a_probe_keeps_its_group(self, api: FakeService) -> None:
+        polled = update(api, DECLARED)
+        api.get(CONVERGED)  # both probes in vpc-0a1b2c3d4e5f6a7b8
+        api.groups(found=[group("sg-0a", "vpc-0a1b2c3d4e5f6a7b8"), group("sg-old", "vpc-old")])
+        api.ec2.add_response("delete_security_group", {}, {"GroupId": "sg-old"})
+        assert api.is_complete(polled)["IsComplete"] is True
+
+    def test_a_group_of_another_description_is_never_deleted(self, api: FakeService) -> None:
+        # An EC2 that ignores the description filter (ministack's) returns every group.
+        api.get(None)
+        api.groups(
+            found=[{**group("sg-app", "vpc-a"), "Description": "the application"}, group("sg-x", "vpc-a", "onprem-2")]
+        )
+        assert api.is_complete(delete_request()) == {"IsComplete": True}
+
+    def test_a_group_still_in_use_is_tried_again_on_the_next_poll(self, api: FakeService) -> None:
+        request = after_on_event(delete_request(), answer("onprem"))
+        api.get(None)
+        api.groups(found=[group("sg-0a", "vpc-a")])
+        api.ec2.add_client_error(
+            "delete_security_group", "DependencyViolation", "resource sg-0a has a dependent object", 400
+        )
+        assert api.is_complete(request) == {"IsComplete": False}
+
+    def test_a_group_still_in_use_at_the_deadline_fails_with_what_is_left(self) -> None:
+        credentials = {"region_name": "eu-west-1", "aws_access_key_id": "test", "aws_secret_access_key": "test"}
+        client, ec2 = service.new_client(**credentials), service.new_client("ec2", **credentials)
+        late = Handler(client, ec2, now=lambda: NOW + GIVE_UP_AFTER_SECONDS)
+        with Stubber(client) as stubber, Stubber(ec2) as ec2_stubber:
+            api = FakeService(stubber, ec2_stubber, late)
+            api.get(None)
+            api.groups(found=[group("sg-0a", "vpc-a")])
+            api.ec2.add_client_error("delete_security_group", "DependencyViolation", "in use", 400)
+            with pytest.raises(SecurityGroupInUseError, match=r"security group sg-0a in vpc-a, .* is still in use"):
+                api.is_complete(after_on_event(delete_request(), answer("onprem")))
+
+    def test_a_probe_whose_vpc_is_not_told_leaves_every_group_alone(self, api: FakeService) -> None:
+        polled = update(api, DECLARED)
+        unknown = [{k: v for k, v in live_probe(n, p).items() if k != "vpcId"} for n, p in ((1, TCP_A), (2, ICMP_B))]
+        api.get(live_monitor(period=30, tags={"team": "network"}, probes=unknown))
+        assert api.is_complete(polled)["IsComplete"] is True  # no EC2 call: its VPC may be any
+
+    def test_a_monitor_that_is_not_ours_keeps_its_groups(self, api: FakeService) -> None:
+        api.get(live_monitor(owner_tags={}))
+        assert api.is_complete(delete_request()) == {"IsComplete": True}  # and no EC2 call
+
+
+def test_a_conflict_with_a_monitor_carrying_our_own_tags_adopts_it(api: FakeService) -> None:
+    """A Lambda killed after CreateMonitor lost the answer; the next Create finds that monitor."""
+    api.fail("create_monitor", "ConflictException", 409, {**owned(DECLARED), "clientToken": ANY})
+    api.get(CONVERGED)
+    assert api.on_event(event("Create", DECLARED, request_id="6a0e6b5e-0000-4000-8000-000000000002")) == answer(
+        "onprem"
+    )

@@ -7,16 +7,20 @@ ships. Each story ends with the emulator holding exactly what the template decla
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cdk_netmon.handler import service
 from cdk_netmon.testing import Faults
 from cdk_netmon.testing.cloudformation import DeployFailedError
 from cdk_netmon.testing.emulator import SettlingWrites
+from cdk_netmon.testing.kit import handler_for
 from tests.offline import assert_converged, driver, offline, template
 from tests.support import subnet_arn
 
@@ -395,3 +399,59 @@ def test_a_stack_tag_removed_from_the_app_is_removed_from_the_probes() -> None:
         stack.deploy(template(monitor([tcp(A, "10.0.0.1")])))
         assert emulator.writes(before) == ["UntagResource", "UntagResource"]
         assert_converged(emulator, monitor([tcp(A, "10.0.0.1")]))
+
+
+# --- faults: a Lambda killed part-way, a long storm of server errors ------------------------------
+
+
+def test_a_monitor_whose_create_answer_was_lost_is_adopted_by_the_next_deploy() -> None:
+    """on_event dies right after CreateMonitor (a Lambda timeout): the framework answers FAILED with
+    its placeholder id, the rollback's Delete never reaches the handler, and the monitor stays with
+    this resource's ownership tags. The next deploy converges on that same monitor, with no manual step."""
+    with offline() as emulator:
+        handler = handler_for(emulator)
+        killed = {"armed": True}
+
+        def on_event(event: Mapping[str, Any], context: Any) -> Mapping[str, Any]:
+            answer = handler.on_event(event, context)
+            if event["RequestType"] == "Create" and event["LogicalResourceId"] == "Monitor1" and killed["armed"]:
+                killed["armed"] = False
+                raise TimeoutError("Task timed out after 300.00 seconds")
+            return answer
+
+        stack = driver(emulator, handler=handler)
+        stack.on_event = on_event
+        second = monitor([icmp(B, "10.0.0.7")], name="second")
+        stack.deploy(template(V1))
+        with pytest.raises(DeployFailedError, match="Task timed out"):
+            stack.deploy(template(V1, second))
+        assert sorted(emulator.snapshot()) == ["onprem", "second"]  # left by the lost answer
+
+        before = len(emulator.calls)
+        stack.deploy(template(V1, second))
+        assert_converged(emulator, V1, second)
+        assert "CreateMonitor" in emulator.writes(before)  # refused as a conflict, then adopted
+        stack.destroy()
+        assert emulator.snapshot() == {}
+
+
+def test_in_a_long_storm_of_server_errors_every_call_gets_its_eight_attempts() -> None:
+    """botocore's standard retry mode shares a quota per client, which a warm Lambda container's
+    client would exhaust in a long storm (later calls giving up after their first error). The
+    handler's client has no such quota: over 150 calls at 50% server errors, a call fails only after
+    8 attempts, as the README promises."""
+    with offline(Faults(internal_error=0.5, seed=7)) as emulator:
+        boto3.client("networkmonitor", **emulator.client_options()).create_monitor(monitorName="m")
+        client = service.new_client(**emulator.client_options())  # one client: a warm container's
+        attempts, failures = [], 0
+        for _ in range(150):
+            before = len(emulator.calls)
+            try:
+                client.get_monitor(monitorName="m")
+            except ClientError:
+                failures += 1
+                assert len(emulator.calls) - before == service.MAX_ATTEMPTS
+            attempts.append(len(emulator.calls) - before)
+        assert max(attempts) <= service.MAX_ATTEMPTS
+        assert sum(attempts) > 250  # the storm was real: about two attempts per call
+        assert failures <= 2  # each needs 8 errors in a row: 1 in 256

@@ -12,7 +12,9 @@ next phase. Because every poll starts from the live state, a retried event, an o
 or a half-applied update converges the same way, and a rollback is just another update.
 
 Every monitor the handler creates carries ownership tags naming its stack and logical id, and the
-handler never modifies or deletes a monitor without them (see `model.Owner`).
+handler never modifies or deletes a monitor without them (see `model.Owner`). Once its monitor is
+deleted, or a VPC holds none of its probes any more, the handler also removes the security group
+the service left in that VPC (see `security_groups`).
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from __future__ import annotations
 import functools
 import json
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +31,7 @@ from . import service
 from .model import OWNERSHIP_PROPERTY, LiveMonitor, MonitorSpec, Owner, Verdict, declared_name
 from .plan import client_token, plan_changes
 from .rules import check_monitor_name
+from .security_groups import SecurityGroups, leftovers, probe_vpcs
 
 log = logging.getLogger(__name__)
 # Lambda's root logger passes WARNING and above; the handler's progress is worth INFO.
@@ -41,8 +45,19 @@ ABANDONED_MONITOR = "AbandonedMonitor"
 which is_complete deletes (the Provider framework passes on_event's answer to is_complete)."""
 
 
+GIVE_UP_AT = "GiveUpAt"
+"""Set by on_event (epoch seconds): from then on, a security group still in use fails the request
+with what is left, instead of waiting further. It comes before the Provider framework's own
+timeout (`TOTAL_TIMEOUT` in cdk_netmon/provider.py, 50 minutes), so that the reason is the handler's."""
+GIVE_UP_AFTER_SECONDS = 45 * 60
+
+
 class MonitorFailedError(RuntimeError):
     """The service put the monitor or one of its probes in ERROR."""
+
+
+class SecurityGroupInUseError(RuntimeError):
+    """A security group the service left is still in use when the handler stops waiting."""
 
 
 @dataclass(frozen=True)
@@ -56,9 +71,12 @@ class Request:
     physical_id: str | None
     properties: Mapping[str, Any]
     old_properties: Mapping[str, Any] | None
+    give_up_at: float | None = None
+    """on_event's GIVE_UP_AT, which the Provider framework hands to every is_complete."""
 
     @classmethod
     def from_event(cls, event: Mapping[str, Any]) -> Request:
+        give_up_at = event.get(GIVE_UP_AT)
         return cls(
             request_type=event["RequestType"],
             stack_id=event["StackId"],
@@ -67,6 +85,7 @@ class Request:
             physical_id=event.get("PhysicalResourceId"),
             properties=event.get("ResourceProperties", {}),
             old_properties=event.get("OldResourceProperties"),
+            give_up_at=float(give_up_at) if isinstance(give_up_at, int | float | str) else None,
         )
 
     def declared(self) -> MonitorSpec:
@@ -95,18 +114,24 @@ class Request:
 
 
 class Handler:
-    """The Provider framework's two entry points, around a Network Monitor client."""
+    """The Provider framework's two entry points, around a Network Monitor client and an EC2 client.
 
-    def __init__(self, client: Any) -> None:
+    :param now: the clock for GIVE_UP_AT, in epoch seconds (a virtual one in offline tests).
+    """
+
+    def __init__(self, client: Any, ec2: Any, *, now: Callable[[], float] = time.time) -> None:
         self.api = service.NetworkMonitorService(client)
+        self.groups = SecurityGroups(ec2)
+        self.now = now
 
     def on_event(self, event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
         _log_event("on_event", event)
         request = Request.from_event(event)
+        deadline = {GIVE_UP_AT: round(self.now() + GIVE_UP_AFTER_SECONDS)}
         if request.request_type == "Delete":
             if _names_a_monitor(request.physical_id):
                 self.api.teardown_step(str(request.physical_id), request.owner)
-            return {"PhysicalResourceId": request.physical_id}
+            return {"PhysicalResourceId": request.physical_id, **deadline}
         if request.request_type not in ("Create", "Update"):
             raise ValueError(f"unsupported request type {request.request_type!r}")
 
@@ -115,8 +140,8 @@ class Handler:
             # A new name is a replacement: a new physical id, and CloudFormation deletes the old
             # monitor once the stack update succeeds. Everything else is reconciled in place.
             self.api.create_monitor(spec, request.create_token, request.owner)
-            return {"PhysicalResourceId": spec.name}
-        answer: dict[str, Any] = {"PhysicalResourceId": request.physical_id}
+            return {"PhysicalResourceId": spec.name, **deadline}
+        answer: dict[str, Any] = {"PhysicalResourceId": request.physical_id, **deadline}
         previous = declared_name(request.old_properties)
         if previous is not None and previous != spec.name:
             # In place, yet the old properties name another monitor: this Update rolls back a failed
@@ -129,15 +154,41 @@ class Handler:
         _log_event("is_complete", event)
         request = Request.from_event(event)
         if request.request_type == "Delete":
-            done = not _names_a_monitor(request.physical_id) or self.api.teardown_step(
-                str(request.physical_id), request.owner
+            done = not _names_a_monitor(request.physical_id) or self._teardown_step(
+                request, str(request.physical_id), request.owner
             )
             return {"IsComplete": done}
         abandoned = event.get(ABANDONED_MONITOR)
         # Only a monitor this resource tagged: the abandoned one was made by the failed update.
-        if isinstance(abandoned, str) and not self.api.teardown_step(abandoned, request.owner.without_legacy()):
+        if isinstance(abandoned, str) and not self._teardown_step(request, abandoned, request.owner.without_legacy()):
             return {"IsComplete": False}
         return self._converge_step(request)
+
+    def _teardown_step(self, request: Request, name: str, owner: Owner) -> bool:
+        """One step of deleting monitor `name`, then its security groups; True once all are gone."""
+        outcome = self.api.teardown_step(name, owner)
+        if outcome is service.Teardown.UNDERWAY:
+            return False
+        if outcome is service.Teardown.LEFT_ALONE:
+            return True
+        return self._remove_security_groups(request, name, in_use=frozenset())
+
+    def _remove_security_groups(self, request: Request, name: str, in_use: frozenset[str]) -> bool:
+        """Delete the monitor's security groups in VPCs other than `in_use`; True once none is left.
+        A group that network interfaces still use waits for the next poll, until GIVE_UP_AT."""
+        remaining = self.groups.delete(leftovers(self.groups.of_monitor(name), in_use))
+        if not remaining:
+            return True
+        listed = ", ".join(str(group) for group in remaining)
+        if request.give_up_at is not None and self.now() >= request.give_up_at:
+            one = len(remaining) == 1
+            raise SecurityGroupInUseError(
+                f"monitor {name!r}: security group{'' if one else 's'} {listed}, which the service made for it, "
+                f"{'is' if one else 'are'} still in use (DependencyViolation) and not deleted; delete "
+                f"{'it' if one else 'them'} once the network interfaces are gone, or the VPC cannot be deleted"
+            )
+        log.info("security group %s of %s is still in use; trying again on the next poll", listed, name)
+        return False
 
     def _converge_step(self, request: Request) -> dict[str, Any]:
         spec = request.declared()
@@ -174,6 +225,9 @@ class Handler:
         if plan:
             self.api.apply_phase(spec.name, plan.phases[0])
             return {"IsComplete": False}
+        vpcs = probe_vpcs(live)
+        if vpcs is not None and not self._remove_security_groups(request, spec.name, vpcs):
+            return {"IsComplete": False}
         return {"IsComplete": True, "Data": response_data(spec, live)}
 
 
@@ -181,7 +235,7 @@ class Handler:
 def container_handler() -> Handler:
     """One handler per Lambda container: warm invocations reuse its client (connections, retry
     quota) and what it learned of the service."""
-    return Handler(service.new_client())
+    return Handler(service.new_client(), service.LazyClient(lambda: service.new_client("ec2")))
 
 
 def on_event(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:

@@ -256,6 +256,8 @@ class LiveProbe:
     probe_arn: str
     state: str
     spec: ProbeSpec
+    vpc_id: str | None = None
+    """The VPC of the probe's subnet, where the service keeps its security group for the monitor."""
 
 
 @dataclass(frozen=True)
@@ -277,6 +279,7 @@ class LiveMonitor:
                 probe_arn=p["probeArn"],
                 state=p.get("state", "PENDING"),
                 spec=ProbeSpec.from_api(p, "tags"),
+                vpc_id=p.get("vpcId"),
             )
             for p in response.get("probes") or ()
             if p.get("state") not in GONE_PROBE_STATES

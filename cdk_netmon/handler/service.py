@@ -1,14 +1,20 @@
 """The few Network Monitor calls the handler makes, with their failure modes made explicit.
 
-Retry budget: botocore's "standard" retry mode retries throttling (429), 5xx and transient network
-errors, MAX_ATTEMPTS attempts per call in all, with exponential backoff and jitter capped at 20 s.
-Waiting for PENDING states is not done here: `is_complete` returns False and the Provider framework
-polls again every query interval until its total timeout (see `cdk_netmon.provider`).
+Retry budget: MAX_ATTEMPTS attempts per call in all, for throttling (429), 5xx and connection
+errors, with exponential backoff and full jitter (up to 1, 2, 4, ... 64 s before the 2nd to 8th
+attempt). That is botocore's "legacy" retry mode, boto3's default, chosen over "standard" because
+standard mode shares a retry quota per client (botocore/retries/quota.py: 500 tokens, 5 per retried
+error, 1 back per success): in a long storm of 5xx a warm Lambda container's client runs dry and
+later calls give up after their first error. Legacy mode has no quota, so every call gets its
+eight attempts. Waiting for PENDING states is not done here: `is_complete` returns False and the
+Provider framework polls again every query interval until its total timeout (see `cdk_netmon.provider`).
 """
 
 from __future__ import annotations
 
+import enum
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -24,11 +30,26 @@ MAX_ATTEMPTS = 8
 log = logging.getLogger(__name__)
 
 
-def new_client(**options: Any) -> Any:
+def new_client(service_name: str = "networkmonitor", **options: Any) -> Any:
     """An SDK client with the handler's retry budget. Without options, region, credentials and
-    AWS_ENDPOINT_URL_NETWORKMONITOR come from the environment, as in Lambda."""
-    config = Config(retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS})
-    return boto3.client("networkmonitor", config=config, **options)
+    endpoints (AWS_ENDPOINT_URL_NETWORKMONITOR, AWS_ENDPOINT_URL_EC2) come from the environment,
+    as in Lambda."""
+    config = Config(retries={"mode": "legacy", "total_max_attempts": MAX_ATTEMPTS})
+    return boto3.client(service_name, config=config, **options)
+
+
+class LazyClient:
+    """A client made on first use: the handler reaches EC2 only to remove security groups, and
+    building an EC2 client (its large service model) costs a cold Lambda most of a second."""
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self._make = make
+        self._client: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._client is None:
+            self._client = self._make()
+        return getattr(self._client, name)
 
 
 class MonitorNameTakenError(RuntimeError):
@@ -41,6 +62,16 @@ class ForeignMonitorError(RuntimeError):
 
 def error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
+
+
+class Teardown(enum.Enum):
+    """Where deleting a monitor stands after one step."""
+
+    UNDERWAY = "underway"
+    GONE = "gone"
+    """No monitor of that name exists any more (or never did)."""
+    LEFT_ALONE = "left alone"
+    """The monitor of that name is not this resource's; nothing was touched."""
 
 
 class NetworkMonitorService:
@@ -63,11 +94,20 @@ class NetworkMonitorService:
             raise
 
     def create_monitor(self, spec: MonitorSpec, client_token: str, owner: Owner) -> None:
-        """Create the monitor with its probes, its tags and the ownership tags, in one call."""
+        """Create the monitor with its probes, its tags and the ownership tags, in one call.
+
+        A monitor of that name that already carries this resource's ownership tags is this
+        resource's, made by an earlier request whose answer was lost (a Lambda killed after
+        CreateMonitor: the Provider framework then answers FAILED with a placeholder id, and the
+        rollback's Delete never reaches the handler). It is kept, and reconciled by is_complete."""
         try:
             self.client.create_monitor(**spec.owned_by(owner).create_request(client_token))
         except ClientError as error:
             if error_code(error) == "ConflictException":
+                live = self.get_monitor(spec.name)
+                if live is not None and owner.verdict(live.name, live.tags) is Verdict.OURS:
+                    log.warning("monitor %s exists and carries this resource's ownership tags; adopting it", spec.name)
+                    return
                 raise MonitorNameTakenError(
                     f"A monitor named {spec.name!r} already exists in this account and region and was not "
                     f"created by this request ({error.response['Error'].get('Message', '')}). Monitor names are "
@@ -106,16 +146,15 @@ class NetworkMonitorService:
             self.one_write_while_settling = True
             log.info("%s is settling; the rest of this phase waits for the next poll (%s)", monitor_name, error)
 
-    def teardown_step(self, name: str, owner: Owner) -> bool:
-        """One step of deleting this resource's monitor: probes first, then the monitor. True once
-        it is gone, or when the monitor of that name is not this resource's (it is left alone)."""
+    def teardown_step(self, name: str, owner: Owner) -> Teardown:
+        """One step of deleting this resource's monitor: probes first, then the monitor."""
         live = self.get_monitor(name)
         if live is None:
-            return True
+            return Teardown.GONE
         verdict = owner.verdict(live.name, live.tags)
         if verdict is Verdict.FOREIGN:
             log.warning("monitor %s is not this resource's (no matching ownership tags); leaving it untouched", name)
-            return True
+            return Teardown.LEFT_ALONE
         if verdict is Verdict.ADOPTABLE:
             self.adopt(live, owner)
         if live.probes:
@@ -126,7 +165,7 @@ class NetworkMonitorService:
                     if p.state != "DELETING"
                 )
             )
-            return False
+            return Teardown.UNDERWAY
         if live.state != "DELETING":
             try:
                 self.apply((Call("delete_monitor", {"monitorName": name}),))
@@ -135,4 +174,4 @@ class NetworkMonitorService:
                 if error_code(error) not in ("ConflictException", "ValidationException"):
                     raise
                 log.info("delete_monitor %s refused for now: %s", name, error)
-        return False
+        return Teardown.UNDERWAY

@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from . import service_authorization
+
 ContextValue = str | Sequence[str]
 
 
@@ -128,3 +130,31 @@ class AccessPolicy:
 
 NO_PERMISSIONS = AccessPolicy(())
 """A caller with no policy: everything is denied."""
+
+
+def arn_of(service: str, kind: str, *, region: str, account: str, name: str, partition: str = "aws") -> str:
+    """The ARN of a resource of `kind` (a resource type of the reference), named `name`."""
+    template = service_authorization.RESOURCE_ARNS[service][kind]
+    values = {"Partition": partition, "Region": region, "Account": account}
+    return re.sub(r"\$\{(\w+)\}", lambda m: values.get(m.group(1), name), template)
+
+
+def resources_asked(action: str, involved: Mapping[str, str]) -> list[str]:
+    """The resources IAM authorizes `action` on, as the Service Authorization Reference says:
+    `*` for an action with no resource type, whatever the request names; otherwise the ARN of each
+    of its resource types that the request involves (`involved`, by type), every required one
+    included. An action the reference table does not hold raises instead of being guessed."""
+    if action not in service_authorization.ACTIONS:
+        raise UnsupportedPolicyError(f"{action} is not in the reference table (testing/service_authorization.py)")
+    kinds = service_authorization.ACTIONS[action]
+    if not kinds:
+        return ["*"]
+    asked = []
+    for kind, required in kinds:
+        if kind in involved:
+            asked.append(involved[kind])
+        elif required:
+            raise ValueError(f"{action} is authorized on a {kind}, and the request names none")
+    if not asked:
+        raise ValueError(f"{action} is authorized on one of {[k for k, _ in kinds]}, and the request names none")
+    return asked

@@ -95,11 +95,21 @@ def normalise_asset_hashes(template: Mapping[str, Any]) -> dict[str, Any]:
 def handler_pointed_at(
     emulator: LocalNetworkMonitor, account: str | None = None, region: str | None = None
 ) -> Iterator[Handler]:
-    """The shipped handler, with its own retry budget, on an SDK client that reaches the emulator
-    as `account` in `region`; the SDK's backoff passes on the emulator's virtual clock."""
-    client = service.new_client(**emulator.client_options(account, region))
+    """The shipped handler, with its own retry budget, on SDK clients that reach the emulator and
+    its EC2 as `account` in `region`; the SDK's backoff and the handler's clock are the emulator's
+    virtual clock."""
     with emulator.virtual_sdk_sleep():
-        yield Handler(client)
+        yield handler_for(emulator, account, region)
+
+
+def handler_for(emulator: LocalNetworkMonitor, account: str | None = None, region: str | None = None) -> Handler:
+    """The shipped handler on its own kind of clients (its retry budget), reaching the emulator and
+    its EC2, on the emulator's clock."""
+    return Handler(
+        service.new_client(**emulator.client_options(account, region)),
+        service.new_client("ec2", **emulator.ec2_client_options(account, region)),
+        now=emulator.clock.now,
+    )
 
 
 class Progress:

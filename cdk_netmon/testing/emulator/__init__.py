@@ -27,9 +27,12 @@ from typing import Any
 import botocore.endpoint
 
 from cdk_netmon.testing.clock import Clock
+from cdk_netmon.testing.ec2 import LocalEc2
 from cdk_netmon.testing.iam import AccessPolicy
 
+from .authorization import authorizations
 from .backend import WRITE_OPERATIONS, NetworkMonitorBackend, ServiceError, Settings, SettlingWrites
+from .network import ServiceNetwork
 from .protocol import DEFAULT_ACCOUNT, DEFAULT_REGION, Identity, Protocol
 
 CONTROL_PATH = "/_emulator/"
@@ -41,6 +44,7 @@ __all__ = [
     "WRITE_OPERATIONS",
     "Clock",
     "Faults",
+    "LocalEc2",
     "LocalNetworkMonitor",
     "NetworkMonitorBackend",
     "ServiceError",
@@ -64,9 +68,10 @@ class LocalNetworkMonitor:
     """The emulator as a context manager: serves on 127.0.0.1 until the block ends.
 
     `client_options(account, region)` are the keyword arguments for a boto3 client that reaches it
-    as that account and region; `env(...)` gives the same as environment variables, for an
-    unmodified SDK client such as the handler's. `backend(account, region)` is one account and
-    region's state, with its fault and drift controls; `clock.advance(s)` moves time.
+    as that account and region, `ec2_client_options(...)` the same for its EC2; `env(...)` gives
+    both as environment variables, for unmodified SDK clients such as the handler's.
+    `backend(account, region)` is one account and region's state, with its fault and drift
+    controls; `clock.advance(s)` moves time; `ec2` is moto's EC2 (None with `ec2_endpoint`).
     """
 
     def __init__(
@@ -74,6 +79,7 @@ class LocalNetworkMonitor:
         *,
         pending_seconds: float = 60.0,
         deleting_seconds: float = 20.0,
+        interface_seconds: float | None = None,
         settling_writes: SettlingWrites = "accept",
         faults: Faults | None = None,
         accounts: Mapping[str, str] | None = None,
@@ -81,18 +87,26 @@ class LocalNetworkMonitor:
         default_region: str = DEFAULT_REGION,
         clock_scale: float = 0.0,
         port: int = 0,
+        ec2_endpoint: str | None = None,
     ) -> None:
         """
+        :param interface_seconds: how long a probe's network interface outlives the probe
+            (see `Settings.interface_seconds`). Default: `deleting_seconds`.
         :param settling_writes: whether writes to a PENDING monitor are accepted or refused
             (see `Settings.settling_writes`). Default: accepted.
         :param accounts: access key id -> account id, for keys that are not 12-digit account ids.
         :param clock_scale: virtual seconds that pass by themselves per real second. Default: 0,
             time passes only with `clock.advance`.
         :param port: on 127.0.0.1. Default: any free port.
+        :param ec2_endpoint: the EC2 where probes leave their footprint. Default: moto's, started
+            with the emulator (`LocalEc2`).
         """
         self.clock = Clock(scale=clock_scale)
         self.port = port
-        self.settings = Settings(pending_seconds, deleting_seconds, settling_writes)
+        interface = deleting_seconds if interface_seconds is None else interface_seconds
+        self.settings = Settings(pending_seconds, deleting_seconds, interface, settling_writes)
+        self.ec2: LocalEc2 | None = None if ec2_endpoint else LocalEc2(default_account=default_account)
+        self._ec2_endpoint = ec2_endpoint
         self.faults = faults or Faults()
         self.default_account, self.default_region = default_account, default_region
         self.protocol = Protocol(Identity(dict(accounts or {}), default_account, default_region))
@@ -108,6 +122,18 @@ class LocalNetworkMonitor:
     # -- lifecycle -------------------------------------------------------------------------------
 
     def __enter__(self) -> LocalNetworkMonitor:
+        if self.ec2 is not None:
+            self.ec2.__enter__()
+            self.ec2.before_request = self.settle
+        try:
+            self._serve_forever()
+        except BaseException:
+            if self.ec2 is not None:
+                self.ec2.__exit__(None, None, None)
+            raise
+        return self
+
+    def _serve_forever(self) -> None:
         emulator = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -122,12 +148,18 @@ class LocalNetworkMonitor:
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
-        return self
 
     def __exit__(self, *exc: object) -> None:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+        if self.ec2 is not None:
+            self.ec2.__exit__(None, None, None)
+
+    @property
+    def ec2_endpoint_url(self) -> str:
+        """Where the service's footprint is, and where the handler finds it."""
+        return self.ec2.endpoint_url if self.ec2 is not None else str(self._ec2_endpoint)
 
     @property
     def endpoint_url(self) -> str:
@@ -145,11 +177,17 @@ class LocalNetworkMonitor:
             "aws_secret_access_key": "emulator",
         }
 
+    def ec2_client_options(self, account: str | None = None, region: str | None = None) -> dict[str, str]:
+        """Keyword arguments for `boto3.client("ec2", ...)` that reach the emulator's EC2 as a caller
+        in `account` and `region`, such as the handler (its requests meet the installed policy)."""
+        return {**self.client_options(account, region), "endpoint_url": self.ec2_endpoint_url}
+
     def env(self, account: str | None = None, region: str | None = None) -> dict[str, str]:
-        """The same as environment variables, for an SDK client made without arguments."""
+        """The same as environment variables, for SDK clients made without arguments."""
         options = self.client_options(account, region)
         return {
             "AWS_ENDPOINT_URL_NETWORKMONITOR": options["endpoint_url"],
+            "AWS_ENDPOINT_URL_EC2": self.ec2_endpoint_url,
             "AWS_DEFAULT_REGION": options["region_name"],
             "AWS_REGION": options["region_name"],
             "AWS_ACCESS_KEY_ID": options["aws_access_key_id"],
@@ -182,16 +220,26 @@ class LocalNetworkMonitor:
         key = (account or self.default_account, region or self.default_region)
         with self.lock:
             if key not in self.backends:
-                self.backends[key] = NetworkMonitorBackend(*key, self.clock, self.settings)
+                network = ServiceNetwork(self.ec2_endpoint_url, *key)
+                self.backends[key] = NetworkMonitorBackend(*key, self.clock, self.settings, network)
             return self.backends[key]
 
+    def settle(self) -> None:
+        """Let every account and region finish what its time has finished (deletions, interfaces)."""
+        with self.lock:
+            for backend in list(self.backends.values()):
+                backend.settle()
+
     def use_policy(self, policy: AccessPolicy | None, account: str | None = None) -> None:
-        """Authorize `account`'s requests against `policy` from now on, as IAM would (None: allow all)."""
+        """Authorize `account`'s requests against `policy` from now on, as IAM would (None: allow all),
+        here and in the emulator's EC2."""
         key = account or self.default_account
         if policy is None:
             self.policies.pop(key, None)
         else:
             self.policies[key] = policy
+        if self.ec2 is not None:
+            self.ec2.use_policy(policy, key)
 
     def writes(self, since: int = 0, until: int | None = None) -> list[str]:
         """The write operations received between two positions of `calls`."""
@@ -273,7 +321,7 @@ class LocalNetworkMonitor:
         policy = self.policies.get(backend.account)
         if policy is None:
             return
-        for action, resource, context in backend.authorizations(operation, params):
+        for action, resource, context in authorizations(backend, operation, params):
             if not policy.allows(action, resource, context):
                 raise ServiceError(
                     "AccessDeniedException",

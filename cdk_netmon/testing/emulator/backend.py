@@ -4,6 +4,8 @@ Every public method named after an operation (`create_monitor` for CreateMonitor
 API's parameters in snake case, as the protocol layer hands them over, and returns the response
 body. The rules are checked here on their own, apart from `cdk_netmon/handler/rules.py`, on purpose:
 the emulator is an oracle for the handler and the construct, so it must not share their mistakes.
+Probes leave their footprint in EC2 (`network`): a security group per monitor and VPC, a network
+interface per probe, which goes `Settings.interface_seconds` after its probe.
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from cdk_netmon.testing.clock import Clock
-from cdk_netmon.testing.iam import ContextValue
 
 from .models import Monitor, Probe, family_of
+from .network import ServiceNetwork
 
 MAX_MONITORS = 100
 MAX_PROBES_PER_MONITOR = 24
@@ -40,9 +42,6 @@ WRITE_OPERATIONS = frozenset(
 """The operations that change something; the other four only read."""
 
 SettlingWrites = Literal["accept", "refuse"]
-
-Authorization = tuple[str, str, dict[str, ContextValue]]
-"""What IAM is asked for one request: an action, a resource ARN and the condition context."""
 
 
 class ServiceError(Exception):
@@ -73,6 +72,10 @@ class Settings:
     """How long a created or changed monitor or probe stays PENDING."""
     deleting_seconds: float = 20.0
     """How long a deleted monitor or probe stays DELETING."""
+    interface_seconds: float = 20.0
+    """How long a probe's network interface outlives the probe; meanwhile its security group cannot
+    be deleted (DependencyViolation). Not published; Terraform's tests delete the group after the
+    probe's deletion has completed."""
     settling_writes: SettlingWrites = "accept"
     """Whether writes to a monitor that is PENDING are accepted (and keep it PENDING) or refused
     with ValidationException. Unconfirmed either way; "accept" follows the evidence: Terraform's
@@ -83,13 +86,16 @@ class Settings:
 class NetworkMonitorBackend:
     """One account and region of Network Monitor."""
 
-    def __init__(self, account: str, region: str, clock: Clock, settings: Settings) -> None:
+    def __init__(self, account: str, region: str, clock: Clock, settings: Settings, network: ServiceNetwork) -> None:
         self.account, self.region = account, region
         self.clock = clock
         self.settings = settings
+        self.network = network
         self.monitors: dict[str, Monitor] = {}
         self.tokens: dict[str, tuple[str, Any]] = {}
         self.error_destinations: set[str] = set()
+        self.interface_removals: list[tuple[float, str]] = []
+        """(when, network interface id) of probes that are gone, whose interface the service removes then."""
 
     def arn(self, kind: str, name: str) -> str:
         return f"arn:aws:networkmonitor:{self.region}:{self.account}:{kind}/{name}"
@@ -97,7 +103,7 @@ class NetworkMonitorBackend:
     # -- time ---------------------------------------------------------------------------------
 
     def settle(self) -> None:
-        """Finish deletions whose time has come."""
+        """Finish deletions whose time has come, and remove the network interfaces of probes gone."""
         now = self.clock.now()
         for monitor in list(self.monitors.values()):
             if monitor.deleting_until is not None and now >= monitor.deleting_until:
@@ -105,7 +111,16 @@ class NetworkMonitorBackend:
                 continue
             for probe in list(monitor.probes.values()):
                 if probe.deleting_until is not None and now >= probe.deleting_until:
-                    del monitor.probes[probe.probe_id]
+                    self._forget(monitor, probe, probe.deleting_until)
+        due = [item for item in self.interface_removals if now >= item[0]]
+        for item in due:
+            self.network.detach(item[1])
+            self.interface_removals.remove(item)
+
+    def _forget(self, monitor: Monitor, probe: Probe, gone_at: float) -> None:
+        del monitor.probes[probe.probe_id]
+        if probe.interface_id is not None:
+            self.interface_removals.append((gone_at + self.settings.interface_seconds, probe.interface_id))
 
     # -- monitors -------------------------------------------------------------------------------
 
@@ -141,8 +156,14 @@ class NetworkMonitorBackend:
         check_tags(dict(tags or {}))
         now = self.clock.now()
         monitor = Monitor(self.arn("monitor", name), name, period, dict(tags or {}), now, now, now)
-        for body in probes or ():
-            self._add_probe(monitor, {**body, "tags": body.get("probeTags") or {}})
+        try:
+            for body in probes or ():
+                self._add_probe(monitor, {**body, "tags": body.get("probeTags") or {}})
+        except ServiceError:
+            for probe in monitor.probes.values():  # nothing of a refused request stays in EC2
+                if probe.interface_id is not None:
+                    self.network.detach(probe.interface_id)
+            raise
         if monitor.probes:
             monitor.settled_at = now + self.settings.pending_seconds
         self.monitors[name] = monitor
@@ -260,52 +281,6 @@ class NetworkMonitorBackend:
     def list_tags_for_resource(self, resource_arn: str) -> dict[str, Any]:
         return {"tags": dict(self._by_arn(resource_arn).tags)}
 
-    # -- what IAM is asked ------------------------------------------------------------------------
-
-    def authorizations(self, operation: str, params: Mapping[str, Any]) -> list[Authorization]:
-        """(action, resource, condition context) for each authorization one request needs.
-
-        Which resource each action is authorized on is not confirmed for this service (the Service
-        Authorization Reference could not be read here), so probe operations are asked on both the
-        monitor and the probe: a policy passes here only if it would pass either way. Creating with
-        tags also asks networkmonitor:TagResource, as the reference's operations table says."""
-        action = f"networkmonitor:{operation}"
-        name = params.get("monitor_name", "")
-        monitor = self.monitors.get(name)
-        monitor_arn = self.arn("monitor", name)
-
-        def tags_of(resource: Monitor | Probe | None) -> dict[str, ContextValue]:
-            return {f"aws:ResourceTag/{k}": v for k, v in (resource.tags if resource else {}).items()}
-
-        if operation == "ListMonitors":
-            return [(action, "*", {})]
-        if operation == "CreateMonitor":
-            keys = list(params.get("tags") or {})
-            asked: list[Authorization] = [(action, monitor_arn, {"aws:TagKeys": keys})]
-            if keys or any(probe.get("probeTags") for probe in params.get("probes") or ()):
-                asked.append(("networkmonitor:TagResource", monitor_arn, {"aws:TagKeys": keys}))
-            return asked
-        if operation in ("GetMonitor", "UpdateMonitor", "DeleteMonitor"):
-            return [(action, monitor_arn, tags_of(monitor))]
-        if operation == "CreateProbe":
-            keys = list({**(params.get("tags") or {}), **(params["probe"].get("tags") or {})})
-            asked = [(action, monitor_arn, tags_of(monitor))]
-            if keys:
-                asked.append(("networkmonitor:TagResource", monitor_arn, {"aws:TagKeys": keys}))
-            return asked
-        if operation in ("GetProbe", "UpdateProbe", "DeleteProbe"):
-            probe = monitor.probes.get(params["probe_id"]) if monitor else None
-            probe_arn = self.arn("probe", params["probe_id"])
-            return [(action, monitor_arn, tags_of(monitor)), (action, probe_arn, tags_of(probe))]
-        # TagResource, UntagResource, ListTagsForResource: on the ARN they name.
-        arn = params["resource_arn"]
-        try:
-            target: Monitor | Probe | None = self._by_arn(arn)
-        except ServiceError:
-            target = None
-        keys = list(params.get("tags") or {}) or list(params.get("tag_keys") or [])
-        return [(action, arn, {**tags_of(target), **({"aws:TagKeys": keys} if keys else {})})]
-
     # -- what tests break -------------------------------------------------------------------------
 
     def force_error(self, monitor_name: str, probe_id: str | None = None) -> None:
@@ -322,10 +297,14 @@ class NetworkMonitorBackend:
 
     def drift_delete_probe(self, monitor_name: str, probe_id: str) -> None:
         """A probe deleted out of band, at once."""
-        del self.monitors[monitor_name].probes[probe_id]
+        monitor = self.monitors[monitor_name]
+        self._forget(monitor, monitor.probes[probe_id], self.clock.now())
 
     def drift_delete_monitor(self, monitor_name: str) -> None:
-        """A monitor deleted out of band, at once."""
+        """A monitor deleted out of band, at once, with its probes."""
+        monitor = self.monitors[monitor_name]
+        for probe in list(monitor.probes.values()):
+            self._forget(monitor, probe, self.clock.now())
         del self.monitors[monitor_name]
 
     def drift_pause_probe(self, monitor_name: str, probe_id: str) -> None:
@@ -344,10 +323,14 @@ class NetworkMonitorBackend:
         }
 
     def load(self, state: Mapping[str, Any]) -> None:
+        """Take up a `dump`, placing its probes again in this EC2 (which starts without them)."""
         self.monitors = {}
         for body in state["monitors"]:
             probes = [Probe(**p) for p in body["probes"]]
             monitor = Monitor(**{**body, "probes": {p.probe_id: p for p in probes}})
+            for probe in probes:
+                attached = self.network.attach(monitor.name, _subnet_id(probe.source_arn))
+                probe.vpc_id, probe.interface_id = attached.vpc_id, attached.interface_id
             self.monitors[monitor.name] = monitor
         self.tokens = {k: (v[0], v[1]) for k, v in state["tokens"].items()}
         self.error_destinations = set(state["error_destinations"])
@@ -410,6 +393,7 @@ class NetworkMonitorBackend:
             raise quota(f"A monitor can have at most {MAX_PROBES_PER_MONITOR} probes")
         if sum(p.source_arn == source for p in live) >= MAX_PROBES_PER_SUBNET:
             raise quota(f"A monitor can have at most {MAX_PROBES_PER_SUBNET} probes per subnet")
+        attached = self.network.attach(monitor.name, _subnet_id(source))
         now = self.clock.now()
         probe_id = "probe-" + uuid.uuid4().hex[:24]
         probe = Probe(
@@ -425,9 +409,15 @@ class NetworkMonitorBackend:
             modified_at=now,
             settled_at=now + self.settings.pending_seconds,
             error=destination in self.error_destinations,
+            vpc_id=attached.vpc_id,
+            interface_id=attached.interface_id,
         )
         monitor.probes[probe_id] = probe
         return probe
+
+
+def _subnet_id(source_arn: str) -> str:
+    return source_arn.rsplit("/", 1)[-1]
 
 
 def check_period(period: int) -> None:

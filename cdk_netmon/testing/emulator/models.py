@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +23,10 @@ class Probe:
     paused: bool = False
     error: bool = False
     deleting_until: float | None = None
+    vpc_id: str = ""
+    """The VPC of the probe's subnet, in EC2."""
+    interface_id: str | None = None
+    """The probe's network interface, in EC2."""
 
     @property
     def family(self) -> str:
@@ -41,7 +44,7 @@ class Probe:
             "protocol": self.protocol,
             "packetSize": self.packet_size,
             "addressFamily": self.family,
-            "vpcId": "vpc-" + hashlib.sha256(self.source_arn.encode()).hexdigest()[:17],
+            "vpcId": self.vpc_id,
             "state": self.state(now),
             "createdAt": self.created_at,
             "modifiedAt": self.modified_at,
