@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-import cfnlint
+import cfnlint  # type: ignore[import-untyped]
 import pytest
 from aws_cdk import Annotations as CdkAnnotations
 from aws_cdk import App, Environment, Stack, Tags
@@ -118,8 +118,9 @@ def test_a_stack_in_a_region_without_network_monitor_is_warned_once(region: str 
     )
     assert len(warnings) == (1 if warned else 0)
     if warned:
-        assert "cn-north-1" in warnings[0].entry.data
-        assert UNAVAILABLE_REGION_WARNING in warnings[0].entry.data
+        message = str(warnings[0].entry.data)
+        assert "cn-north-1" in message
+        assert UNAVAILABLE_REGION_WARNING in message
 
 
 def test_the_region_warning_can_be_acknowledged() -> None:
