@@ -1,7 +1,8 @@
 """End to end in a local cloud: the real CDK CLI deploys a stack to ministack, whose CloudFormation,
 Step Functions and Lambda run the Provider framework's Node.js code and the handler's asset exactly
 as synthesized; the handler drives the Network Monitor emulator. One story: create, update, a
-redeploy without changes, destroy, with the emulator's state checked after each step."""
+redeploy without changes, destroy, with the emulator's state checked after each step, and after the
+destroy no security group of the service left in ministack's EC2 and the stack's VPC deleted."""
 
 from __future__ import annotations
 
@@ -80,5 +81,18 @@ def test_create_update_redeploy_and_destroy_through_the_cdk_cli(cloud: LocalClou
     assert [c for c in cloud.emulator_calls()[calls:] if c in WRITE_OPERATIONS] == []
     assert_matches(cloud, updated_template)
 
+    [vpc] = {p["vpcId"] for p in updated["probes"]}  # the stack's VPC, in ministack's EC2
+    assert set(service_groups(cloud)) == {vpc}
     cloud.cdk("destroy", STACK, "--app", "python -m tests.local_cloud_app", "-c", "step=2", "--force", timeout=300)
     assert cloud.monitors() == {}
+    assert service_groups(cloud) == {}  # the handler deleted it, so CloudFormation could delete the VPC
+    assert vpc not in {v["VpcId"] for v in cloud.ec2().describe_vpcs()["Vpcs"]}
+
+
+def service_groups(cloud: LocalCloud) -> dict[str, str]:
+    """The security groups the service made in ministack's EC2: VPC id -> description."""
+    return {
+        g["VpcId"]: g["Description"]
+        for g in cloud.ec2().describe_security_groups()["SecurityGroups"]
+        if g["Description"].startswith("Created By Amazon CloudWatch Network Monitor for ")
+    }

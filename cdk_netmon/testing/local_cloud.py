@@ -6,7 +6,9 @@
 ministack (PyPI `ministack`) plays CloudFormation, Lambda, Step Functions, S3, IAM and the rest; it
 runs the Provider framework's Node.js code and the handler's Python asset as local processes. The
 emulator (`python -m cdk_netmon.testing.emulator serve`) plays Network Monitor, its clock scaled so
-that PENDING minutes pass in seconds. ministack lives in its own environment
+that PENDING minutes pass in seconds, leaving the service's security groups and network interfaces
+in ministack's EC2 (`--ec2-endpoint`), where the app's VPC is, so that a destroy shows whether the
+handler's clean-up lets CloudFormation delete the VPC. ministack lives in its own environment
 (`local-cloud/requirements.txt`, installed into `.local-cloud/venv`), since it pins its own botocore,
 and its Lambdas inherit its environment: that is how the handler reaches the emulator
 (AWS_ENDPOINT_URL_NETWORKMONITOR) and the Provider framework reaches ministack (AWS_ENDPOINT_URL).
@@ -143,6 +145,15 @@ class LocalCloud:
         state = self._emulator_state()
         return dict(state["monitors"].get(f"{ACCOUNT}/{REGION}", {}))
 
+    def ec2(self) -> Any:
+        """A boto3 EC2 client of ministack, in the local cloud's account and region."""
+        import boto3
+
+        return boto3.client(
+            "ec2", endpoint_url=self.endpoint, region_name=REGION, aws_access_key_id=ACCOUNT,
+            aws_secret_access_key="local-cloud",
+        )  # fmt: skip
+
     def emulator_calls(self) -> list[str]:
         """Every Network Monitor operation the emulator has received, in order."""
         return list(self._emulator_state()["calls"])
@@ -183,6 +194,7 @@ class LocalCloud:
         command = [
             sys.executable, "-m", "cdk_netmon.testing.emulator", "serve",
             "--clock-scale", str(CLOCK_SCALE), "--endpoint-file", str(endpoint_file),
+            "--ec2-endpoint", self.endpoint,
         ]  # fmt: skip
         self._spawn(command, self.workdir / "emulator.log", dict(os.environ))
         _wait_for(endpoint_file.exists, 30, "the emulator to start", self.workdir / "emulator.log")
@@ -288,8 +300,16 @@ def deploy_and_destroy(root: Path, stack: str, out: TextIO) -> int:
         out.write(f"cdk destroy {stack}\n")
         cloud.cdk("destroy", stack, "--force", timeout=300)
         remaining = cloud.monitors()
-        out.write(f"Destroyed: the emulator holds {len(remaining)} monitors ({time.monotonic() - started:.0f} s).\n")
-        return 0 if not remaining else 1
+        groups = [
+            g["GroupId"]
+            for g in cloud.ec2().describe_security_groups()["SecurityGroups"]
+            if g["Description"].startswith("Created By Amazon CloudWatch Network Monitor for ")
+        ]
+        out.write(
+            f"Destroyed: the emulator holds {len(remaining)} monitors, ministack {len(groups)} security groups "
+            f"of the service ({time.monotonic() - started:.0f} s).\n"
+        )
+        return 0 if not remaining and not groups else 1
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,7 +3,9 @@
     python -m cdk_netmon.testing.emulator serve --port 4599 --clock-scale 10 --endpoint-file emulator.url
 
 Point an SDK client at it with AWS_ENDPOINT_URL_NETWORKMONITOR (the URL it prints and writes to
---endpoint-file). Its clock advances by itself, --clock-scale virtual seconds per real second, so
+--endpoint-file). Probes leave the service's footprint (security groups, network interfaces) in
+the EC2 at --ec2-endpoint, a local cloud's; without it, in moto's EC2, served beside the emulator
+(its URL is printed too). Its clock advances by itself, --clock-scale virtual seconds per real second, so
 that monitors leave PENDING while a real engine polls. `GET /_emulator/state` answers every
 account and region's monitors as JSON. It stops cleanly on SIGTERM or SIGINT, removing the
 endpoint file.
@@ -29,6 +31,9 @@ def serve(argv: list[str] | None = None) -> int:
     parser.add_argument("--deleting-seconds", type=float, default=20.0, help="virtual seconds DELETING (default 20)")
     parser.add_argument("--settling-writes", choices=["accept", "refuse"], default="accept")
     parser.add_argument("--endpoint-file", type=Path, help="write the endpoint URL here once serving")
+    parser.add_argument(
+        "--ec2-endpoint", help="the EC2 where probes leave their footprint (default: moto's, started here)"
+    )
     args = parser.parse_args(argv)
 
     stop = threading.Event()
@@ -44,10 +49,14 @@ def serve(argv: list[str] | None = None) -> int:
         pending_seconds=args.pending_seconds,
         deleting_seconds=args.deleting_seconds,
         settling_writes=args.settling_writes,
+        ec2_endpoint=args.ec2_endpoint,
     ) as emulator:
         if args.endpoint_file is not None:
             args.endpoint_file.write_text(emulator.endpoint_url + "\n")
-        print(f"Network Monitor emulator serving at {emulator.endpoint_url}", flush=True)
+        print(
+            f"Network Monitor emulator serving at {emulator.endpoint_url}, its EC2 at {emulator.ec2_endpoint_url}",
+            flush=True,
+        )
         try:
             stop.wait()
         finally:
