@@ -16,7 +16,7 @@ from cdk_netmon.handler.model import OWNERSHIP_PROPERTY, OWNERSHIP_PROPERTY_VALU
 from cdk_netmon.testing import Faults, LocalNetworkMonitor
 from cdk_netmon.testing.cloudformation import DEFAULT_ACCOUNT, DEFAULT_REGION, StackDriver
 from cdk_netmon.testing.emulator import SettlingWrites
-from cdk_netmon.testing.kit import handler_for
+from cdk_netmon.testing.kit import handler_for, service_security_groups
 from tests.support import resources_of_type, template_json
 
 
@@ -46,13 +46,9 @@ def vpc_with_subnets(
 def service_groups(
     emulator: LocalNetworkMonitor, account: str = DEFAULT_ACCOUNT, region: str = DEFAULT_REGION
 ) -> dict[str, str]:
-    """Every security group the service made, by VPC id: description -> group id."""
-    assert emulator.ec2 is not None
-    groups = emulator.ec2.client(account, region).describe_security_groups()["SecurityGroups"]
+    """Every security group the service made, as "vpc: description" -> group id."""
     return {
-        f"{g['VpcId']}: {g['Description']}": g["GroupId"]
-        for g in groups
-        if g["Description"].startswith("Created By Amazon CloudWatch Network Monitor for ")
+        f"{g['VpcId']}: {g['Description']}": g["GroupId"] for g in service_security_groups(emulator, account, region)
     }
 
 

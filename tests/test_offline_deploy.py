@@ -38,7 +38,9 @@ def test_the_example_app_deploys_converges_and_is_destroyed(tmp_path: Path, exam
     assert len(re.findall(r"probe-\w+ ACTIVE +(TCP|ICMP)", output)) == 4
     assert len(re.findall(r"probe-\w+ INACTIVE +ICMP", output)) == 1
     assert "Delete" in output
-    assert output.rstrip().endswith("Destroyed: the emulator holds 0 monitors.")
+    assert output.rstrip().endswith(
+        "Destroyed: the emulator holds 0 monitors, its EC2 0 security groups of the service."
+    )
 
 
 def test_the_driver_resolves_the_subnet_arns_of_a_real_template(example_template: dict[str, Any]) -> None:
@@ -105,7 +107,9 @@ def test_successive_templates_are_updates_of_one_stack_with_their_write_calls(
     assert re.search(r"Deploying v1 with \S+v1.json \(1 of 2\)\n(\[t\+.*\n)+Write calls: CreateMonitor\n", output)
     assert re.search(r"Updating v1 with \S+v2.json \(2 of 2\)\n(\[t\+.*\n)+Write calls: UpdateProbe\n", output)
     assert re.search(r"TCP  subnet-0a1b2c3d4e5f60001 -> \[2001:db8::10\]:8443", output)
-    assert output.rstrip().endswith("Destroyed: the emulator holds 0 monitors.")
+    assert output.rstrip().endswith(
+        "Destroyed: the emulator holds 0 monitors, its EC2 0 security groups of the service."
+    )
 
 
 def test_keep_and_state_let_a_later_run_deploy_the_next_change(
@@ -123,7 +127,7 @@ def test_keep_and_state_let_a_later_run_deploy_the_next_change(
     assert f"Resumed v1 from {state}:" in output
     assert re.search(r"Updating v1 with \S+v3.json \(1 of 1\)\n(\[t\+.*\n)+Write calls: CreateProbe\n", output)
     assert output.count("ACTIVE   ICMP") == 1
-    assert "Destroyed: the emulator holds 0 monitors." in output
+    assert "Destroyed: the emulator holds 0 monitors, its EC2 0 security groups of the service." in output
 
 
 def test_a_cloud_assembly_gives_the_stack_and_its_environment(

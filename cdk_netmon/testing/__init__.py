@@ -30,7 +30,14 @@ from .cloudformation import DeployFailedError, StackDriver, UnsupportedTemplateE
 from .ec2 import LocalEc2
 from .emulator import Faults, LocalNetworkMonitor, NetworkMonitorBackend
 from .iam import AccessPolicy
-from .kit import Progress, declared_monitors, describe, handler_pointed_at, normalise_asset_hashes
+from .kit import (
+    Progress,
+    declared_monitors,
+    describe,
+    handler_pointed_at,
+    normalise_asset_hashes,
+    service_security_groups,
+)
 
 __all__ = [
     "AccessPolicy",
@@ -48,4 +55,5 @@ __all__ = [
     "handler_pointed_at",
     "normalise_asset_hashes",
     "placeholder_ids",
+    "service_security_groups",
 ]

@@ -27,7 +27,11 @@ from cdk_netmon.handler import service
 from cdk_netmon.handler.lifecycle import Handler
 from cdk_netmon.handler.model import PROPERTY_NAME, endpoint
 
+from .ec2 import add_principal
 from .emulator import LocalNetworkMonitor
+from .emulator.network import DESCRIPTION
+
+SERVICE_GROUP_DESCRIPTION = DESCRIPTION.format(monitor="")
 
 MONITOR_TYPE = "Custom::NetworkMonitor"
 ASSET_HASH = re.compile(r"[0-9a-f]{64}")
@@ -144,6 +148,22 @@ class Progress:
 def _count(probes: list[Mapping[str, Any]]) -> str:
     counts = Counter(p["state"] for p in probes)
     return " ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+
+
+def service_security_groups(
+    emulator: LocalNetworkMonitor, account: str | None = None, region: str | None = None
+) -> list[dict[str, str]]:
+    """The security groups the service made in the emulator's EC2 (GroupId, VpcId, Description):
+    what the handler must have deleted once their monitor or probes are gone."""
+    import boto3
+
+    options = {**emulator.client_options(account, region), "endpoint_url": emulator.ec2_endpoint_url}
+    client = add_principal(boto3.client("ec2", **options), "admin")
+    return [
+        {"GroupId": g["GroupId"], "VpcId": g.get("VpcId", ""), "Description": g["Description"]}
+        for g in client.describe_security_groups()["SecurityGroups"]
+        if g["Description"].startswith(SERVICE_GROUP_DESCRIPTION)
+    ]
 
 
 def describe(emulator: LocalNetworkMonitor, account: str | None = None, region: str | None = None) -> str:

@@ -23,7 +23,7 @@ from typing import Any, TextIO
 
 from .cloudformation import DeployFailedError, StackDriver, UnsupportedTemplateError, placeholder_ids
 from .emulator import DEFAULT_ACCOUNT, DEFAULT_REGION, LocalNetworkMonitor, SettlingWrites
-from .kit import Progress, describe, handler_pointed_at
+from .kit import Progress, describe, handler_pointed_at, service_security_groups
 
 DEFAULT_INPUT = Path("cdk.out")
 
@@ -164,9 +164,11 @@ def run(
             driver.destroy()
             kept = {physical_id for _, physical_id in driver.retained}
             remaining = set(emulator.snapshot(account, region))
+            groups = service_security_groups(emulator, account, region)
             out.write(f"Destroyed: the emulator holds {len(remaining)} monitors")
-            out.write(f" (kept by their Retain policy: {', '.join(sorted(kept))}).\n" if kept else ".\n")
-            if remaining - kept:
+            out.write(f" (kept by their Retain policy: {', '.join(sorted(kept))})" if kept else "")
+            out.write(f", its EC2 {len(groups)} security groups of the service.\n")
+            if remaining - kept or (groups and not kept):
                 return 1
         if state_file is not None:
             state = {
