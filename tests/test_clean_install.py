@@ -135,7 +135,7 @@ def test_a_user_app_synthesizes_from_outside_the_repository(clean_venv: Path, tm
     assert report["loaded"] == []
     assert report["lambda_only"] == []
     assert "pip install 'cdk-netmon[testing]'" in report["testing"]
-    assert report["version"] == "0.2.0"
+    assert report["version"] == "0.3.0"
 
     template = json.loads((out / "Hub.template.json").read_text())
     [monitor] = [r for r in template["Resources"].values() if r["Type"] == "Custom::NetworkMonitor"]
