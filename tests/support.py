@@ -58,6 +58,21 @@ def icmp(destination: str = "10.0.0.1", source_arn: str = SUBNET_A, **kw: Any) -
     return MonitorProbe(source_arn=source_arn, destination=destination, protocol=ProbeProtocol.ICMP, **kw)
 
 
+def imported_subnet_stack(app: App, env: Any = None) -> Stack:
+    """A hub stack of a subnet imported by id and an explicitly named monitor probing from it."""
+    from cdk_netmon import NetworkMonitor
+
+    stack = Stack(app, "Hub", env=env)
+    subnet = ec2.Subnet.from_subnet_id(stack, "Shared", "subnet-0a1b2c3d4e5f60001")
+    NetworkMonitor(
+        stack,
+        "Dc1",
+        monitor_name="dc1",
+        probes=[MonitorProbe(source=subnet, destination="10.1.0.1", protocol=ProbeProtocol.ICMP)],
+    )
+    return stack
+
+
 def template_json(stack: Stack) -> dict[str, Any]:
     return dict(Template.from_stack(stack).to_json())
 

@@ -15,13 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import App, Environment, Stack, Validations
-from aws_cdk import aws_ec2 as ec2
+from aws_cdk import App, Environment, Validations
 from aws_cdk import aws_iam as iam
 from cdk_nag import AwsSolutionsChecks
 
-from cdk_netmon import MonitorProbe, NetworkMonitor, ProbeProtocol
 from examples.hybrid_connectivity import HybridConnectivityStack
+from tests.support import imported_subnet_stack
 
 ENVIRONMENTS = {
     "env-agnostic": None,
@@ -49,14 +48,7 @@ def test_the_example_app_passes_aws_solutions_checks(tmp_path: Path, env: Enviro
 @pytest.mark.parametrize("env", ENVIRONMENTS.values(), ids=ENVIRONMENTS.keys())
 def test_a_stack_of_imported_subnets_and_explicit_names_passes_too(tmp_path: Path, env: Environment | None) -> None:
     app = checked_app(tmp_path)
-    stack = Stack(app, "Hub", env=env)
-    subnet = ec2.Subnet.from_subnet_id(stack, "Shared", "subnet-0a1b2c3d4e5f60001")
-    NetworkMonitor(
-        stack,
-        "Dc1",
-        monitor_name="dc1",
-        probes=[MonitorProbe(source=subnet, destination="10.1.0.1", protocol=ProbeProtocol.ICMP)],
-    )
+    imported_subnet_stack(app, env)
     app.synth()
     statements = [
         statement

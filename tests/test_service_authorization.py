@@ -22,14 +22,13 @@ from typing import Any
 
 import pytest
 from aws_cdk import App, Environment, Stack
-from aws_cdk import aws_ec2 as ec2
 
 from cdk_netmon import MonitorProbe, NetworkMonitor, ProbeProtocol
 from cdk_netmon.testing import AccessPolicy, service_authorization
 from examples.hybrid_connectivity import HybridConnectivityStack
 from tests import reference
 from tests.offline import handler_policy, offline
-from tests.support import isolated_vpc, subnet_arn, template_json
+from tests.support import imported_subnet_stack, isolated_vpc, subnet_arn, template_json
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # parliament imports pkg_resources, which warns of its own deprecation
@@ -43,14 +42,7 @@ def example_app(env: Environment | None) -> Stack:
 
 
 def imported_subnets_and_explicit_names(env: Environment | None) -> Stack:
-    stack = Stack(App(), "Hub", env=env)
-    subnet = ec2.Subnet.from_subnet_id(stack, "Shared", "subnet-0a1b2c3d4e5f60001")
-    NetworkMonitor(
-        stack,
-        "Dc1",
-        monitor_name="dc1",
-        probes=[MonitorProbe(source=subnet, destination="10.1.0.1", protocol=ProbeProtocol.ICMP)],
-    )
+    stack = imported_subnet_stack(App(), env)
     NetworkMonitor(
         stack,
         "Arn",
