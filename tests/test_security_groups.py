@@ -161,3 +161,16 @@ def test_the_handler_may_delete_only_security_groups_of_its_account_and_region()
             ],
         ]
     }
+
+
+def test_without_delete_security_group_in_the_policy_the_destroy_is_refused() -> None:
+    """The control for the EC2 half of the policy: the emulator's EC2 authorizes the handler's calls."""
+    policy = handler_policy()
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    statements[:] = [s for s in statements if s["Action"] != "ec2:DeleteSecurityGroup"]
+    with offline() as emulator:
+        _, (a, _) = vpc_with_subnets(emulator)
+        stack = driver(emulator)
+        stack.deploy(template(monitor("onprem", icmp(a, "10.0.0.1")), policy=policy))
+        with pytest.raises(DeployFailedError, match=r"UnauthorizedOperation.*ec2:DeleteSecurityGroup on resource"):
+            stack.destroy()
