@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 import jsii
@@ -16,7 +14,7 @@ from aws_cdk import (
     CustomResource,
     Duration,
     IResource,
-    IStableStringProducer,
+    IStableAnyProducer,
     ITaggableV2,
     Lazy,
     RemovalPolicy,
@@ -32,13 +30,18 @@ from constructs import Construct, IValidation
 
 from . import metrics
 from .handler.model import (
+    ACTIVE,
+    AGGREGATION_PERIOD,
+    MONITOR_NAME,
     OWNERSHIP_PROPERTY,
     OWNERSHIP_PROPERTY_VALUE,
     PAUSED,
-    PROPERTY_NAME,
+    PROBES,
+    TAGS,
     endpoint,
-    monitor_document,
-    probe_document,
+    probe_key,
+    probe_properties,
+    unique_keys,
 )
 from .handler.rules import MAX_PROBES_PER_MONITOR, MAX_PROBES_PER_SUBNET, address_family, check_monitor_name
 from .probe import MonitorProbe, Number, ProbeProtocol
@@ -279,7 +282,13 @@ class NetworkMonitor(_NetworkMonitorBase):
             "Resource",
             service_token=provider.service_token,
             resource_type=RESOURCE_TYPE,
-            properties={PROPERTY_NAME: Lazy.string(synthesis), OWNERSHIP_PROPERTY: OWNERSHIP_PROPERTY_VALUE},
+            properties={
+                MONITOR_NAME: self._declared_name,
+                AGGREGATION_PERIOD: self._period_seconds,
+                TAGS: Lazy.any(_Part(self._rendered_tags)),
+                PROBES: Lazy.any(_Part(self._probe_properties)),
+                OWNERSHIP_PROPERTY: OWNERSHIP_PROPERTY_VALUE,
+            },
             service_timeout=SERVICE_TIMEOUT,
             removal_policy=removal_policy if removal_policy in REMOVAL_POLICIES else RemovalPolicy.DESTROY,
         )
@@ -410,6 +419,7 @@ class NetworkMonitor(_NetworkMonitorBase):
         packet_size: Number | None = None,
         probe_tags: Mapping[str, str] | None = None,
         enabled: bool = True,
+        name: str | None = None,
     ) -> MonitorProbe:
         """Add a probe; the fields are those of `MonitorProbe`. Returns it, for `probe_id` and metrics."""
         probe = MonitorProbe(
@@ -421,6 +431,7 @@ class NetworkMonitor(_NetworkMonitorBase):
             packet_size=packet_size,
             probe_tags=probe_tags,
             enabled=enabled,
+            name=name,
         )
         self._probes.append(probe)
         return probe
@@ -517,7 +528,7 @@ class NetworkMonitor(_NetworkMonitorBase):
         probe_id, label = self._probe_id_and_label(probe)
         options: dict[str, Any] = {"probe_id": probe_id, "label": label if labelled else None, "period": period}
         return metrics.ProbeMetrics(
-            key=self._probe_key(probe),
+            key=self._probe_keys()[id(probe)],
             label=label,
             rtt=self.metric_rtt(**options),
             packet_loss=self.metric_packet_loss(**options),
@@ -529,22 +540,15 @@ class NetworkMonitor(_NetworkMonitorBase):
         source = probe.source.subnet_id if probe.source is not None else str(probe.source_arn).rsplit("/", 1)[-1]
         return probe_id, f"{probe.protocol.value} {source} -> {_endpoint(probe)}"
 
-    def _probe_key(self, probe: MonitorProbe) -> str:
-        """The same for the same probe in every synth: its source (by construct path or ARN),
-        destination, protocol and port."""
-        source = probe.source.node.path if probe.source is not None else str(probe.source_arn)
-        identity = f"{source}|{probe.destination}|{probe.protocol.value}|{probe.destination_port}"
-        return hashlib.sha256(identity.encode()).hexdigest()[:8].upper()
-
     def _default_period(self) -> Duration:
         return self.aggregation_period
 
     def probe_id(self, probe: MonitorProbe) -> str:
         """The id the service gave `probe` (one of this monitor's probes), resolved at deploy;
         for metrics, pass the probe itself to `metric_rtt` and the others."""
-        for index, candidate in enumerate(self._probes):
+        for candidate in self._probes:
             if candidate is probe:
-                return self._resource.get_att_string(f"ProbeId.{index}")
+                return self._resource.get_att_string(f"ProbeId.{self._probe_keys()[id(probe)]}")
         raise ValueError(f"{self.node.path}: the probe to {probe.destination} is not one of this monitor's probes")
 
     def _well_typed_probes(self, monitor_tags: Mapping[str, str]) -> tuple[list[str], list[tuple[int, ResolvedProbe]]]:
@@ -597,33 +601,55 @@ class NetworkMonitor(_NetworkMonitorBase):
         """The tags the monitor will carry: its own and those `Tags.of(...)` added."""
         return dict(self._tags.render_tags() or {})
 
-    def _document(self) -> dict[str, Any]:
-        """The `Monitor` property, written by the handler model's own writer."""
-        rendered = self._rendered_tags()
-        _, probes = self._well_typed_probes(rendered)
-        return monitor_document(
-            name=self._declared_name,
-            aggregation_period=self._period_seconds,
-            tags=rendered,
-            probes=[
-                probe_document(
-                    source_arn=resolved.source_arn,
-                    destination=resolved.probe.destination,
-                    protocol=resolved.probe.protocol.value,
-                    destination_port=whole_number(resolved.probe.destination_port),
-                    packet_size=whole_number(resolved.probe.packet_size),
-                    tags=resolved.tags,
-                    state="ACTIVE" if resolved.probe.enabled else PAUSED,
-                )
-                for _, resolved in probes
-            ],
-        )
+    def _probe_properties(self) -> dict[str, Any]:
+        """`Probes`, written by the handler model's own writer, each under its key."""
+        keys = self._probe_keys()
+        _, probes = self._well_typed_probes(self._rendered_tags())
+        return {
+            keys[id(resolved.probe)]: probe_properties(
+                source_arn=resolved.source_arn,
+                destination=resolved.probe.destination,
+                protocol=resolved.probe.protocol.value,
+                destination_port=whole_number(resolved.probe.destination_port),
+                packet_size=whole_number(resolved.probe.packet_size),
+                tags=resolved.tags,
+                state=ACTIVE if resolved.probe.enabled else PAUSED,
+            )
+            for _, resolved in probes
+        }
+
+    def _probe_keys(self) -> dict[int, str]:
+        """Each probe's key (by `id`): its name, else generated from what is literal of its source,
+        destination and protocol (`handler.model.probe_key`), `-2`, `-3` added to a repeat in the
+        order the probes were declared. Never from a token's text: that changes between processes."""
+        bases = []
+        for probe in self._probes:
+            name = getattr(probe, "name", None)
+            if isinstance(name, str):
+                bases.append(name)
+                continue
+            protocol = probe.protocol.value if isinstance(probe.protocol, ProbeProtocol) else str(probe.protocol)
+            destination = probe.destination if isinstance(probe.destination, str) else None
+            literal = None if is_unresolved(destination) else destination
+            bases.append(probe_key(protocol, literal, _literal_source(probe)))
+        return {id(p): key for p, key in zip(self._probes, unique_keys(bases), strict=True)}
 
 
-@jsii.implements(IStableStringProducer, IValidation)
+@jsii.implements(IStableAnyProducer)
+class _Part:
+    """One part of the monitor's properties, rendered at synth once every add_probe and Tags
+    aspect has had its say; nothing when empty."""
+
+    def __init__(self, render: Callable[[], Mapping[str, Any]]) -> None:
+        self._render = render
+
+    def produce(self) -> Any:
+        return self._render() or None
+
+
+@jsii.implements(IValidation)
 class _Synthesis:
-    """What the monitor does at synth: validate, then render its properties once every add_probe
-    and Tags aspect has had its say. One object for both, as each crosses the jsii bridge."""
+    """The monitor's validation at synth, which names every problem at once."""
 
     def __init__(self, monitor: NetworkMonitor) -> None:
         self._monitor = monitor
@@ -631,12 +657,16 @@ class _Synthesis:
     def validate(self) -> list[str]:
         return self._monitor._problems()
 
-    def produce(self) -> str | None:
-        document = self._monitor._document()
-        if _has_tokens(document):
-            return self._monitor._stack.to_json_string(document)
-        # No deploy-time values: plain JSON, written as JSON.stringify would, without a jsii call.
-        return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+
+def _literal_source(probe: MonitorProbe) -> str | None:
+    """What names a probe's source at synth: the subnet's id, else its construct path, else the id in
+    a literal ARN; None for a deploy-time ARN."""
+    if probe.source is not None and implements(probe.source, ec2.ISubnet):
+        subnet_id = probe.source.subnet_id
+        return probe.source.node.path if is_unresolved(subnet_id) else subnet_id
+    if isinstance(probe.source_arn, str) and not is_unresolved(probe.source_arn):
+        return probe.source_arn.rsplit("/", 1)[-1]
+    return None
 
 
 def _seconds(period: Duration) -> Any:
@@ -645,14 +675,6 @@ def _seconds(period: Duration) -> Any:
     if isinstance(seconds, float) and seconds.is_integer() and not is_unresolved(seconds):
         return int(seconds)
     return seconds
-
-
-def _has_tokens(value: Any) -> bool:
-    if isinstance(value, dict):
-        return any(_has_tokens(k) or _has_tokens(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_tokens(v) for v in value)
-    return is_unresolved(value)
 
 
 def _sources(path: str, sources: object) -> list[ec2.ISubnet | str]:

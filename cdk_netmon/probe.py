@@ -55,6 +55,14 @@ class MonitorProbe:
     """Tags on the probe itself. Tags applied with `Tags.of(...)` reach probes too, and these win on
     the same key; the monitor's own `tags` are not inherited. Default: none."""
 
+    name: str | None = None
+    """The probe's name within its monitor: 1 to 64 letters, digits and '-'. It keys the probe in the
+    template (`Probes.<name>`, `ProbeId.<name>`) and names its alarms, so they keep their logical ids
+    through any in-place change. Default: a key generated from the probe's protocol, destination and
+    source subnet where those are known at synth (`tcp-10-0-0-1-3f2a1b`); name the probes whose
+    destinations or sources are deploy-time values, or that differ only in port. Renaming a probe
+    gives it new alarms (the way to ask for them); the probe itself is kept."""
+
     enabled: bool = True
     """False pauses the probe (UpdateProbe state INACTIVE: it sends no traffic and publishes no
     metrics); declaring it enabled again resumes it. The declared state wins over a pause or resume

@@ -153,6 +153,10 @@ def probe_type_problems(where: str, probe: object) -> list[str]:
         if value is not None and not is_unresolved(value) and (isinstance(value, bool) or not isinstance(value, int)):
             problems.append(f"{where}.{field} {value!r} is not a whole number; pass an int such as {example}")
     problems += tag_type_problems(f"{where}.probe_tags", probe.probe_tags)
+    if probe.name is not None and not isinstance(probe.name, str):
+        problems.append(
+            f"{where}.name {probe.name!r} is {_kind(probe.name)}, not a str; pass a name such as 'dc1-https'"
+        )
     if not isinstance(probe.enabled, bool):
         problems.append(f"{where}.enabled {probe.enabled!r} is {_kind(probe.enabled)}, not a bool; pass True or False")
     return problems
@@ -194,6 +198,18 @@ def monitor_problems(
     if not is_unresolved(aggregation_period_seconds):
         problems += rules.check_aggregation_period("aggregation_period", aggregation_period_seconds)
     problems += rules.check_tags("tags", _known(tags), rules.MAX_MONITOR_TAGS)
+
+    named: dict[str, int] = {}
+    for index, resolved in probes:
+        name = resolved.probe.name
+        if name is None or is_unresolved(name):
+            continue
+        problems += rules.check_probe_name(f"probes[{index}].name", name)
+        if name in named:
+            problems.append(
+                f"probes[{index}].name {name!r} is also the name of probes[{named[name]}]; allowed: each name once"
+            )
+        named.setdefault(name, index)
 
     facts: list[rules.ProbeFacts] = []
     for index, resolved in probes:

@@ -12,7 +12,7 @@ from aws_cdk import App, Stack
 
 from cdk_netmon import NetworkMonitor
 from cdk_netmon.handler.lifecycle import Handler
-from cdk_netmon.handler.model import OWNERSHIP_PROPERTY, OWNERSHIP_PROPERTY_VALUE
+from cdk_netmon.handler.model import OWNERSHIP_PROPERTY, OWNERSHIP_PROPERTY_VALUE, from_document
 from cdk_netmon.testing import Faults, LocalNetworkMonitor
 from cdk_netmon.testing.cloudformation import DEFAULT_ACCOUNT, DEFAULT_REGION, StackDriver
 from cdk_netmon.testing.emulator import SettlingWrites
@@ -100,17 +100,20 @@ def template(
     logical_ids: Sequence[str] | None = None,
     policy: Mapping[str, Any] | None = None,
     retain: bool = False,
+    release: str = "current",
 ) -> dict[str, Any]:
     """A template as the construct synthesizes it, for monitors given in CreateMonitor's shape,
-    with the handler policy the construct writes (or `policy`); `retain` is RemovalPolicy.RETAIN."""
+    with the handler policy the construct writes (or `policy`); `retain` is RemovalPolicy.RETAIN.
+    `release="0.2.0"` writes the monitors as 0.2.0 did: one `Monitor` JSON string each."""
     ids = logical_ids or [f"Monitor{i}" for i in range(len(monitors))]
     resources: dict[str, Any] = {"HandlerPolicy": dict(policy or handler_policy())}
     for logical_id, monitor in zip(ids, monitors, strict=True):
+        declared = {"Monitor": json.dumps(monitor)} if release == "0.2.0" else from_document(monitor)
         resources[logical_id] = {
             "Type": "Custom::NetworkMonitor",
             "Properties": {
                 "ServiceToken": {"Fn::GetAtt": ["ProviderframeworkonEvent", "Arn"]},
-                "Monitor": json.dumps(monitor),
+                **declared,
                 OWNERSHIP_PROPERTY: OWNERSHIP_PROPERTY_VALUE,
             },
             "DependsOn": ["HandlerPolicy"],
@@ -118,6 +121,12 @@ def template(
         if retain:
             resources[logical_id].update({"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"})
     return {"Resources": resources}
+
+
+def probe_id_at(stack: StackDriver, logical_id: str, index: int) -> str:
+    """The id of a monitor's `index`-th declared probe, from the Data its resource returned."""
+    data = stack.resources[logical_id].data
+    return str([v for k, v in data.items() if k.startswith("ProbeId.")][index])
 
 
 def assert_converged(

@@ -139,7 +139,7 @@ def test_a_user_app_synthesizes_from_outside_the_repository(clean_venv: Path, tm
 
     template = json.loads((out / "Hub.template.json").read_text())
     [monitor] = [r for r in template["Resources"].values() if r["Type"] == "Custom::NetworkMonitor"]
-    assert "Fn::Join" in monitor["Properties"]["Monitor"]  # probes from the VPC's subnets
+    assert all("Fn::Join" in p["SourceArn"] for p in monitor["Properties"]["Probes"].values())  # the VPC's subnets
     [asset] = [d for d in out.glob("asset.*") if (d / "handler").is_dir()]
     files = sorted(str(p.relative_to(asset)) for p in asset.rglob("*") if p.is_file())
     assert files == [f"handler/{name}" for name in HANDLER_MODULES]

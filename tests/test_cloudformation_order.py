@@ -21,7 +21,7 @@ import pytest
 
 from cdk_netmon.testing import DeployFailedError, LocalNetworkMonitor, placeholder_ids
 from cdk_netmon.testing.cloudformation import FailedReplacement, StackDriver
-from tests.offline import assert_converged, driver, handler_policy, offline, template
+from tests.offline import assert_converged, driver, handler_policy, offline, probe_id_at, template
 from tests.support import normalise_asset_hashes, parameter_template, subnet_arn, template_json
 from tests.test_snapshots import ipv6_data_centre_stack
 
@@ -370,7 +370,7 @@ def test_adding_moving_and_recreating_probes_call_create_probe_which_only_a_star
         for step in steps:
             stack.deploy(template(step, policy=granted))
             assert_converged(emulator, step)
-        emulator.backend().drift_delete_probe("onprem", stack.resources["Monitor0"].data["ProbeId.1"])
+        emulator.backend().drift_delete_probe("onprem", probe_id_at(stack, "Monitor0", 1))
         stack.resend_update("Monitor0")
         assert_converged(emulator, moved)
         assert emulator.writes(before).count("CreateProbe") == 3  # added, moved, re-created

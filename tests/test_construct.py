@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -13,6 +14,7 @@ from constructs import Construct
 
 from cdk_netmon import MonitorProbe, NetworkMonitor, ProbeProtocol
 from cdk_netmon.handler.rules import check_monitor_name
+from cdk_netmon.testing import declared_monitors
 from tests.support import (
     HANDLER_MODULES,
     SUBNET_A,
@@ -35,11 +37,18 @@ def only_monitor(stack: Stack) -> dict[str, Any]:
 
 
 def document(resource: dict[str, Any]) -> dict[str, Any]:
-    """The Monitor property of a monitor whose values are all known at synth."""
-    return dict(json.loads(resource["Properties"]["Monitor"]))
+    """A monitor resource's properties in CreateMonitor's shape, as the testing kit reads them."""
+    return declared_monitors({"Resources": {"M": resource}})["M"]
 
 
-def test_the_monitor_is_one_json_document_in_the_shape_of_create_monitor() -> None:
+def key(protocol: str, destination: str, subnet: str = SUBNET_A.rsplit("/", 1)[-1]) -> str:
+    """A generated probe key, by its recipe: protocol, destination with dashes, and 6 hex of a
+    SHA-256 of `source|destination|PROTOCOL` (see `MonitorProbe.name`)."""
+    digest = hashlib.sha256(f"{subnet}|{destination}|{protocol.upper()}".encode()).hexdigest()[:6]
+    return f"{protocol}-{destination.replace('.', '-')}-{digest}"
+
+
+def test_the_monitor_is_properties_of_its_own_with_probes_keyed() -> None:
     stack = new_stack()
     NetworkMonitor(
         stack,
@@ -49,32 +58,41 @@ def test_the_monitor_is_one_json_document_in_the_shape_of_create_monitor() -> No
         tags={"team": "network"},
         probes=[tcp(packet_size=100, probe_tags={"path": "dx"}), icmp(destination="10.0.0.2")],
     )
-    resource = only_monitor(stack)
-    assert resource["Properties"]["OwnershipTags"] == "cdk-netmon:stack-id,cdk-netmon:logical-id"
-    assert set(resource["Properties"]) == {"ServiceToken", "ServiceTimeout", "Monitor", "OwnershipTags"}
-    assert resource["Properties"]["ServiceTimeout"] == "3600"  # the maximum, above the framework's 50 minutes
-    assert document(resource) == {
-        "monitorName": "onprem",
-        "aggregationPeriod": 30,
-        "tags": {"team": "network"},
-        "probes": [
-            {
-                "sourceArn": SUBNET_A,
-                "destination": "10.0.0.1",
-                "protocol": "TCP",
-                "destinationPort": 443,
-                "packetSize": 100,
-                "probeTags": {"path": "dx"},
+    properties = only_monitor(stack)["Properties"]
+    assert properties.pop("ServiceToken")
+    assert properties == {
+        "ServiceTimeout": "3600",  # the maximum, above the framework's 50 minutes
+        "MonitorName": "onprem",
+        "AggregationPeriod": 30,
+        "Tags": {"team": "network"},
+        "Probes": {
+            key("tcp", "10.0.0.1"): {
+                "SourceArn": SUBNET_A,
+                "Destination": "10.0.0.1",
+                "Protocol": "TCP",
+                "DestinationPort": 443,
+                "PacketSize": 100,
+                "Tags": {"path": "dx"},
+                "State": "ACTIVE",
             },
-            {"sourceArn": SUBNET_A, "destination": "10.0.0.2", "protocol": "ICMP"},
-        ],
+            key("icmp", "10.0.0.2"): {
+                "SourceArn": SUBNET_A,
+                "Destination": "10.0.0.2",
+                "Protocol": "ICMP",
+                "State": "ACTIVE",
+            },
+        },
+        "OwnershipTags": "cdk-netmon:stack-id,cdk-netmon:logical-id",
     }
 
 
 def test_defaults_are_a_60_second_period_and_no_probes() -> None:
     stack = new_stack()
     NetworkMonitor(stack, "Monitor", monitor_name="empty")
-    assert document(only_monitor(stack)) == {"monitorName": "empty", "aggregationPeriod": 60, "probes": []}
+    properties = only_monitor(stack)["Properties"]
+    assert (properties["MonitorName"], properties["AggregationPeriod"]) == ("empty", 60)
+    assert "Probes" not in properties
+    assert "Tags" not in properties
 
 
 def test_an_isubnet_source_becomes_the_subnets_arn() -> None:
@@ -85,7 +103,8 @@ def test_an_isubnet_source_becomes_the_subnets_arn() -> None:
         "Monitor",
         probes=[MonitorProbe(source=vpc.isolated_subnets[0], destination="10.0.0.1", protocol=ProbeProtocol.ICMP)],
     )
-    parts = only_monitor(stack)["Properties"]["Monitor"]["Fn::Join"][1]
+    [probe] = only_monitor(stack)["Properties"]["Probes"].values()
+    parts = probe["SourceArn"]["Fn::Join"][1]
     subnet_logical_id = stack.get_logical_id(vpc.isolated_subnets[0].node.default_child)  # type: ignore[arg-type]
     assert {"Ref": subnet_logical_id} in parts
     assert ":subnet/" in "".join(p for p in parts if isinstance(p, str))
@@ -176,7 +195,8 @@ def test_attributes_resolve_at_deploy() -> None:
     resolve = stack.resolve
     assert resolve(monitor.monitor_name) == {"Ref": logical_id}
     assert resolve(monitor.monitor_arn) == {"Fn::GetAtt": [logical_id, "MonitorArn"]}
-    assert resolve(monitor.probe_id(monitor.probes[1])) == {"Fn::GetAtt": [logical_id, "ProbeId.1"]}
+    icmp_key = key("icmp", "10.0.0.1")
+    assert resolve(monitor.probe_id(monitor.probes[1])) == {"Fn::GetAtt": [logical_id, f"ProbeId.{icmp_key}"]}
 
 
 def test_probe_id_refuses_a_probe_of_another_monitor() -> None:

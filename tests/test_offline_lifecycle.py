@@ -21,7 +21,7 @@ from cdk_netmon.testing import Faults
 from cdk_netmon.testing.cloudformation import DeployFailedError
 from cdk_netmon.testing.emulator import SettlingWrites
 from cdk_netmon.testing.kit import handler_for
-from tests.offline import assert_converged, driver, offline, template
+from tests.offline import assert_converged, driver, offline, probe_id_at, template
 from tests.support import subnet_arn
 
 A, B, C = subnet_arn(1), subnet_arn(2), subnet_arn(3)
@@ -72,12 +72,12 @@ def test_a_modified_probe_is_one_write_and_keeps_its_id() -> None:
     with offline() as emulator:
         stack = driver(emulator)
         stack.deploy(template(V1))
-        probe_id = stack.resources["Monitor0"].data["ProbeId.0"]
+        probe_id = probe_id_at(stack, "Monitor0", 0)
         before = len(emulator.calls)
         changed = monitor([tcp(A, "10.0.0.1", port=8080, packetSize=56), icmp(B, "10.0.0.2")], team="network")
         stack.deploy(template(changed))
         assert emulator.writes(before) == ["UpdateProbe"]
-        assert stack.resources["Monitor0"].data["ProbeId.0"] == probe_id
+        assert probe_id_at(stack, "Monitor0", 0) == probe_id
         assert_converged(emulator, changed)
 
 
@@ -200,7 +200,7 @@ def test_out_of_band_deletions_are_repaired_by_the_next_update_and_tolerated_by_
     with offline() as emulator:
         stack = driver(emulator)
         stack.deploy(template(V1))
-        emulator.backend().drift_delete_probe("onprem", stack.resources["Monitor0"].data["ProbeId.1"])
+        emulator.backend().drift_delete_probe("onprem", probe_id_at(stack, "Monitor0", 1))
         retagged = {**V1, "tags": {"team": "network", "rev": "2"}}
         stack.deploy(template(retagged))
         assert_converged(emulator, retagged)
@@ -306,7 +306,7 @@ def test_a_probe_paused_out_of_band_is_resumed_by_the_next_deploy() -> None:
     with offline() as emulator:
         stack = driver(emulator)
         stack.deploy(template(V1))
-        emulator.backend().drift_pause_probe("onprem", stack.resources["Monitor0"].data["ProbeId.0"])
+        emulator.backend().drift_pause_probe("onprem", probe_id_at(stack, "Monitor0", 0))
         stack.resend_update("Monitor0")
         assert_converged(emulator, V1)
 
@@ -337,7 +337,7 @@ def test_a_probe_is_paused_then_resumed_each_with_one_update_probe() -> None:
     with offline() as emulator:
         stack = driver(emulator)
         stack.deploy(template(V1))
-        probe_id = stack.resources["Monitor0"].data["ProbeId.1"]
+        probe_id = probe_id_at(stack, "Monitor0", 1)
         for declared in (
             {**V1, "probes": [V1["probes"][0], paused(V1["probes"][1])]},
             V1,
@@ -346,7 +346,7 @@ def test_a_probe_is_paused_then_resumed_each_with_one_update_probe() -> None:
             stack.deploy(template(declared))
             assert emulator.writes(before) == ["UpdateProbe"]
             assert_converged(emulator, declared)
-            assert stack.resources["Monitor0"].data["ProbeId.1"] == probe_id
+            assert probe_id_at(stack, "Monitor0", 1) == probe_id
 
 
 def test_a_probe_declared_paused_is_created_then_paused() -> None:
@@ -364,9 +364,10 @@ def test_the_declared_state_wins_over_a_pause_or_a_resume_made_out_of_band() -> 
         stack = driver(emulator)
         stack.deploy(template(declared))
         backend = emulator.backend()
-        data = stack.resources["Monitor0"].data
-        backend.drift_pause_probe("onprem", data["ProbeId.0"])  # an enabled probe paused by hand
-        backend.monitors["onprem"].probes[data["ProbeId.1"]].paused = False  # a paused one resumed by hand
+        backend.drift_pause_probe("onprem", probe_id_at(stack, "Monitor0", 0))  # an enabled probe paused by hand
+        backend.monitors["onprem"].probes[
+            probe_id_at(stack, "Monitor0", 1)
+        ].paused = False  # a paused one resumed by hand
         stack.resend_update("Monitor0")
         assert_converged(emulator, declared)
 

@@ -7,7 +7,6 @@ No compiler checks a Python user's types, and jsii's own errors ("'str' object h
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +16,7 @@ from aws_cdk import App, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 
 from cdk_netmon import MonitorProbe, NetworkMonitor, ProbeProtocol
+from cdk_netmon.testing import declared_monitors
 from tests.support import SUBNET_A, isolated_vpc, new_stack, resources_of_type, template_json
 
 
@@ -181,9 +181,9 @@ def test_a_whole_float_is_a_whole_number() -> None:
     stack = new_stack()
     NetworkMonitor(stack, "Monitor", monitor_name="m", probes=[probe(destination_port=443.0, packet_size=1500.0)])
     [resource] = resources_of_type(template_json(stack), "Custom::NetworkMonitor").values()
-    [body] = json.loads(resource["Properties"]["Monitor"])["probes"]
-    assert (body["destinationPort"], body["packetSize"]) == (443, 1500)
-    assert isinstance(body["destinationPort"], int)
+    [body] = resource["Properties"]["Probes"].values()
+    assert (body["DestinationPort"], body["PacketSize"]) == (443, 1500)
+    assert isinstance(body["DestinationPort"], int)
 
 
 def test_apply_removal_policy_reaches_the_custom_resource() -> None:
@@ -209,7 +209,7 @@ def test_every_optional_prop_of_network_monitor_accepts_none() -> None:
     )
     assert list(monitor.node.validate()) == []
     [resource] = resources_of_type(template_json(stack), "Custom::NetworkMonitor").values()
-    body = json.loads(resource["Properties"]["Monitor"])
+    [body] = declared_monitors({"Resources": {"M": resource}}).values()
     assert (body["aggregationPeriod"], body["probes"]) == (60, [])
     assert "tags" not in body
     assert resource["DeletionPolicy"] == "Delete"
@@ -234,7 +234,7 @@ def test_every_optional_field_of_monitor_probe_accepts_none() -> None:
         ],
     )
     [resource] = resources_of_type(template_json(stack), "Custom::NetworkMonitor").values()
-    assert json.loads(resource["Properties"]["Monitor"])["probes"] == [
+    assert declared_monitors({"Resources": {"M": resource}})["M"]["probes"] == [
         {"sourceArn": SUBNET_A, "destination": "10.0.0.1", "protocol": "ICMP"}
     ]
 
@@ -253,7 +253,7 @@ def test_every_optional_argument_of_add_probe_accepts_none() -> None:
     )
     assert list(monitor.node.validate()) == []
     [resource] = resources_of_type(template_json(stack), "Custom::NetworkMonitor").values()
-    assert json.loads(resource["Properties"]["Monitor"])["probes"] == [
+    assert declared_monitors({"Resources": {"M": resource}})["M"]["probes"] == [
         {"sourceArn": SUBNET_A, "destination": "10.0.0.1", "protocol": "TCP", "destinationPort": 443}
     ]
 

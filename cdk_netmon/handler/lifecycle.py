@@ -262,11 +262,12 @@ def _failures(live: LiveMonitor, kept_probe_ids: frozenset[str]) -> list[str]:
 
 
 def response_data(spec: MonitorSpec, live: LiveMonitor) -> dict[str, str]:
-    """Attributes for Fn::GetAtt: the ARN, the name, and `ProbeId.<i>` for the i-th declared probe."""
+    """Attributes for Fn::GetAtt: the ARN, the name, and `ProbeId.<key>` for each declared probe
+    (its key in `Probes`; its index for properties of releases up to 0.2.0)."""
     by_identity = {p.spec.identity: p.probe_id for p in live.probes}
     data = {"MonitorArn": live.arn, "MonitorName": live.name}
-    for index, probe in enumerate(spec.probes):
-        data[f"ProbeId.{index}"] = by_identity[probe.identity]
+    for probe in spec.probes:
+        data[f"ProbeId.{probe.key}"] = by_identity[probe.identity]
     return data
 
 

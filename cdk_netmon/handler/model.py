@@ -1,22 +1,35 @@
 """Declared and live monitor state, in the shapes the Network Monitor API uses.
 
-The construct sends the whole monitor as one JSON document (the `Monitor` property), written in
-the field names of the CreateMonitor request. CloudFormation passes a string property through
-untouched, so numbers survive the trip that turns every other property value into a string.
+The construct writes the monitor as CloudFormation properties of their own (`MonitorName`,
+`AggregationPeriod`, `Tags`, and `Probes`: a map keyed by each probe's stable key, see `probe_key`),
+so that `cdk diff` shows a changed port on a line of its own. CloudFormation turns every scalar of a
+custom resource's properties into a string; `MonitorSpec.from_properties` parses them back and
+checks them under the shared rules. Releases up to 0.2.0 wrote the whole monitor as one JSON string
+(the `Monitor` property, in CreateMonitor's field names), which is still read.
 """
 
 from __future__ import annotations
 
 import enum
+import hashlib
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import rules
 
-PROPERTY_NAME = "Monitor"
-"""The custom resource property that carries the declared monitor."""
+LEGACY_PROPERTY = "Monitor"
+"""The one JSON string property that carried the declared monitor up to release 0.2.0."""
+MONITOR_NAME = "MonitorName"
+AGGREGATION_PERIOD = "AggregationPeriod"
+TAGS = "Tags"
+PROBES = "Probes"
+"""The declared probes: a map from each probe's key to its fields (`PROBE_FIELDS`)."""
+PROBE_FIELDS = ("SourceArn", "Destination", "Protocol", "DestinationPort", "PacketSize", "Tags", "State")
+DEFAULT_AGGREGATION_PERIOD = 60
+"""The service's default, when a monitor declares none."""
 
 OWNERSHIP_PROPERTY = "OwnershipTags"
 """Written by every release that tags what it creates, with the tag keys as its value. Properties
@@ -45,6 +58,95 @@ def endpoint(destination: str, port: object) -> str:
 
 PAUSED = "INACTIVE"
 """The state of a probe declared with enabled=False. A declared probe is ACTIVE otherwise."""
+ACTIVE = "ACTIVE"
+
+
+def probe_key(protocol: str, destination: str | None, source: str | None) -> str:
+    """A probe's key, when it has no name: from what identifies it and is known at synth (its
+    protocol, destination and source subnet, each None when it is a deploy-time value), never from
+    what changes in place (port, packet size, tags, state). The same in every synth and process, so
+    the alarms named after it keep their logical ids through in-place changes.
+
+    `tcp-10-0-0-1-3f2a1b`: the protocol, the destination written with dashes, 6 hex of a hash that
+    includes the source."""
+    digest = hashlib.sha256(f"{source or ''}|{destination or ''}|{protocol}".encode()).hexdigest()[:6]
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", destination).strip("-")[:39] if destination else "deploy-time"
+    return f"{protocol.lower()}-{slug}-{digest}"
+
+
+def unique_keys(keys: Iterable[str]) -> list[str]:
+    """The keys, with `-2`, `-3`, ... added where one repeats (in declaration order), so that two
+    probes alike in all that is known at synth (say, one destination on two ports) stay apart."""
+    seen: set[str] = set()
+    unique = []
+    for key in keys:
+        candidate, n = key, 1
+        while candidate in seen:
+            n += 1
+            candidate = f"{key}-{n}"
+        seen.add(candidate)
+        unique.append(candidate)
+    return unique
+
+
+def probe_properties(
+    *,
+    source_arn: Any,
+    destination: Any,
+    protocol: Any,
+    destination_port: Any,
+    packet_size: Any,
+    tags: Mapping[str, Any],
+    state: str = ACTIVE,
+) -> dict[str, Any]:
+    """A probe as the construct writes it into `Probes` (its values may still be deploy-time tokens)."""
+    body: dict[str, Any] = {"SourceArn": source_arn, "Destination": destination, "Protocol": protocol}
+    if protocol == "TCP" and destination_port is not None:
+        body["DestinationPort"] = destination_port
+    if packet_size is not None:
+        body["PacketSize"] = packet_size
+    if tags:
+        body["Tags"] = dict(tags)
+    body["State"] = state
+    return body
+
+
+def monitor_properties(
+    *, name: Any, aggregation_period: Any, tags: Mapping[str, Any], probes: Mapping[str, Mapping[str, Any]]
+) -> dict[str, Any]:
+    """The monitor's properties, as `MonitorSpec.from_properties` reads them."""
+    body: dict[str, Any] = {MONITOR_NAME: name, AGGREGATION_PERIOD: aggregation_period}
+    if tags:
+        body[TAGS] = dict(tags)
+    if probes:
+        body[PROBES] = {key: dict(probe) for key, probe in probes.items()}
+    return body
+
+
+def from_document(document: Mapping[str, Any]) -> dict[str, Any]:
+    """Properties for a monitor given in CreateMonitor's shape (a `probes` list, `probeTags`,
+    `state` for a paused probe), each probe keyed as the construct keys one with a literal source."""
+    probes = list(document.get("probes") or ())
+    keys = unique_keys(
+        probe_key(p["protocol"], p["destination"], str(p["sourceArn"]).rsplit("/", 1)[-1]) for p in probes
+    )
+    return monitor_properties(
+        name=document["monitorName"],
+        aggregation_period=document.get("aggregationPeriod", DEFAULT_AGGREGATION_PERIOD),
+        tags=document.get("tags") or {},
+        probes={
+            key: probe_properties(
+                source_arn=p["sourceArn"],
+                destination=p["destination"],
+                protocol=p["protocol"],
+                destination_port=p.get("destinationPort"),
+                packet_size=p.get("packetSize"),
+                tags=p.get("probeTags") or {},
+                state=p.get("state", ACTIVE),
+            )
+            for key, p in zip(keys, probes, strict=True)
+        },
+    )
 
 
 def probe_document(
@@ -94,6 +196,9 @@ class ProbeSpec:
     tags: Mapping[str, str] = field(default_factory=dict)
     state: str = "ACTIVE"
     """Declared: ACTIVE, or INACTIVE for a paused probe. Not part of the probe's identity."""
+    key: str = ""
+    """Declared: the probe's key in `Probes` (its index in a 0.2.0 `Monitor` document). Not part
+    of its identity; names it in `ProbeId.<key>` and in messages."""
 
     @property
     def identity(self) -> ProbeIdentity:
@@ -134,9 +239,23 @@ class ProbeSpec:
         )
 
     @classmethod
-    def declared(cls, body: Mapping[str, Any]) -> ProbeSpec:
-        """A probe of the `Monitor` property, with its declared state."""
-        return replace(cls.from_api(body, "probeTags"), state=body.get("state", "ACTIVE"))
+    def declared(cls, body: Mapping[str, Any], key: str) -> ProbeSpec:
+        """A probe of a 0.2.0 `Monitor` property, with its declared state."""
+        return replace(cls.from_api(body, "probeTags"), state=body.get("state", "ACTIVE"), key=key)
+
+    @classmethod
+    def from_probe_properties(cls, key: str, body: Mapping[str, Any]) -> ProbeSpec:
+        """A probe of `Probes`, its numbers parsed back from the strings CloudFormation made of them."""
+        return cls(
+            source_arn=body.get("SourceArn"),  # type: ignore[arg-type]  # checked by MonitorSpec.problems
+            destination=body.get("Destination"),  # type: ignore[arg-type]
+            protocol=body.get("Protocol"),  # type: ignore[arg-type]
+            destination_port=_whole(body.get("DestinationPort")),
+            packet_size=_whole(body.get("PacketSize")),
+            tags=dict(body.get("Tags") or {}),
+            state=body.get("State", ACTIVE),
+            key=key,
+        )
 
 
 @dataclass(frozen=True)
@@ -149,25 +268,44 @@ class MonitorSpec:
     probes: tuple[ProbeSpec, ...] = ()
 
     @classmethod
-    def from_properties(cls, properties: Mapping[str, Any]) -> MonitorSpec:
-        """Parse and check the custom resource's properties exactly as CloudFormation delivers them."""
-        raw = properties.get(PROPERTY_NAME)
-        if not isinstance(raw, str):
-            raise InvalidSpecError(f"property {PROPERTY_NAME!r} must be a JSON string, got {type(raw).__name__}")
-        try:
-            document = json.loads(raw)
-        except json.JSONDecodeError as error:
-            raise InvalidSpecError(f"property {PROPERTY_NAME!r} is not valid JSON: {error}") from None
-        spec = cls(
-            name=document.get("monitorName"),
-            aggregation_period=document.get("aggregationPeriod", 60),
-            tags=dict(document.get("tags") or {}),
-            probes=tuple(ProbeSpec.declared(p) for p in document.get("probes") or ()),
-        )
-        problems = spec.problems()
+    def from_properties(cls, properties: Mapping[str, Any], *, check: bool = True) -> MonitorSpec:
+        """Parse and check the custom resource's properties exactly as CloudFormation delivers them:
+        the properties of this release, or the `Monitor` string of earlier ones. `check=False`
+        leaves the rules out, for a preview of templates whose values are still placeholders."""
+        spec = cls._legacy(properties) if LEGACY_PROPERTY in properties else cls._structured(properties)
+        problems = spec.problems() if check else []
         if problems:
             raise InvalidSpecError(f"monitor {spec.name!r} is invalid: " + "; ".join(problems))
         return spec
+
+    @classmethod
+    def _structured(cls, properties: Mapping[str, Any]) -> MonitorSpec:
+        probes = properties.get(PROBES) or {}
+        if not isinstance(probes, Mapping):
+            raise InvalidSpecError(f"property {PROBES!r} must be a map of probes, got {type(probes).__name__}")
+        # Values are taken as they come and checked by `problems`, which names what is wrong.
+        return cls(
+            name=properties.get(MONITOR_NAME),  # type: ignore[arg-type]
+            aggregation_period=_whole(properties.get(AGGREGATION_PERIOD, DEFAULT_AGGREGATION_PERIOD)),
+            tags=dict(properties.get(TAGS) or {}),
+            probes=tuple(ProbeSpec.from_probe_properties(str(key), body) for key, body in probes.items()),
+        )
+
+    @classmethod
+    def _legacy(cls, properties: Mapping[str, Any]) -> MonitorSpec:
+        raw = properties.get(LEGACY_PROPERTY)
+        if not isinstance(raw, str):
+            raise InvalidSpecError(f"property {LEGACY_PROPERTY!r} must be a JSON string, got {type(raw).__name__}")
+        try:
+            document = json.loads(raw)
+        except json.JSONDecodeError as error:
+            raise InvalidSpecError(f"property {LEGACY_PROPERTY!r} is not valid JSON: {error}") from None
+        return cls(
+            name=document.get("monitorName"),
+            aggregation_period=document.get("aggregationPeriod", DEFAULT_AGGREGATION_PERIOD),
+            tags=dict(document.get("tags") or {}),
+            probes=tuple(ProbeSpec.declared(p, str(i)) for i, p in enumerate(document.get("probes") or ())),
+        )
 
     def problems(self) -> list[str]:
         checks = [
@@ -175,9 +313,10 @@ class MonitorSpec:
             rules.check_aggregation_period("aggregationPeriod", self.aggregation_period),
             rules.check_tags("tags", self.tags, rules.MAX_MONITOR_TAGS),
         ]
-        for index, probe in enumerate(self.probes):
-            where = f"probes[{index}]"
+        for probe in self.probes:
+            where = f"probes[{probe.key}]"
             checks += [
+                rules.check_probe_key(f"{where}", probe.key),
                 rules.check_source_arn(f"{where}.sourceArn", probe.source_arn),
                 rules.check_destination(f"{where}.destination", probe.destination),
                 rules.check_protocol_and_port(
@@ -207,11 +346,21 @@ class MonitorSpec:
 
 def declared_name(properties: Mapping[str, Any] | None) -> str | None:
     """The monitor name in a set of properties, or None where they hold none (never raises)."""
+    properties = properties or {}
     try:
-        name = json.loads((properties or {})[PROPERTY_NAME])["monitorName"]
+        name = json.loads(properties[LEGACY_PROPERTY])["monitorName"] if LEGACY_PROPERTY in properties else None
     except (KeyError, TypeError, ValueError):
         return None
+    name = properties.get(MONITOR_NAME) if name is None else name
     return name if isinstance(name, str) else None
+
+
+def _whole(value: Any) -> Any:
+    """An int for the digits CloudFormation made of a number; anything else as it came, for the
+    rules to report."""
+    if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
+        return int(value)
+    return value
 
 
 class Verdict(enum.Enum):

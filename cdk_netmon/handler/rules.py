@@ -50,6 +50,32 @@ def check_monitor_name(field: str, name: str) -> list[str]:
     return []
 
 
+PROBE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?$")
+PROBE_NAME_MAX_LENGTH = 64
+GENERATED_KEY_PREFIXES = ("tcp-", "icmp-")
+"""How generated probe keys start; a name may not, so that it never takes a generated key."""
+
+
+def check_probe_key(field: str, key: object) -> list[str]:
+    """A probe's key in `Probes`: its name, or the key generated for it."""
+    if not isinstance(key, str) or not PROBE_NAME_PATTERN.match(key):
+        return [
+            f"{field} key {key!r} is not a probe name; allowed: 1 to {PROBE_NAME_MAX_LENGTH} letters, digits "
+            "and '-', not starting or ending with '-'"
+        ]
+    return []
+
+
+def check_probe_name(field: str, name: object) -> list[str]:
+    """A name a user gives a probe: a key, and not one of the generated kind."""
+    problems = check_probe_key(field, name)
+    if problems:
+        return [problems[0].replace(" key ", " ", 1)]
+    if isinstance(name, str) and name.lower().startswith(GENERATED_KEY_PREFIXES):
+        return [f"{field} {name!r} starts like a generated key; allowed: a name not starting with 'tcp-' or 'icmp-'"]
+    return []
+
+
 def check_aggregation_period(field: str, seconds: object) -> list[str]:
     if seconds not in AGGREGATION_PERIODS or isinstance(seconds, bool):
         return [f"{field} {seconds!r} seconds is not supported; allowed: 30 or 60 seconds"]

@@ -25,7 +25,7 @@ from aws_cdk.assertions import Template
 
 from cdk_netmon.handler import service
 from cdk_netmon.handler.lifecycle import Handler
-from cdk_netmon.handler.model import PROPERTY_NAME, endpoint
+from cdk_netmon.handler.model import LEGACY_PROPERTY, MonitorSpec, endpoint
 
 from .ec2 import add_principal
 from .emulator import LocalNetworkMonitor
@@ -45,16 +45,49 @@ def template_of(stack_or_template: Stack | Mapping[str, Any]) -> dict[str, Any]:
 
 
 def declared_monitors(stack_or_template: Stack | Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """Each `Custom::NetworkMonitor`'s document, by logical id, in CreateMonitor's shape.
+    """Each `Custom::NetworkMonitor`'s monitor, by logical id, in CreateMonitor's shape: `probes` a
+    list in declared order, `state` only for a paused probe. Templates of releases up to 0.2.0 (one
+    `Monitor` string) read the same, so tests written against them keep passing.
 
     A deploy-time value reads as `${LogicalId}` (a Ref), `${LogicalId.Attribute}` (a GetAtt) or
     `${AWS::Region}` (a pseudo parameter)."""
     resources = template_of(stack_or_template).get("Resources", {})
     return {
-        logical_id: json.loads(readable(resource["Properties"][PROPERTY_NAME]))
+        logical_id: _document(resource["Properties"])
         for logical_id, resource in resources.items()
         if resource.get("Type") == MONITOR_TYPE
     }
+
+
+def _document(properties: Mapping[str, Any]) -> dict[str, Any]:
+    if LEGACY_PROPERTY in properties:
+        legacy: dict[str, Any] = json.loads(readable(properties[LEGACY_PROPERTY]))
+        return legacy
+    spec = MonitorSpec.from_properties(_rendered(properties), check=False)
+    document: dict[str, Any] = {"monitorName": spec.name, "aggregationPeriod": spec.aggregation_period}
+    if spec.tags:
+        document["tags"] = dict(spec.tags)
+    document["probes"] = []
+    for probe in spec.probes:
+        body = probe.to_api("probeTags")
+        if probe.state != "ACTIVE":
+            body["state"] = probe.state
+        document["probes"].append(body)
+    return document
+
+
+def _rendered(value: Any) -> Any:
+    """Properties with each intrinsic function written as a `${...}` placeholder."""
+    if isinstance(value, list):
+        return [_rendered(v) for v in value]
+    if not isinstance(value, Mapping):
+        return value
+    if set(value) == {"Fn::Join"}:
+        separator, parts = value["Fn::Join"]
+        return str(separator).join(str(_rendered(p)) for p in parts)
+    if len(value) == 1 and next(iter(value)) in ("Ref", "Fn::GetAtt"):
+        return _placeholder(value, quoted=False)
+    return {k: _rendered(v) for k, v in value.items()}
 
 
 def readable(value: Any) -> str:
