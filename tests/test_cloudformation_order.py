@@ -374,3 +374,33 @@ def test_adding_moving_and_recreating_probes_call_create_probe_which_only_a_star
         stack.resend_update("Monitor0")
         assert_converged(emulator, moved)
         assert emulator.writes(before).count("CreateProbe") == 3  # added, moved, re-created
+
+
+# --- upgrading from 0.2.0's one `Monitor` string to properties of their own ----------------------
+
+
+def test_an_upgrade_from_the_monitor_string_of_0_2_0_is_one_update_with_no_write_call() -> None:
+    declared = [
+        NAMED,
+        {
+            **OTHER,
+            "probes": [
+                *OTHER["probes"],
+                {"sourceArn": A, "destination": "10.0.0.3", "protocol": "ICMP", "state": "INACTIVE"},
+            ],
+        },
+    ]
+    with offline() as emulator:
+        stack = driver(emulator)
+        stack.deploy(template(*declared, release="0.2.0"))
+        before = len(emulator.calls), len(stack.requests)
+        stack.deploy(template(*declared))
+        assert stack.requests[before[1] :] == [("Update", "Monitor0"), ("Update", "Monitor1")]
+        assert emulator.writes(before[0]) == []
+        assert_converged(emulator, *declared)
+        keys = [k for k in stack.resources["Monitor1"].data if k.startswith("ProbeId.")]
+        assert keys == [
+            f"ProbeId.{key}" for key in template(*declared)["Resources"]["Monitor1"]["Properties"]["Probes"]
+        ]
+        stack.destroy()
+        assert emulator.snapshot() == {}
