@@ -102,12 +102,12 @@ def plan_changes(declared: MonitorSpec, live: LiveMonitor, client_token_prefix: 
     updates: list[Call] = []
     if live.aggregation_period != declared.aggregation_period:
         updates.append(Call("update_monitor", {"monitorName": name, "aggregationPeriod": declared.aggregation_period}))
-    updates += _tag_calls(live.arn, live.tags, declared.tags)
+    updates += tag_calls(live.arn, live.tags, declared.tags)
     for spec, probe in match.pairs:
-        changes = _probe_changes(spec, probe)
+        changes = probe_changes(spec, probe)
         if changes:
             updates.append(Call("update_probe", {"monitorName": name, "probeId": probe.probe_id, **changes}))
-        updates += _tag_calls(probe.probe_arn, probe.spec.tags, spec.tags)
+        updates += tag_calls(probe.probe_arn, probe.spec.tags, spec.tags)
 
     creates = tuple(
         Call(
@@ -124,7 +124,7 @@ def plan_changes(declared: MonitorSpec, live: LiveMonitor, client_token_prefix: 
     return Plan(deletes=deletes, updates=tuple(updates), creates=creates, kept_probe_ids=kept)
 
 
-def _probe_changes(spec: ProbeSpec, probe: LiveProbe) -> dict[str, Any]:
+def probe_changes(spec: ProbeSpec, probe: LiveProbe) -> dict[str, Any]:
     live = probe.spec
     changes: dict[str, Any] = {}
     if live.destination != spec.destination:
@@ -141,7 +141,7 @@ def _probe_changes(spec: ProbeSpec, probe: LiveProbe) -> dict[str, Any]:
     return changes
 
 
-def _tag_calls(arn: str, live: Mapping[str, str], declared: Mapping[str, str]) -> list[Call]:
+def tag_calls(arn: str, live: Mapping[str, str], declared: Mapping[str, str]) -> list[Call]:
     calls = []
     changed = {k: v for k, v in declared.items() if live.get(k) != v}
     if changed:
