@@ -1,12 +1,30 @@
 """CloudWatch Network Monitor for the AWS CDK: monitors *and* probes, validated at synth.
 
 from cdk_netmon import MonitorProbe, NetworkMonitor, ProbeProtocol
+
+The names below load their modules (and aws-cdk-lib) on first use, so that `python -m cdk_netmon
+plan`, which needs none of them, starts without Node.js.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ._version import __version__
-from .monitor import INetworkMonitor, NetworkMonitor
-from .probe import MonitorProbe, ProbeProtocol
-from .provider import NetworkMonitorProvider
+
+if TYPE_CHECKING:
+    from .monitor import INetworkMonitor, NetworkMonitor
+    from .probe import MonitorProbe, ProbeProtocol
+    from .provider import NetworkMonitorProvider
+
+_EXPORTS = {
+    "INetworkMonitor": "monitor",
+    "NetworkMonitor": "monitor",
+    "MonitorProbe": "probe",
+    "ProbeProtocol": "probe",
+    "NetworkMonitorProvider": "provider",
+}
 
 __all__ = [
     "INetworkMonitor",
@@ -16,3 +34,11 @@ __all__ = [
     "ProbeProtocol",
     "__version__",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 from aws_cdk import App
 
+from cdk_netmon.assembly import read_input
 from cdk_netmon.testing.cloudformation import UnsupportedTemplateError, placeholder_ids
-from cdk_netmon.testing.offline_deploy import read_input, run
+from cdk_netmon.testing.offline_deploy import run
 from examples.hybrid_connectivity import HybridConnectivityStack
 from tests.offline import driver, offline
 from tests.support import parameter_template, template_json
