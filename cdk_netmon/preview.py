@@ -149,7 +149,8 @@ def _in_place(logical_id: str, new: MonitorSpec, live: LiveMonitor) -> MonitorPl
     match = match_probes(declared.probes, live.probes)
     for probe in match.surplus:
         plan.add(f"- probe {probe.probe_id} ({describe(probe.spec)}): not in the template", "DeleteProbe")
-    for spec, probe in match.pairs:
+    order = {id(spec): index for index, spec in enumerate(declared.probes)}
+    for spec, probe in sorted(match.pairs, key=lambda pair: order[id(pair[0])]):
         changes = probe_changes(spec, probe)
         if changes:
             plan.add(f"~ probe {spec.key} ({describe(spec)}): {_changed(probe, changes)}", "UpdateProbe")
