@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from aws_cdk import App, CfnParameter, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_ec2 as ec2
 
 from cdk_netmon import NetworkMonitor, ProbeProtocol
+from tests.support import isolated_vpc
 
 
 def build(app: App) -> Stack:
@@ -18,14 +18,7 @@ def build(app: App) -> Stack:
     stack = Stack(app, "Identity")
     for n in range(int(context("extra_tokens") or 0)):
         CfnParameter(stack, f"Unrelated{n}", default="x")
-    vpc = ec2.Vpc(
-        stack,
-        "Vpc",
-        max_azs=2,
-        nat_gateways=0,
-        subnet_configuration=[ec2.SubnetConfiguration(name="P", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)],
-    )
-    a, b = vpc.isolated_subnets
+    a, b = isolated_vpc(stack).isolated_subnets
     destination = CfnParameter(stack, "Destination", default="10.9.0.1").value_as_string
     port = CfnParameter(stack, "Port", type="Number", default=443).value_as_number
     monitor = NetworkMonitor(stack, "OnPrem")

@@ -5,21 +5,14 @@ probe's port, keeps one, removes one, adds a paused one, and moves to a 60-secon
 """
 
 from aws_cdk import App, Duration, Stack
-from aws_cdk import aws_ec2 as ec2
 
 from cdk_netmon import NetworkMonitor, ProbeProtocol
+from tests.support import isolated_vpc
 
 app = App()
 step = int(app.node.try_get_context("step") or 1)
 stack = Stack(app, "NetmonLocalCloud")
-vpc = ec2.Vpc(
-    stack,
-    "Vpc",
-    max_azs=2,
-    nat_gateways=0,
-    subnet_configuration=[ec2.SubnetConfiguration(name="P", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)],
-)
-a, b = vpc.isolated_subnets
+a, b = isolated_vpc(stack).isolated_subnets
 monitor = NetworkMonitor(stack, "Dc", aggregation_period=Duration.seconds(30 if step == 1 else 60))
 monitor.add_probe(
     source=a, destination="10.0.0.1", protocol=ProbeProtocol.TCP, destination_port=443 if step == 1 else 8443

@@ -73,6 +73,44 @@ def imported_subnet_stack(app: App, env: Any = None) -> Stack:
     return stack
 
 
+def cli_env(**extra: str) -> dict[str, str]:
+    """The environment of the project's CDK CLI: the venv's Node.js 24 on PATH and as JSII_NODE."""
+    import os
+    import sys
+    from pathlib import Path
+
+    venv_bin = str(Path(sys.executable).parent)
+    cli_bin = str(Path(__file__).resolve().parent.parent / "node_modules" / ".bin")
+    return {
+        **os.environ,
+        "PATH": os.pathsep.join([venv_bin, cli_bin, os.environ.get("PATH", "")]),
+        "JSII_NODE": str(Path(venv_bin) / "node"),
+        "CDK_DISABLE_CLI_TELEMETRY": "true",
+        **extra,
+    }
+
+
+def run_cdk(*arguments: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+    """The project's CDK CLI, run in the repository: its exit code and its output."""
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    cdk = root / "node_modules" / ".bin" / "cdk"
+    if not cdk.exists():
+        raise AssertionError("the CDK CLI is not installed: run the README's set-up (make test) first")
+    result = subprocess.run(
+        [str(cdk), *arguments, "--no-notices"],
+        cwd=root,
+        env=env or cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    return result.returncode, result.stdout + result.stderr
+
+
 def template_json(stack: Stack) -> dict[str, Any]:
     return dict(Template.from_stack(stack).to_json())
 

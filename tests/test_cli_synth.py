@@ -4,13 +4,13 @@ the project installs (so jsii prints no end-of-life banner), and cfn-lint finds 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.support import run_cdk
 
 ROOT = Path(__file__).resolve().parent.parent
 CDK = ROOT / "node_modules" / ".bin" / "cdk"
@@ -18,27 +18,10 @@ CDK = ROOT / "node_modules" / ".bin" / "cdk"
 
 @pytest.fixture(scope="module")
 def cloud_assembly(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    if not CDK.exists():
-        pytest.fail("the CDK CLI is not installed: run the README's set-up (make test) first")
     out = tmp_path_factory.mktemp("cdk.out")
-    venv_bin = str(Path(sys.executable).parent)
-    env = {
-        **os.environ,
-        "PATH": os.pathsep.join([venv_bin, str(CDK.parent), os.environ.get("PATH", "")]),
-        "JSII_NODE": shutil.which("node", path=venv_bin) or "node",
-        "CDK_DISABLE_CLI_TELEMETRY": "true",
-    }
-    result = subprocess.run(
-        [str(CDK), "synth", "--no-notices", "--quiet", "--output", str(out)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return out, result.stdout + result.stderr
+    code, output = run_cdk("synth", "--quiet", "--output", str(out))
+    assert code == 0, output
+    return out, output
 
 
 def test_synthesizes_the_example_app(cloud_assembly: tuple[Path, str]) -> None:

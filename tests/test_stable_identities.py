@@ -9,7 +9,6 @@ generated from what is literal of its protocol, destination and source, never fr
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +18,7 @@ import pytest
 from aws_cdk import App
 
 from tests.identity_app import build
-from tests.support import resources_of_type, template_json
+from tests.support import cli_env, resources_of_type, run_cdk, template_json
 
 ROOT = Path(__file__).resolve().parent.parent
 CDK = ROOT / "node_modules" / ".bin" / "cdk"
@@ -86,35 +85,21 @@ def test_probes_alike_in_all_that_is_literal_are_told_apart_in_declared_order() 
 @pytest.mark.cli
 def test_cdk_diff_of_a_port_change_shows_the_port_and_replaces_nothing(tmp_path: Path) -> None:
     """The real CDK CLI, offline: `cdk diff --template` of the app with one probe's port changed."""
-    if not CDK.exists():
-        pytest.fail("the CDK CLI is not installed: run the README's set-up (make test) first")
-    venv_bin = str(Path(sys.executable).parent)
-    env = {
-        **os.environ,
-        "PATH": os.pathsep.join([venv_bin, str(CDK.parent), os.environ.get("PATH", "")]),
-        "JSII_NODE": str(Path(venv_bin) / "node"),
-        "CDK_DISABLE_CLI_TELEMETRY": "true",
-        "CDK_DISABLE_VERSION_CHECK": "true",
-        "AWS_ACCESS_KEY_ID": "offline",
-        "AWS_SECRET_ACCESS_KEY": "offline",
-        "AWS_REGION": "eu-west-1",
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
+    # Credentials that reach nothing: `cdk diff --template` compares locally.
+    env = cli_env(
+        CDK_DISABLE_VERSION_CHECK="true",
+        AWS_ACCESS_KEY_ID="offline",
+        AWS_SECRET_ACCESS_KEY="offline",
+        AWS_REGION="eu-west-1",
+        AWS_EC2_METADATA_DISABLED="true",
+    )
     old = tmp_path / "old"
     app = f"{sys.executable} -m tests.identity_app"
 
     def cdk(*arguments: str) -> str:
-        result = subprocess.run(
-            [str(CDK), *arguments, "--app", app, "--no-notices"],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        assert result.returncode == 0, result.stdout + result.stderr
-        return result.stdout + result.stderr
+        code, output = run_cdk(*arguments, "--app", app, env=env)
+        assert code == 0, output
+        return output
 
     cdk("synth", "--quiet", "--output", str(old))
     diff = cdk("diff", "-c", "port=8443", "--template", str(old / "Identity.template.json"), "Identity")

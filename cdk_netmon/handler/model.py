@@ -89,26 +89,21 @@ def unique_keys(keys: Iterable[str]) -> list[str]:
     return unique
 
 
-def probe_properties(
-    *,
-    source_arn: Any,
-    destination: Any,
-    protocol: Any,
-    destination_port: Any,
-    packet_size: Any,
-    tags: Mapping[str, Any],
-    state: str = ACTIVE,
-) -> dict[str, Any]:
-    """A probe as the construct writes it into `Probes` (its values may still be deploy-time tokens)."""
-    body: dict[str, Any] = {"SourceArn": source_arn, "Destination": destination, "Protocol": protocol}
-    if protocol == "TCP" and destination_port is not None:
-        body["DestinationPort"] = destination_port
-    if packet_size is not None:
-        body["PacketSize"] = packet_size
-    if tags:
-        body["Tags"] = dict(tags)
-    body["State"] = state
-    return body
+_PROPERTY_OF_FIELD = {
+    "sourceArn": "SourceArn",
+    "destination": "Destination",
+    "protocol": "Protocol",
+    "destinationPort": "DestinationPort",
+    "packetSize": "PacketSize",
+    "probeTags": "Tags",
+}
+
+
+def probe_properties(*, state: str = ACTIVE, **fields: Any) -> dict[str, Any]:
+    """A probe as the construct writes it into `Probes` (its values may still be deploy-time
+    tokens): `probe_document`'s fields under the property names, and its state always."""
+    body = probe_document(**fields, tags_field="probeTags")
+    return {**{_PROPERTY_OF_FIELD[name]: value for name, value in body.items()}, "State": state}
 
 
 def monitor_properties(

@@ -26,6 +26,7 @@ from aws_cdk.assertions import Template
 from cdk_netmon.handler import service
 from cdk_netmon.handler.lifecycle import Handler
 from cdk_netmon.handler.model import LEGACY_PROPERTY, MonitorSpec, endpoint
+from cdk_netmon.preview import Resolver
 
 from .ec2 import add_principal
 from .emulator import LocalNetworkMonitor
@@ -78,16 +79,7 @@ def _document(properties: Mapping[str, Any]) -> dict[str, Any]:
 
 def _rendered(value: Any) -> Any:
     """Properties with each intrinsic function written as a `${...}` placeholder."""
-    if isinstance(value, list):
-        return [_rendered(v) for v in value]
-    if not isinstance(value, Mapping):
-        return value
-    if set(value) == {"Fn::Join"}:
-        separator, parts = value["Fn::Join"]
-        return str(separator).join(str(_rendered(p)) for p in parts)
-    if len(value) == 1 and next(iter(value)) in ("Ref", "Fn::GetAtt"):
-        return _placeholder(value, quoted=False)
-    return {k: _rendered(v) for k, v in value.items()}
+    return Resolver({}, {})(value)
 
 
 def readable(value: Any) -> str:
