@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -43,15 +44,17 @@ from .handler.model import (
     probe_properties,
     unique_keys,
 )
-from .handler.rules import MAX_PROBES_PER_MONITOR, MAX_PROBES_PER_SUBNET, address_family, check_monitor_name
+from .handler.rules import address_family, check_monitor_name
 from .probe import MonitorProbe, Number, ProbeProtocol
 from .provider import SERVICE_TIMEOUT, NetworkMonitorProvider
 from .validation import (
     REMOVAL_POLICIES,
+    Environment,
     ResolvedProbe,
     implements,
     is_list_like,
     is_unresolved,
+    kind,
     monitor_problems,
     monitor_type_problems,
     probe_type_problems,
@@ -251,6 +254,11 @@ class NetworkMonitor(_NetworkMonitorBase):
         provider = NetworkMonitorProvider.of(stack)
         node = self.node
         self._stack = stack
+        self._provider = provider
+        self._environment = provider.environment
+        self._later_problems: list[str] = []
+        """Problems of calls made after construction (add_probes, add_probe_alarms), for the report."""
+        _MONITORS.setdefault(provider.root, []).append(self)
         # Wrong types are reported with the rest at synth; meanwhile the construct is built from the
         # well-typed props only, so that nothing fails before the report can name every problem.
         self._type_problems = monitor_type_problems(
@@ -262,9 +270,10 @@ class NetworkMonitor(_NetworkMonitorBase):
         )
         self._probes: list[MonitorProbe] = list(probes) if is_list_like(probes) else []
         self._aggregation_period = aggregation_period if isinstance(aggregation_period, Duration) else None
-        self._period_seconds: Any = (
-            DEFAULT_PERIOD_SECONDS if self._aggregation_period is None else _seconds(self._aggregation_period)
-        )
+        self._period_seconds: Any = DEFAULT_PERIOD_SECONDS
+        if self._aggregation_period is not None:
+            self._period_seconds, problem = _seconds(self._aggregation_period)
+            self._type_problems += [problem] if problem else []
         self._name_is_explicit = isinstance(monitor_name, str)
         self._declared_name: str = (
             monitor_name if isinstance(monitor_name, str) else provider.generate_monitor_name(node.path)
@@ -274,7 +283,8 @@ class NetworkMonitor(_NetworkMonitorBase):
         self._tags = TagManager(TagType.MAP, RESOURCE_TYPE, initial_tags)
         self._origins: dict[int, str] = {}
         """Which add_probes call made a probe, for quota messages that state the product."""
-        self._subnet_arns: dict[int, tuple[ec2.ISubnet, str, str]] = {}
+        self._subnet_arns: dict[int, tuple[ec2.ISubnet, str, str, str | None]] = {}
+        """Per subnet: the subnet, its ARN, the words that name it, and why it cannot be a source."""
 
         synthesis = _Synthesis(self)
         self._resource = CustomResource(
@@ -355,11 +365,15 @@ class NetworkMonitor(_NetworkMonitorBase):
         `id`; a change in the number of sources or destinations can move probes between them.
         """
         group = Construct(scope, id)
-        subnets = _sources(group.node.path, sources)
-        targets = _destinations(group.node.path, destinations)
+        subnets, source_problems = _sources(sources)
+        targets, destination_problems = _destinations(destinations)
+        if source_problems or destination_problems:
+            group.node.add_validation(_Reported(source_problems + destination_problems))
+            return []
+        quotas = NetworkMonitorProvider.of(Stack.of(group)).quotas
         monitors: list[NetworkMonitor] = []
-        for chunk in _destination_chunks(targets):
-            per_monitor = max(1, MAX_PROBES_PER_MONITOR // len(chunk))
+        for chunk in _destination_chunks(targets, quotas.probes_per_subnet):
+            per_monitor = max(1, quotas.probes_per_monitor // len(chunk))
             for start in range(0, len(subnets), per_monitor):
                 monitor = cls(
                     group,
@@ -450,8 +464,11 @@ class NetworkMonitor(_NetworkMonitorBase):
         """A probe from every source to every destination, as the console makes them. The quotas
         are checked against the product (24 probes per monitor, 4 per subnet); `fan_out` spreads
         a larger product over several monitors."""
-        subnets = _sources(self.node.path, sources)
-        targets = _destinations(self.node.path, destinations)
+        subnets, source_problems = _sources(sources)
+        targets, destination_problems = _destinations(destinations)
+        if source_problems or destination_problems:
+            self._later_problems += [f"add_probes: {p}" for p in source_problems + destination_problems]
+            return []
         probes = [
             MonitorProbe(
                 source=None if isinstance(subnet, str) else subnet,
@@ -551,42 +568,71 @@ class NetworkMonitor(_NetworkMonitorBase):
                 return self._resource.get_att_string(f"ProbeId.{self._probe_keys()[id(probe)]}")
         raise ValueError(f"{self.node.path}: the probe to {probe.destination} is not one of this monitor's probes")
 
-    def _well_typed_probes(self, monitor_tags: Mapping[str, str]) -> tuple[list[str], list[tuple[int, ResolvedProbe]]]:
-        """Type problems of the probes, and the well-typed ones with their source resolved and
-        their tags: those `Tags.of(...)` gave the monitor (not its own `tags`), then their own."""
+    def _resolved_probes(self, monitor_tags: Mapping[str, str]) -> tuple[list[str], list[ResolvedProbe]]:
+        """Type problems of the probes, and every MonitorProbe with its source resolved, its tags
+        (those `Tags.of(...)` gave the monitor, not its own `tags`, then its own) and the fields of
+        the wrong type, whose rules are then not checked (the others still are)."""
         inherited = {k: v for k, v in monitor_tags.items() if self._own_tags.get(k) != v}
         problems: list[str] = []
-        resolved: list[tuple[int, ResolvedProbe]] = []
+        resolved: list[ResolvedProbe] = []
         for index, probe in enumerate(self._probes):
-            found = probe_type_problems(f"probes[{index}]", probe)
-            if found:
-                problems += found
-            else:
-                tags = {**inherited, **(probe.probe_tags or {})}
-                resolved.append((index, self._resolve_source(probe, tags, self._origins.get(id(probe)))))
+            origin = self._origins.get(id(probe))
+            where = f"probes[{index}]" if origin is None else _made_by_add_probes(probe)
+            found = probe_type_problems(where, probe)
+            problems += found.values()
+            if "probe" in found:
+                continue
+            tags = {**inherited, **(probe.probe_tags or {})} if "probe_tags" not in found else dict(inherited)
+            resolved.append(self._resolve_source(probe, tags, origin, where, frozenset(found)))
         return problems, resolved
 
-    def _resolve_source(self, probe: MonitorProbe, tags: Mapping[str, str], origin: str | None) -> ResolvedProbe:
-        if probe.source is None or probe.source_arn is not None:
+    def _resolve_source(
+        self, probe: MonitorProbe, tags: Mapping[str, str], origin: str | None, where: str, bad: frozenset[str]
+    ) -> ResolvedProbe:
+        if probe.source is None or probe.source_arn is not None or "source" in bad:
             label = None if not is_unresolved(probe.source_arn) else "a deploy-time source_arn"
-            return ResolvedProbe(probe, probe.source_arn, label, tags, origin)
+            return ResolvedProbe(probe, probe.source_arn, label, tags, origin, where, bad)
         # One ARN string per subnet, so that probes from one subnet compare equal at synth.
         cached = self._subnet_arns.get(id(probe.source))
         if cached is None:
             subnet = probe.source
             subnet_id = subnet.subnet_id
-            arn = Stack.of(subnet).format_arn(
+            home = Stack.of(subnet)
+            arn = home.format_arn(
                 service="ec2", resource="subnet", resource_name=subnet_id, arn_format=ArnFormat.SLASH_RESOURCE_NAME
             )
             label = subnet.node.path if is_unresolved(subnet_id) else subnet_id
-            cached = self._subnet_arns[id(subnet)] = (subnet, arn, label)
-        return ResolvedProbe(probe, cached[1], cached[2], tags, origin)
+            cached = self._subnet_arns[id(subnet)] = (subnet, arn, label, self._foreign_subnet(home, label))
+        problem = f"{where}.source {cached[3]}" if cached[3] else None
+        return ResolvedProbe(probe, cached[1], cached[2], tags, origin, where, bad, problem)
+
+    def _foreign_subnet(self, home: Stack, label: str) -> str | None:
+        """Why a subnet of another stack cannot be a source: its stack's account or region differs
+        from this one's (CDK would quietly read it across environments)."""
+        if home is self._stack:
+            return None
+        ours, theirs = self._environment, _environment_of(home)
+        wrong = [
+            f"{what} {value}"
+            for what, value, expected in (
+                ("account", theirs.account, ours.account),
+                ("region", theirs.region, ours.region),
+            )
+            if value is not None and expected is not None and value != expected
+        ]
+        if not wrong:
+            return None
+        return (
+            f"{label!r} is a subnet of stack {home.node.path} in {' and '.join(wrong)}; allowed: a subnet of this "
+            "stack's own account and region (the service takes no cross-account or cross-region source)"
+        )
 
     def _problems(self) -> list[str]:
         rendered = self._rendered_tags()
-        probe_type_problems_found, probes = self._well_typed_probes(rendered)
-        return (
+        probe_type_problems_found, probes = self._resolved_probes(rendered)
+        found = (
             self._type_problems
+            + self._later_problems
             + probe_type_problems_found
             + monitor_problems(
                 monitor_name=self._declared_name,
@@ -594,8 +640,30 @@ class NetworkMonitor(_NetworkMonitorBase):
                 aggregation_period_seconds=self._period_seconds,
                 tags=rendered,
                 probes=probes,
+                environment=self._environment,
+                quotas=self._provider.quotas,
             )
+            + self._name_taken()
         )
+        return list(dict.fromkeys(found))  # the same problem once, however many probes share it
+
+    def _name_taken(self) -> list[str]:
+        """Another monitor of the app with this name in the same account and region (stacks of an
+        unknown environment deploy to the CLI's, so they count as one)."""
+        if is_unresolved(self._declared_name):
+            return []
+        others = [
+            m
+            for m in _MONITORS.get(self._provider.root, [])
+            if m is not self and m._declared_name == self._declared_name and m._environment == self._environment
+        ]
+        if not others:
+            return []
+        where = ", ".join(m.node.path for m in others)
+        return [
+            f"monitor_name {self._declared_name!r} is also the name of {where} in the same account and region; "
+            "allowed: a name used once per account and region"
+        ]
 
     def _rendered_tags(self) -> dict[str, str]:
         """The tags the monitor will carry: its own and those `Tags.of(...)` added."""
@@ -604,7 +672,7 @@ class NetworkMonitor(_NetworkMonitorBase):
     def _probe_properties(self) -> dict[str, Any]:
         """`Probes`, written by the handler model's own writer, each under its key."""
         keys = self._probe_keys()
-        _, probes = self._well_typed_probes(self._rendered_tags())
+        _, probes = self._resolved_probes(self._rendered_tags())
         return {
             keys[id(resolved.probe)]: probe_properties(
                 source_arn=resolved.source_arn,
@@ -615,7 +683,8 @@ class NetworkMonitor(_NetworkMonitorBase):
                 tags=resolved.tags,
                 state=ACTIVE if resolved.probe.enabled else PAUSED,
             )
-            for _, resolved in probes
+            for resolved in probes
+            if not resolved.bad_fields
         }
 
     def _probe_keys(self) -> dict[int, str]:
@@ -648,6 +717,17 @@ class _Part:
 
 
 @jsii.implements(IValidation)
+class _Reported:
+    """Problems found before synth (in a call that has no monitor to report them), reported then."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self._problems = problems
+
+    def validate(self) -> list[str]:
+        return list(self._problems)
+
+
+@jsii.implements(IValidation)
 class _Synthesis:
     """The monitor's validation at synth, which names every problem at once."""
 
@@ -669,49 +749,87 @@ def _literal_source(probe: MonitorProbe) -> str | None:
     return None
 
 
-def _seconds(period: Duration) -> Any:
-    """Whole seconds as an int (the API's type); a deploy-time token is passed through untouched."""
-    seconds = period.to_seconds()
-    if isinstance(seconds, float) and seconds.is_integer() and not is_unresolved(seconds):
-        return int(seconds)
-    return seconds
-
-
-def _sources(path: str, sources: object) -> list[ec2.ISubnet | str]:
-    """The subnets of `vpc.select_subnets(...)`, or a list of subnets and subnet ARN strings."""
-    if isinstance(sources, ec2.SelectedSubnets):
-        return list(sources.subnets)
-    if isinstance(sources, str) or not is_list_like(sources):
-        raise TypeError(
-            f"{path}: sources {sources!r} is not a list; pass vpc.select_subnets(...), a list of ec2.ISubnet, "
-            "or a list of subnet ARNs"
+def _seconds(period: Duration) -> tuple[Any, str | None]:
+    """Whole seconds as an int (the API's type), a deploy-time token in seconds passed through; or
+    the default and the problem, for a fraction of a second or a token in another unit, which
+    aws-cdk-lib cannot convert at synth."""
+    try:
+        seconds = period.to_seconds()
+    except Exception:  # jsii's MustBeWholeNumber and friends, which name neither construct nor prop
+        try:
+            fraction = period.to_seconds(integral=False)
+        except Exception:
+            return DEFAULT_PERIOD_SECONDS, (
+                "aggregation_period is a deploy-time amount in a unit other than seconds, which cannot be "
+                "converted at synth; pass Duration.seconds(<the value in seconds>)"
+            )
+        return DEFAULT_PERIOD_SECONDS, (
+            f"aggregation_period {fraction:g} seconds is not a whole number of seconds; "
+            "allowed: Duration.seconds(30) or Duration.seconds(60)"
         )
+    if isinstance(seconds, float) and seconds.is_integer() and not is_unresolved(seconds):
+        return int(seconds), None
+    return seconds, None
+
+
+def _sources(sources: object) -> tuple[list[ec2.ISubnet | str], list[str]]:
+    """The subnets of `vpc.select_subnets(...)`, or a list of subnets and subnet ARN strings; or
+    the problems, for the synth report."""
+    if isinstance(sources, ec2.SelectedSubnets):
+        return list(sources.subnets), []
+    if isinstance(sources, str) or not is_list_like(sources):
+        shown = f"sources {sources!r}" if isinstance(sources, str) else "sources"
+        return [], [
+            f"{shown} is {kind(sources)}, not a list; pass vpc.select_subnets(...), a list of ec2.ISubnet, "
+            "or a list of subnet ARNs"
+        ]
     items = list(sources)
-    for index, item in enumerate(items):
-        if not isinstance(item, str) and not implements(item, ec2.ISubnet):
-            raise TypeError(f"{path}: sources[{index}] is a {type(item).__name__}; pass an ec2.ISubnet or a subnet ARN")
-    return items
+    problems = [
+        f"sources[{index}] is {kind(item)}; pass an ec2.ISubnet or a subnet ARN"
+        for index, item in enumerate(items)
+        if not isinstance(item, str) and not implements(item, ec2.ISubnet)
+    ]
+    return ([] if problems else items), problems
 
 
-def _destinations(path: str, destinations: object) -> list[str]:
+def _destinations(destinations: object) -> tuple[list[str], list[str]]:
     if isinstance(destinations, str) or not is_list_like(destinations):
-        raise TypeError(f"{path}: destinations {destinations!r} is not a list; pass a list such as ['10.0.0.1']")
-    return list(destinations)
+        shown = f"destinations {destinations!r}" if isinstance(destinations, str) else "destinations"
+        return [], [f"{shown} is {kind(destinations)}, not a list; pass a list such as ['10.0.0.1']"]
+    return list(destinations), []
 
 
-def _destination_chunks(destinations: Sequence[str]) -> list[list[str]]:
+def _destination_chunks(destinations: Sequence[str], per_subnet: int) -> list[list[str]]:
     """Destinations by address family (deploy-time values apart), each family in as few, even
-    groups of at most 4 (the per-subnet quota) as can be."""
+    groups of at most `per_subnet` (the per-subnet quota) as can be."""
     families: dict[str | None, list[str]] = {}
     for destination in destinations:
         family = None if is_unresolved(destination) else address_family(destination)
         families.setdefault(family, []).append(destination)
     chunks = []
     for members in families.values():
-        count = math.ceil(len(members) / MAX_PROBES_PER_SUBNET)
+        count = math.ceil(len(members) / per_subnet)
         size = math.ceil(len(members) / count)
         chunks += [members[i : i + size] for i in range(0, len(members), size)]
     return chunks
+
+
+def _made_by_add_probes(probe: MonitorProbe) -> str:
+    """How messages name a probe that add_probes made: by what it probes, not by a list index."""
+    source = _literal_source(probe) or "a deploy-time source"
+    destination = (
+        probe.destination if isinstance(probe.destination, str) and not is_unresolved(probe.destination) else None
+    )
+    return f"add_probes({destination or 'a deploy-time destination'} from {source})"
+
+
+def _environment_of(stack: Stack) -> Environment:
+    account, region = stack.account, stack.region
+    return Environment(None if is_unresolved(account) else account, None if is_unresolved(region) else region)
+
+
+_MONITORS: weakref.WeakKeyDictionary[Any, list[NetworkMonitor]] = weakref.WeakKeyDictionary()
+"""The app's monitors, by the app's root construct, for the name checks that span stacks."""
 
 
 def _count(n: int, noun: str) -> str:

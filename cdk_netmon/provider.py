@@ -20,7 +20,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 from constructs import Construct, IConstruct
 
-from .handler.rules import MONITOR_NAME_MAX_LENGTH, OWNER_TAG_PREFIX
+from .handler.rules import DEFAULT_QUOTAS, MONITOR_NAME_MAX_LENGTH, OWNER_TAG_PREFIX, QUOTAS_VARIABLE, Quotas
+from .validation import Environment, is_unresolved
 
 HANDLER_DIR = Path(__file__).parent / "handler"
 HANDLER_RUNTIME = lambda_.Runtime.PYTHON_3_14
@@ -99,16 +100,24 @@ class NetworkMonitorProvider(Construct):
         return provider
 
     @classmethod
-    def configure(cls, stack: Stack, *, log_retention: logs.RetentionDays | None = None) -> NetworkMonitorProvider:
+    def configure(
+        cls, stack: Stack, *, log_retention: logs.RetentionDays | None = None, quotas: Quotas | None = None
+    ) -> NetworkMonitorProvider:
         """Choose the settings of the provider that every NetworkMonitor in `stack` shares.
 
         Call it once per stack, before the stack's first NetworkMonitor.
 
         :param log_retention: how long the provider's Lambda functions keep their logs.
             Default: one year (``DEFAULT_LOG_RETENTION``).
+        :param quotas: the quotas of the stack's account and region, where a team has raised them
+            in Service Quotas (``Quotas(probes_per_monitor=48, probes_per_subnet=8)``). The synth-time
+            checks, ``fan_out`` and the deployed handler use them. Default: the service's defaults.
         """
         if not isinstance(stack, Stack):
             raise TypeError(f"NetworkMonitorProvider.configure: stack must be a Stack, got {type(stack).__name__}")
+        if quotas is not None and (not isinstance(quotas, Quotas) or quotas.problems()):
+            found = quotas.problems() if isinstance(quotas, Quotas) else [f"quotas {quotas!r} is not a Quotas"]
+            raise TypeError(f"NetworkMonitorProvider.configure({stack.node.path}): {'; '.join(found)}")
         if log_retention is not None and not isinstance(log_retention, logs.RetentionDays):
             raise TypeError(
                 f"NetworkMonitorProvider.configure({stack.node.path}): log_retention {log_retention!r} is not a "
@@ -119,16 +128,31 @@ class NetworkMonitorProvider(Construct):
                 f"NetworkMonitorProvider.configure({stack.node.path}): the stack's provider already exists; "
                 "configure it once, before the stack's first NetworkMonitor"
             )
-        provider = cls(stack, cls.CONSTRUCT_ID, log_retention=log_retention)
+        provider = cls(stack, cls.CONSTRUCT_ID, log_retention=log_retention, quotas=quotas)
         _PROVIDERS[stack] = provider
         return provider
 
-    def __init__(self, scope: Stack, id: str, *, log_retention: logs.RetentionDays | None = None) -> None:
+    def __init__(
+        self,
+        scope: Stack,
+        id: str,
+        *,
+        log_retention: logs.RetentionDays | None = None,
+        quotas: Quotas | None = None,
+    ) -> None:
         super().__init__(scope, id)
         self._stack = scope
         self._stack_path = scope.node.path
-        region = scope.region
-        if not Token.is_unresolved(region) and region in REGIONS_WITHOUT_NETWORK_MONITOR:
+        self.root = scope.node.root
+        """The app's root construct: checks that span the app's stacks (monitor names) meet there."""
+        self.quotas = quotas or DEFAULT_QUOTAS
+        """The quotas the stack's monitors are checked against, at synth and by the handler."""
+        region, account = scope.region, scope.account
+        self.environment = Environment(
+            None if is_unresolved(account) else account, None if is_unresolved(region) else region
+        )
+        """The stack's account and region, where they are known at synth."""
+        if self.environment.region in REGIONS_WITHOUT_NETWORK_MONITOR:
             Annotations.of(scope).add_warning_v2(
                 UNAVAILABLE_REGION_WARNING,
                 f"CloudWatch Network Monitor is not offered in {region} (cfn-lint 1.58.0's resource list for the "
@@ -171,6 +195,7 @@ class NetworkMonitorProvider(Construct):
                 timeout=HANDLER_TIMEOUT,
                 memory_size=256,
                 description=f"cdk_netmon: {entry_point} for Custom::NetworkMonitor",
+                environment={QUOTAS_VARIABLE: self.quotas.encoded()} if self.quotas != DEFAULT_QUOTAS else None,
             )
 
         on_event = handler_function("OnEvent", "on_event")

@@ -10,6 +10,7 @@ Two kinds of problem are found here, and reported together with the construct's 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeGuard
@@ -27,11 +28,14 @@ REMOVAL_POLICIES = (RemovalPolicy.DESTROY, RemovalPolicy.RETAIN, RemovalPolicy.R
 
 
 def is_unresolved(value: Any) -> bool:
-    """Token.is_unresolved without a round trip to jsii for the plain values that dominate."""
+    """Token.is_unresolved without a round trip to jsii for the plain values that dominate. NaN and
+    infinities are no tokens (and JSON, so jsii, cannot carry them)."""
     if value is None or isinstance(value, bool | int):
         return False
     if isinstance(value, str):
         return _TOKEN_MARKER in value
+    if isinstance(value, float) and not math.isfinite(value):
+        return False
     return bool(Token.is_unresolved(value))
 
 
@@ -62,7 +66,7 @@ def is_list_like(value: object) -> TypeGuard[Iterable[Any]]:
     return value is not None and not isinstance(value, str | Mapping) and hasattr(value, "__iter__")
 
 
-def _kind(value: object) -> str:
+def kind(value: object) -> str:
     """The value's type with its article, as messages say it: "an int", "a str", "an ec2.SelectedSubnets"."""
     name = type(value).__name__
     if type(value).__module__ == "aws_cdk.aws_ec2":
@@ -79,23 +83,23 @@ def monitor_type_problems(
     """Props of the wrong type, each with what to pass instead."""
     problems: list[str] = []
     if monitor_name is not None and not isinstance(monitor_name, str):
-        problems.append(f"monitor_name {monitor_name!r} is {_kind(monitor_name)}, not a str; pass a str or None")
+        problems.append(f"monitor_name {monitor_name!r} is {kind(monitor_name)}, not a str; pass a str or None")
     if aggregation_period is not None and not isinstance(aggregation_period, Duration):
         seconds = aggregation_period if isinstance(aggregation_period, int) else 30
         hint = f"Duration.seconds({seconds})"
         problems.append(
-            f"aggregation_period {aggregation_period!r} is {_kind(aggregation_period)}, not a Duration; pass {hint}"
+            f"aggregation_period {aggregation_period!r} is {kind(aggregation_period)}, not a Duration; pass {hint}"
         )
     problems += tag_type_problems("tags", tags)
     if removal_policy is not None and not isinstance(removal_policy, RemovalPolicy):
         problems.append(
-            f"removal_policy {removal_policy!r} is {_kind(removal_policy)}, not a RemovalPolicy; "
+            f"removal_policy {removal_policy!r} is {kind(removal_policy)}, not a RemovalPolicy; "
             "pass RemovalPolicy.DESTROY or RemovalPolicy.RETAIN"
         )
     elif removal_policy is not None and removal_policy not in REMOVAL_POLICIES:
         problems.append(removal_policy_problem(removal_policy))
     if probes is not None and not is_list_like(probes):
-        problems.append(f"probes is {_kind(probes)}, not a list; pass a list of MonitorProbe")
+        problems.append(f"probes is {kind(probes)}, not a list; pass a list of MonitorProbe")
     return problems
 
 
@@ -110,7 +114,7 @@ def tag_type_problems(field: str, tags: Any) -> list[str]:
     if tags is None:
         return []
     if not isinstance(tags, Mapping):
-        return [f"{field} {tags!r} is {_kind(tags)}, not a dict; pass a dict of str to str"]
+        return [f"{field} {tags!r} is {kind(tags)}, not a dict; pass a dict of str to str"]
     return [
         f"{field} entry {key!r}: {value!r} is not str to str; pass a dict of str to str"
         for key, value in tags.items()
@@ -118,21 +122,22 @@ def tag_type_problems(field: str, tags: Any) -> list[str]:
     ]
 
 
-def probe_type_problems(where: str, probe: object) -> list[str]:
-    """A probe's fields of the wrong type; a probe with any is left out of the template."""
+def probe_type_problems(where: str, probe: object) -> dict[str, str]:
+    """A probe's fields of the wrong type, by field (`probe` when it is no MonitorProbe at all).
+    The rules are still checked on its other fields; a probe with any is left out of the template."""
     if not isinstance(probe, MonitorProbe):
-        return [f"{where} is {_kind(probe)}, not a MonitorProbe; pass MonitorProbe(...)"]
-    problems: list[str] = []
+        return {"probe": f"{where} is {kind(probe)}, not a MonitorProbe; pass MonitorProbe(...)"}
+    problems: dict[str, str] = {}
     if not isinstance(probe.destination, str):
-        problems.append(
-            f"{where}.destination {probe.destination!r} is {_kind(probe.destination)}, not a str; "
+        problems["destination"] = (
+            f"{where}.destination {probe.destination!r} is {kind(probe.destination)}, not a str; "
             "pass an IP address such as '10.0.0.1'"
         )
     if not isinstance(probe.protocol, ProbeProtocol):
         named = str(probe.protocol).upper() if isinstance(probe.protocol, str) else None
         hint = f"ProbeProtocol.{named}" if named in ProbeProtocol.__members__ else "ProbeProtocol.TCP or .ICMP"
-        problems.append(
-            f"{where}.protocol {probe.protocol!r} is {_kind(probe.protocol)}, not a ProbeProtocol; pass {hint}"
+        problems["protocol"] = (
+            f"{where}.protocol {probe.protocol!r} is {kind(probe.protocol)}, not a ProbeProtocol; pass {hint}"
         )
     if probe.source is not None and not implements(probe.source, ec2.ISubnet):
         if isinstance(probe.source, ec2.SelectedSubnets):
@@ -141,24 +146,31 @@ def probe_type_problems(where: str, probe: object) -> list[str]:
             hint = "an ec2.ISubnet (ec2.Subnet.from_subnet_id(...)), or the subnet's ARN as source_arn"
         else:
             hint = "an ec2.ISubnet"
-        problems.append(
-            f"{where}.source{_shown(probe.source)} is {_kind(probe.source)}, not an ec2.ISubnet; pass {hint}"
+        problems["source"] = (
+            f"{where}.source{_shown(probe.source)} is {kind(probe.source)}, not an ec2.ISubnet; pass {hint}"
         )
     if probe.source_arn is not None and not isinstance(probe.source_arn, str):
-        problems.append(
-            f"{where}.source_arn {probe.source_arn!r} is {_kind(probe.source_arn)}, not a str; pass a subnet ARN"
+        problems["source_arn"] = (
+            f"{where}.source_arn {probe.source_arn!r} is {kind(probe.source_arn)}, not a str; pass a subnet ARN"
         )
     for field, example in (("destination_port", 443), ("packet_size", 56)):
         value = whole_number(getattr(probe, field))
-        if value is not None and not is_unresolved(value) and (isinstance(value, bool) or not isinstance(value, int)):
-            problems.append(f"{where}.{field} {value!r} is not a whole number; pass an int such as {example}")
-    problems += tag_type_problems(f"{where}.probe_tags", probe.probe_tags)
+        if isinstance(value, str) and is_unresolved(value):
+            problems[field] = (
+                f"{where}.{field} is a deploy-time string; pass a number: a CfnParameter of type Number "
+                "(.value_as_number), or Token.as_number(...)"
+            )
+        elif value is not None and not is_unresolved(value) and (isinstance(value, bool) or not isinstance(value, int)):
+            problems[field] = f"{where}.{field} {value!r} is not a whole number; pass an int such as {example}"
+    for problem in tag_type_problems(f"{where}.probe_tags", probe.probe_tags):
+        problems.setdefault("probe_tags", problem)
     if probe.name is not None and not isinstance(probe.name, str):
-        problems.append(
-            f"{where}.name {probe.name!r} is {_kind(probe.name)}, not a str; pass a name such as 'dc1-https'"
+        name_kind = kind(probe.name)
+        problems["name"] = f"{where}.name {probe.name!r} is {name_kind}, not a str; pass a name such as 'dc1-https'"
+    if probe.enabled is not None and not isinstance(probe.enabled, bool):
+        problems["enabled"] = (
+            f"{where}.enabled {probe.enabled!r} is {kind(probe.enabled)}, not a bool; pass True or False"
         )
-    if not isinstance(probe.enabled, bool):
-        problems.append(f"{where}.enabled {probe.enabled!r} is {_kind(probe.enabled)}, not a bool; pass True or False")
     return problems
 
 
@@ -172,14 +184,29 @@ def _shown(value: object) -> str:
 
 @dataclass(frozen=True)
 class ResolvedProbe:
-    """A well-typed probe with its source turned into an ARN string (possibly a token), the words
-    messages use for that source, the tags it will carry, and the add_probes call that made it."""
+    """A probe with its source turned into an ARN string (possibly a token), the words messages
+    use for that source and for the probe, the tags it will carry, the add_probes call that made it,
+    and which of its fields are of the wrong type (their rules are not checked)."""
 
     probe: MonitorProbe
     source_arn: str | None
     source_label: str | None
     tags: Mapping[str, str]
     origin: str | None = None
+    where: str = "probes[0]"
+    """How messages name the probe: `probes[i]` of the list the user wrote, or, for one that
+    add_probes made, `add_probes(10.0.0.1 from subnet-0abc)`."""
+    bad_fields: frozenset[str] = frozenset()
+    source_problem: str | None = None
+    """The source cannot be this monitor's (a subnet of another account or region)."""
+
+
+@dataclass(frozen=True)
+class Environment:
+    """The stack's account and region where they are known at synth (None for a token)."""
+
+    account: str | None = None
+    region: str | None = None
 
 
 def monitor_problems(
@@ -188,10 +215,11 @@ def monitor_problems(
     name_is_explicit: bool,
     aggregation_period_seconds: Any,
     tags: Mapping[str, str],
-    probes: Sequence[tuple[int, ResolvedProbe]],
+    probes: Sequence[ResolvedProbe],
+    environment: Environment = Environment(),
+    quotas: rules.Quotas = rules.DEFAULT_QUOTAS,
 ) -> list[str]:
-    """Every rule a monitor breaks, each naming the prop, the bad value and what is allowed.
-    `probes` are the well-typed ones, with their index among all the monitor's probes."""
+    """Every rule a monitor breaks, each naming the prop, the bad value and what is allowed."""
     problems: list[str] = []
     if name_is_explicit and not is_unresolved(monitor_name):
         problems += rules.check_monitor_name("monitor_name", monitor_name)
@@ -199,60 +227,93 @@ def monitor_problems(
         problems += rules.check_aggregation_period("aggregation_period", aggregation_period_seconds)
     problems += rules.check_tags("tags", _known(tags), rules.MAX_MONITOR_TAGS)
 
-    named: dict[str, int] = {}
-    for index, resolved in probes:
+    named: dict[str, str] = {}
+    for resolved in probes:
         name = resolved.probe.name
-        if name is None or is_unresolved(name):
+        if "name" in resolved.bad_fields or name is None or is_unresolved(name):
             continue
-        problems += rules.check_probe_name(f"probes[{index}].name", name)
+        problems += rules.check_probe_name(f"{resolved.where}.name", name)
         if name in named:
             problems.append(
-                f"probes[{index}].name {name!r} is also the name of probes[{named[name]}]; allowed: each name once"
+                f"{resolved.where}.name {name!r} is also the name of {named[name]}; allowed: each name once"
             )
-        named.setdefault(name, index)
+        named.setdefault(name, resolved.where)
 
     facts: list[rules.ProbeFacts] = []
-    for index, resolved in probes:
-        probe_problems, probe_facts = _probe_problems(f"probes[{index}]", resolved)
+    for resolved in probes:
+        probe_problems, probe_facts = _probe_problems(resolved, environment)
         problems += probe_problems
         facts.append(probe_facts)
-    problems += rules.check_monitor_probes(facts)
+    problems += rules.check_monitor_probes(facts, quotas)
     return problems
 
 
-def _probe_problems(where: str, resolved: ResolvedProbe) -> tuple[list[str], rules.ProbeFacts]:
-    probe = resolved.probe
+def _probe_problems(resolved: ResolvedProbe, environment: Environment) -> tuple[list[str], rules.ProbeFacts]:
+    probe, where, bad = resolved.probe, resolved.where, resolved.bad_fields
     problems: list[str] = []
 
-    if probe.source is not None and probe.source_arn is not None:
+    if {"source", "source_arn"} & bad:
+        pass
+    elif probe.source is not None and probe.source_arn is not None:
         problems.append(f"{where} sets both source and source_arn; allowed: exactly one of them")
     elif probe.source is None and probe.source_arn is None:
         problems.append(f"{where} sets neither source nor source_arn; allowed: exactly one of them")
     elif probe.source_arn is not None and not is_unresolved(probe.source_arn):
-        problems += rules.check_source_arn(f"{where}.source_arn", probe.source_arn)
+        found = rules.check_source_arn(f"{where}.source_arn", probe.source_arn)
+        problems += found or _elsewhere(f"{where}.source_arn {probe.source_arn!r}", probe.source_arn, environment)
+    if resolved.source_problem:
+        problems.append(resolved.source_problem)
 
-    if not is_unresolved(probe.destination):
+    if "destination" not in bad and not is_unresolved(probe.destination):
         problems += rules.check_destination(f"{where}.destination", probe.destination)
 
-    protocol = probe.protocol.value
     port = whole_number(probe.destination_port)
     packet_size = whole_number(probe.packet_size)
-    if not is_unresolved(port):
-        problems += rules.check_protocol_and_port(f"{where}.protocol", f"{where}.destination_port", protocol, port)
-    if not is_unresolved(packet_size):
+    protocol = probe.protocol.value if "protocol" not in bad else None
+    if "destination_port" not in bad:
+        if protocol == "ICMP" and port is not None and is_unresolved(port):
+            problems.append(f"{where}.destination_port is set (a deploy-time value) on an ICMP probe; allowed: no port")
+        elif not is_unresolved(port) and (protocol is not None or port is not None):
+            # Without a valid protocol the port is still checked as a TCP port would be.
+            problems += rules.check_protocol_and_port(
+                f"{where}.protocol", f"{where}.destination_port", protocol or "TCP", port
+            )
+    if "packet_size" not in bad and not is_unresolved(packet_size):
         problems += rules.check_packet_size(f"{where}.packet_size", packet_size)
-    problems += rules.check_tags(f"{where}.probe_tags", _known(resolved.tags))
+    if "probe_tags" not in bad:
+        problems += rules.check_tags(f"{where}.probe_tags", _known(resolved.tags))
 
+    known_source = None if {"source", "source_arn"} & bad else resolved.source_arn
     facts = rules.ProbeFacts(
-        source=resolved.source_arn,
-        destination=None if is_unresolved(probe.destination) else probe.destination,
+        source=known_source,
+        destination=None if "destination" in bad or is_unresolved(probe.destination) else probe.destination,
         # An unknown port makes the identity unknown: two such probes are not known duplicates.
-        protocol=None if is_unresolved(port) else protocol,
+        protocol=None if protocol is None or is_unresolved(port) else protocol,
         port=None if is_unresolved(port) else port,
         source_label=resolved.source_label,
         origin=resolved.origin,
+        where=where,
     )
     return problems, facts
+
+
+def _elsewhere(what: str, source_arn: str, environment: Environment) -> list[str]:
+    """A subnet ARN of another account or region than the stack's: the service refuses it."""
+    _, _, _, region, account, _ = source_arn.split(":", 5)
+    wrong = [
+        f"{label} {value}"
+        for label, value, expected in (
+            ("account", account, environment.account),
+            ("region", region, environment.region),
+        )
+        if expected is not None and value != expected
+    ]
+    if not wrong:
+        return []
+    return [
+        f"{what} is in {' and '.join(wrong)}; allowed: a subnet of the stack's own account and region "
+        f"({environment.account or 'any account'}, {environment.region or 'any region'})"
+    ]
 
 
 def _known(tags: Mapping[str, str]) -> dict[str, str]:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ from typing import Any
 from . import service
 from .model import OWNERSHIP_PROPERTY, LiveMonitor, MonitorSpec, Owner, Verdict, declared_name
 from .plan import client_token, plan_changes
-from .rules import check_monitor_name
+from .rules import DEFAULT_QUOTAS, QUOTAS_VARIABLE, Quotas, check_monitor_name
 from .security_groups import SecurityGroups, leftovers, probe_vpcs
 
 log = logging.getLogger(__name__)
@@ -88,8 +89,8 @@ class Request:
             give_up_at=float(give_up_at) if isinstance(give_up_at, int | float | str) else None,
         )
 
-    def declared(self) -> MonitorSpec:
-        return MonitorSpec.from_properties(self.properties)
+    def declared(self, quotas: Quotas = DEFAULT_QUOTAS) -> MonitorSpec:
+        return MonitorSpec.from_properties(self.properties, quotas=quotas)
 
     @property
     def owner(self) -> Owner:
@@ -117,12 +118,17 @@ class Handler:
     """The Provider framework's two entry points, around a Network Monitor client and an EC2 client.
 
     :param now: the clock for GIVE_UP_AT, in epoch seconds (a virtual one in offline tests).
+    :param quotas: the stack's quotas; the container's come from its environment (QUOTAS_VARIABLE).
     """
 
-    def __init__(self, client: Any, ec2: Any, *, now: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, client: Any, ec2: Any, *, now: Callable[[], float] = time.time, quotas: Quotas = DEFAULT_QUOTAS
+    ) -> None:
         self.api = service.NetworkMonitorService(client)
         self.groups = SecurityGroups(ec2)
         self.now = now
+        self.quotas = quotas
+        """The quotas the stack declares (raised in Service Quotas), which declared monitors are checked against."""
 
     def on_event(self, event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
         _log_event("on_event", event)
@@ -135,7 +141,7 @@ class Handler:
         if request.request_type not in ("Create", "Update"):
             raise ValueError(f"unsupported request type {request.request_type!r}")
 
-        spec = request.declared()  # an invalid monitor is refused before anything changes
+        spec = request.declared(self.quotas)  # an invalid monitor is refused before anything changes
         if request.request_type == "Create" or spec.name != request.physical_id:
             # A new name is a replacement: a new physical id, and CloudFormation deletes the old
             # monitor once the stack update succeeds. Everything else is reconciled in place.
@@ -191,7 +197,7 @@ class Handler:
         return False
 
     def _converge_step(self, request: Request) -> dict[str, Any]:
-        spec = request.declared()
+        spec = request.declared(self.quotas)
         owner = request.owner
         live = self.api.get_monitor(spec.name)
         if live is None:
@@ -235,7 +241,11 @@ class Handler:
 def container_handler() -> Handler:
     """One handler per Lambda container: warm invocations reuse its client (connections, retry
     quota) and what it learned of the service."""
-    return Handler(service.new_client(), service.LazyClient(lambda: service.new_client("ec2")))
+    return Handler(
+        service.new_client(),
+        service.LazyClient(lambda: service.new_client("ec2")),
+        quotas=Quotas.decoded(os.environ.get(QUOTAS_VARIABLE)),
+    )
 
 
 def on_event(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:

@@ -263,12 +263,14 @@ class MonitorSpec:
     probes: tuple[ProbeSpec, ...] = ()
 
     @classmethod
-    def from_properties(cls, properties: Mapping[str, Any], *, check: bool = True) -> MonitorSpec:
+    def from_properties(
+        cls, properties: Mapping[str, Any], *, check: bool = True, quotas: rules.Quotas = rules.DEFAULT_QUOTAS
+    ) -> MonitorSpec:
         """Parse and check the custom resource's properties exactly as CloudFormation delivers them:
         the properties of this release, or the `Monitor` string of earlier ones. `check=False`
         leaves the rules out, for a preview of templates whose values are still placeholders."""
         spec = cls._legacy(properties) if LEGACY_PROPERTY in properties else cls._structured(properties)
-        problems = spec.problems() if check else []
+        problems = spec.problems(quotas) if check else []
         if problems:
             raise InvalidSpecError(f"monitor {spec.name!r} is invalid: " + "; ".join(problems))
         return spec
@@ -302,7 +304,7 @@ class MonitorSpec:
             probes=tuple(ProbeSpec.declared(p, str(i)) for i, p in enumerate(document.get("probes") or ())),
         )
 
-    def problems(self) -> list[str]:
+    def problems(self, quotas: rules.Quotas = rules.DEFAULT_QUOTAS) -> list[str]:
         checks = [
             rules.check_monitor_name("monitorName", self.name),
             rules.check_aggregation_period("aggregationPeriod", self.aggregation_period),
@@ -322,7 +324,7 @@ class MonitorSpec:
                 rules.check_probe_state(f"{where}.state", probe.state),
             ]
         facts = [rules.ProbeFacts(p.source_arn, p.destination, p.protocol, p.destination_port) for p in self.probes]
-        checks.append(rules.check_monitor_probes(facts))
+        checks.append(rules.check_monitor_probes(facts, quotas))
         return rules.flatten(checks)
 
     def owned_by(self, owner: Owner) -> MonitorSpec:

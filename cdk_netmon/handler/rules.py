@@ -148,6 +148,44 @@ def check_tags(field: str, tags: Mapping[str, str], max_tags: int = MAX_TAGS) ->
 
 
 @dataclass(frozen=True)
+class Quotas:
+    """The service's adjustable quotas that the rules check: its defaults, or what a team has raised
+    them to in Service Quotas (see `NetworkMonitorProvider.configure(quotas=...)`)."""
+
+    probes_per_monitor: int = MAX_PROBES_PER_MONITOR
+    probes_per_subnet: int = MAX_PROBES_PER_SUBNET
+
+    def problems(self) -> list[str]:
+        return [
+            f"quotas.{name} {value!r} is not a whole number of at least 1; allowed: the quota Service Quotas shows"
+            for name, value in (
+                ("probes_per_monitor", self.probes_per_monitor),
+                ("probes_per_subnet", self.probes_per_subnet),
+            )
+            if not _is_int(value) or value < 1
+        ]
+
+    def encoded(self) -> str:
+        """As the handler's environment carries them (QUOTAS_VARIABLE)."""
+        return f"probes_per_monitor={self.probes_per_monitor},probes_per_subnet={self.probes_per_subnet}"
+
+    @classmethod
+    def decoded(cls, text: str | None) -> Quotas:
+        """Quotas from `encoded`'s text; the defaults for none, or for any part that does not parse."""
+        values: dict[str, int] = {}
+        for part in (text or "").split(","):
+            name, _, value = part.partition("=")
+            if name.strip() in ("probes_per_monitor", "probes_per_subnet") and value.strip().isdigit():
+                values[name.strip()] = int(value)
+        return cls(**values)
+
+
+DEFAULT_QUOTAS = Quotas()
+QUOTAS_VARIABLE = "CDK_NETMON_QUOTAS"
+"""The handler's environment variable that carries the quotas the stack declares."""
+
+
+@dataclass(frozen=True)
 class ProbeFacts:
     """What the monitor-wide rules need to know of one probe; None means unknown until deploy."""
 
@@ -159,24 +197,31 @@ class ProbeFacts:
     """How messages name the source (a subnet id or construct path); the source itself when None."""
     origin: str | None = None
     """The fan-out that made the probe (`add_probes: 4 subnets × 7 destinations = 28 probes`)."""
+    where: str | None = None
+    """How messages name the probe (`probes[3]`); its position in the list when None."""
 
 
-def check_monitor_probes(probes: Sequence[ProbeFacts]) -> list[str]:
+def check_monitor_probes(probes: Sequence[ProbeFacts], quotas: Quotas = DEFAULT_QUOTAS) -> list[str]:
     """Quotas, duplicates and the IP-family rule, which span probes."""
     problems: list[str] = []
-    if len(probes) > MAX_PROBES_PER_MONITOR:
+    named = [p.where or f"probes[{index}]" for index, p in enumerate(probes)]
+    if len(probes) > quotas.probes_per_monitor:
         problems.append(
-            f"probes has {len(probes)} entries{_origins(probes)}; allowed: at most {MAX_PROBES_PER_MONITOR} per monitor"
+            f"probes has {len(probes)} entries{_origins(probes)}; "
+            f"allowed: at most {quotas.probes_per_monitor} per monitor{_raised(quotas)}"
         )
 
     per_source = Counter(p.source for p in probes if p.source is not None)
     labels = {p.source: p.source_label or p.source for p in probes if p.source is not None}
+    hinted = bool(problems)
     for source, count in per_source.items():
-        if count > MAX_PROBES_PER_SUBNET:
-            origins = _origins([p for p in probes if p.source == source])
+        if count > quotas.probes_per_subnet:
+            # The fan-out that made them is said once, not on every subnet's line.
+            origins = "" if hinted else _origins([p for p in probes if p.source == source])
+            hinted = hinted or bool(origins)
             problems.append(
                 f"probes has {count} probes from source {labels[source]!r}{origins}; "
-                f"allowed: at most {MAX_PROBES_PER_SUBNET} per subnet in one monitor"
+                f"allowed: at most {quotas.probes_per_subnet} per subnet in one monitor{_raised(quotas)}"
             )
 
     seen: dict[tuple[str, str, str, object], int] = {}
@@ -186,16 +231,33 @@ def check_monitor_probes(probes: Sequence[ProbeFacts]) -> list[str]:
         identity = (probe.source, probe.destination, probe.protocol, probe.port if probe.protocol == "TCP" else None)
         if identity in seen:
             problems.append(
-                f"probes[{index}] duplicates probes[{seen[identity]}] (same source, destination, protocol and port); "
+                f"{named[index]} duplicates {named[seen[identity]]} (same source, destination, protocol and port); "
                 "allowed: each probe once"
             )
         else:
             seen[identity] = index
 
-    families = {address_family(p.destination) for p in probes if p.destination is not None} - {None}
-    if len(families) > 1:
-        problems.append("probes mix IPv4 and IPv6 destinations; allowed: one address family per monitor")
+    by_family: dict[str, list[str]] = {}
+    for index, probe in enumerate(probes):
+        family = address_family(probe.destination) if probe.destination is not None else None
+        if family is not None:
+            by_family.setdefault(family, []).append(f"{named[index]} {probe.destination}")
+    if len(by_family) > 1:
+        sides = " and ".join(
+            f"{'IPv4' if family == 'IPV4' else 'IPv6'} ({_some(members)})"
+            for family, members in sorted(by_family.items())
+        )
+        problems.append(f"probes mix {sides} destinations; allowed: one address family per monitor")
     return problems
+
+
+def _some(items: Sequence[str], most: int = 3) -> str:
+    shown = ", ".join(items[:most])
+    return shown if len(items) <= most else f"{shown} and {len(items) - most} more"
+
+
+def _raised(quotas: Quotas) -> str:
+    return "" if quotas == DEFAULT_QUOTAS else " (the quota declared for this stack)"
 
 
 def _origins(probes: Sequence[ProbeFacts]) -> str:
