@@ -10,9 +10,10 @@ alarm thresholds below assume so.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -24,6 +25,112 @@ PACKET_LOSS = "PacketLoss"
 HEALTH_INDICATOR = "HealthIndicator"
 DEFAULT_STATISTICS = {RTT: cloudwatch.Stats.AVERAGE, PACKET_LOSS: cloudwatch.Stats.AVERAGE, HEALTH_INDICATOR: "Maximum"}
 """Average round-trip time and loss over a period; the worst health seen in it."""
+
+
+class MetricOptions(TypedDict, total=False):
+    """What the metric helpers take besides the probe: each `None` for "not set" (its default)."""
+
+    period: Duration | None
+    statistic: str | None
+    label: str | None
+    color: str | None
+    unit: cloudwatch.Unit | None
+    account: str | None
+    region: str | None
+
+
+_OPTION_TYPES: dict[str, tuple[type, str]] = {
+    "period": (Duration, "a Duration, such as Duration.minutes(1)"),
+    "statistic": (str, "a statistic such as 'Average' or cloudwatch.Stats.p(99)"),
+    "label": (str, "a str"),
+    "color": (str, "a color such as '#1f77b4'"),
+    "unit": (cloudwatch.Unit, "a cloudwatch.Unit"),
+    "account": (str, "an account id"),
+    "region": (str, "a region such as 'eu-west-1'"),
+}
+
+
+def option_problems(where: str, options: Mapping[str, Any]) -> list[str]:
+    """Metric options of the wrong type or unknown, each with what to pass instead."""
+    problems = []
+    for name, value in options.items():
+        if name not in _OPTION_TYPES:
+            problems.append(f"{where}: {name}={value!r} is not an option; allowed: {', '.join(_OPTION_TYPES)}")
+        elif value is not None and not isinstance(value, _OPTION_TYPES[name][0]):
+            problems.append(f"{where}: {name} {value!r} is {_kind(value)}; pass {_OPTION_TYPES[name][1]}")
+    return problems
+
+
+def alarm_option_problems(
+    *,
+    packet_loss_percent: Any,
+    rtt_threshold: Any,
+    health_indicator: Any,
+    evaluation_periods: Any,
+    datapoints_to_alarm: Any,
+    period: Any,
+    treat_missing_data: Any,
+    alarm_name_prefix: Any,
+) -> list[str]:
+    """`add_probe_alarms`'s options that are of the wrong type or out of range."""
+    where = "add_probe_alarms"
+    problems = []
+    if not _is_number(packet_loss_percent):
+        problems.append(
+            f"{where}: packet_loss_percent {packet_loss_percent!r} is {_kind(packet_loss_percent)}, not a number; "
+            "pass a percentage such as 5"
+        )
+    elif not 0 < packet_loss_percent <= 100:
+        problems.append(
+            f"{where}: packet_loss_percent {packet_loss_percent!r} is out of range; allowed: above 0, at most 100"
+        )
+    if rtt_threshold is not None and not isinstance(rtt_threshold, Duration):
+        hint = f"Duration.millis({rtt_threshold})" if _is_number(rtt_threshold) else "Duration.millis(50)"
+        problems.append(
+            f"{where}: rtt_threshold {rtt_threshold!r} is {_kind(rtt_threshold)}, not a Duration; pass {hint}"
+        )
+    if not isinstance(health_indicator, bool):
+        problems.append(
+            f"{where}: health_indicator {health_indicator!r} is {_kind(health_indicator)}, not a bool; "
+            "pass True or False"
+        )
+    for name, value in (("evaluation_periods", evaluation_periods), ("datapoints_to_alarm", datapoints_to_alarm)):
+        if value is None and name == "datapoints_to_alarm":
+            continue
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            problems.append(f"{where}: {name} {value!r} is not a whole number of at least 1; pass such as 3")
+    if (
+        isinstance(evaluation_periods, int)
+        and isinstance(datapoints_to_alarm, int)
+        and not isinstance(datapoints_to_alarm, bool)
+        and datapoints_to_alarm > evaluation_periods
+    ):
+        problems.append(
+            f"{where}: datapoints_to_alarm {datapoints_to_alarm} is more than evaluation_periods "
+            f"{evaluation_periods}; allowed: at most evaluation_periods"
+        )
+    if period is not None and not isinstance(period, Duration):
+        problems.append(f"{where}: period {period!r} is {_kind(period)}, not a Duration; pass Duration.minutes(1)")
+    if not isinstance(treat_missing_data, cloudwatch.TreatMissingData):
+        problems.append(
+            f"{where}: treat_missing_data {treat_missing_data!r} is {_kind(treat_missing_data)}; "
+            "pass a cloudwatch.TreatMissingData"
+        )
+    if alarm_name_prefix is not None and (not isinstance(alarm_name_prefix, str) or len(alarm_name_prefix) > 100):
+        problems.append(
+            f"{where}: alarm_name_prefix {alarm_name_prefix!r} is not a str of at most 100 characters; "
+            "pass such as 'network-'"
+        )
+    return problems
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _kind(value: object) -> str:
+    name = type(value).__name__
+    return f"{'an' if name[0].lower() in 'aeio' else 'a'} {name}"
 
 
 def metric(
@@ -72,30 +179,39 @@ def probe_alarms(
     scope: Construct,
     probes: Sequence[ProbeMetrics],
     *,
+    prefix: str = "",
+    alarm_name_prefix: str | None = None,
     packet_loss_percent: float,
     rtt_threshold: Duration | None,
     health_indicator: bool,
     evaluation_periods: int,
     datapoints_to_alarm: int | None,
     treat_missing_data: cloudwatch.TreatMissingData,
-) -> list[cloudwatch.Alarm]:
+) -> list[tuple[ProbeMetrics, str, cloudwatch.Alarm]]:
     """For each probe: packet loss above a percentage; HealthIndicator at 1 (AWS's network degraded
-    on the probe's path); round-trip time above a threshold where one is given."""
-    alarms: list[cloudwatch.Alarm] = []
+    on the probe's path); round-trip time above a threshold where one is given. Each alarm with its
+    probe and kind (PacketLoss, Health, Rtt)."""
+    alarms: list[tuple[ProbeMetrics, str, cloudwatch.Alarm]] = []
 
     def alarm(
         probe: ProbeMetrics, kind: str, metric: cloudwatch.Metric, threshold: float, description: str, **options: Any
     ) -> None:
+        name = None if alarm_name_prefix is None else f"{alarm_name_prefix}{probe.key}-{kind.lower()}"
         alarms.append(
-            cloudwatch.Alarm(
-                scope,
-                f"{kind}Alarm{probe.key}",
-                metric=metric,
-                threshold=threshold,
-                evaluation_periods=evaluation_periods,
-                datapoints_to_alarm=datapoints_to_alarm,
-                alarm_description=f"{description} on {probe.label}",
-                **{"treat_missing_data": treat_missing_data, **options},
+            (
+                probe,
+                kind,
+                cloudwatch.Alarm(
+                    scope,
+                    f"{prefix}{kind}Alarm{probe.key}",
+                    alarm_name=name,
+                    metric=metric,
+                    threshold=threshold,
+                    evaluation_periods=evaluation_periods,
+                    datapoints_to_alarm=datapoints_to_alarm,
+                    alarm_description=f"{description} on {probe.label}",
+                    **{"treat_missing_data": treat_missing_data, **options},
+                ),
             )
         )
 
@@ -130,6 +246,71 @@ def probe_alarms(
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
             )
     return alarms
+
+
+@dataclass(frozen=True)
+class AggregateAlarms:
+    """Composite alarms a network team pages on, over the probes' packet-loss alarms."""
+
+    by_destination: dict[str, cloudwatch.CompositeAlarm]
+    """Per destination: every probe to it is losing packets, so it is unreachable from every subnet."""
+    by_subnet: dict[str, cloudwatch.CompositeAlarm]
+    """Per source subnet: every probe from it is losing packets, so the subnet reaches nothing."""
+    monitor: cloudwatch.CompositeAlarm
+    """Any of the above: the one alarm of the monitor."""
+
+    @property
+    def alarms(self) -> list[cloudwatch.CompositeAlarm]:
+        return [*self.by_destination.values(), *self.by_subnet.values(), self.monitor]
+
+
+def aggregate_alarms(
+    scope: Construct,
+    members: Sequence[tuple[cloudwatch.IAlarm, str, str]],
+    *,
+    prefix: str,
+    title: str,
+    alarm_name_prefix: str | None,
+) -> AggregateAlarms:
+    """Composite alarms over packet-loss alarms given with (alarm, destination, subnet): each of
+    the two a label that names the group in ids and descriptions, the same for every synth."""
+
+    def composite(id: str, rule: cloudwatch.IAlarmRule, description: str) -> cloudwatch.CompositeAlarm:
+        name = None if alarm_name_prefix is None else f"{alarm_name_prefix}{id}"
+        return cloudwatch.CompositeAlarm(
+            scope, f"{prefix}{id}", alarm_rule=rule, alarm_description=description, composite_alarm_name=name
+        )
+
+    def every(alarms: Sequence[cloudwatch.IAlarm]) -> cloudwatch.IAlarmRule:
+        return cloudwatch.AlarmRule.all_of(*(_in_alarm(a) for a in alarms))
+
+    groups: dict[str, dict[str, list[cloudwatch.IAlarm]]] = {"destination": {}, "subnet": {}}
+    for alarm, destination, subnet in members:
+        groups["destination"].setdefault(destination, []).append(alarm)
+        groups["subnet"].setdefault(subnet, []).append(alarm)
+    by_destination = {}
+    for destination, alarms in groups["destination"].items():
+        said = f"{title}: {destination} is unreachable from every subnet (all {len(alarms)} probes lose packets)"
+        by_destination[destination] = composite(f"Unreachable{_slug(destination)}", every(alarms), said)
+    by_subnet = {}
+    for subnet, alarms in groups["subnet"].items():
+        said = f"{title}: {subnet} reaches no destination (all {len(alarms)} probes lose packets)"
+        by_subnet[subnet] = composite(f"Isolated{_slug(subnet)}", every(alarms), said)
+    monitor = composite(
+        "Monitor",
+        cloudwatch.AlarmRule.any_of(*(_in_alarm(a) for a in [*by_destination.values(), *by_subnet.values()])),
+        f"{title}: a destination is unreachable from every subnet, or a subnet reaches none",
+    )
+    return AggregateAlarms(by_destination, by_subnet, monitor)
+
+
+def _in_alarm(alarm: cloudwatch.IAlarm) -> cloudwatch.IAlarmRule:
+    return cloudwatch.AlarmRule.from_alarm(alarm, cloudwatch.AlarmState.ALARM)
+
+
+def _slug(text: str) -> str:
+    """Letters and digits of a label, for construct ids and alarm names."""
+    return "".join(part.capitalize() for part in "".join(c if c.isalnum() else " " for c in text).split())
 
 
 def dashboard_widgets(

@@ -6,7 +6,7 @@ import math
 import re
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import jsii
 from aws_cdk import (
@@ -47,6 +47,10 @@ from .handler.model import (
 from .handler.rules import address_family, check_monitor_name
 from .probe import MonitorProbe, Number, ProbeProtocol
 from .provider import SERVICE_TIMEOUT, NetworkMonitorProvider
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
 from .validation import (
     REMOVAL_POLICIES,
     Environment,
@@ -87,25 +91,31 @@ class INetworkMonitor(IResource, IMonitorRef, Protocol):
         probe: MonitorProbe | None = None,
         *,
         probe_id: str | None = None,
-        period: Duration | None = None,
-        statistic: str | None = None,
-        label: str | None = None,
-        color: str | None = None,
-        unit: cloudwatch.Unit | None = None,
-        account: str | None = None,
-        region: str | None = None,
+        **options: Unpack[metrics.MetricOptions],
     ) -> cloudwatch.Metric: ...
 
     def metric_rtt(
-        self, probe: MonitorProbe | None = None, *, probe_id: str | None = None, **options: Any
+        self,
+        probe: MonitorProbe | None = None,
+        *,
+        probe_id: str | None = None,
+        **options: Unpack[metrics.MetricOptions],
     ) -> cloudwatch.Metric: ...
 
     def metric_packet_loss(
-        self, probe: MonitorProbe | None = None, *, probe_id: str | None = None, **options: Any
+        self,
+        probe: MonitorProbe | None = None,
+        *,
+        probe_id: str | None = None,
+        **options: Unpack[metrics.MetricOptions],
     ) -> cloudwatch.Metric: ...
 
     def metric_health_indicator(
-        self, probe: MonitorProbe | None = None, *, probe_id: str | None = None, **options: Any
+        self,
+        probe: MonitorProbe | None = None,
+        *,
+        probe_id: str | None = None,
+        **options: Unpack[metrics.MetricOptions],
     ) -> cloudwatch.Metric: ...
 
 
@@ -134,19 +144,17 @@ class _NetworkMonitorBase(Resource):
             f"{self.node.path}: an imported monitor has no probes of this app; pass the probe's id as probe_id"
         )
 
+    def _report(self, problems: list[str]) -> None:
+        """Problems of a helper's options: an imported monitor has no synth report to join."""
+        raise TypeError(f"{self.node.path}: " + "; ".join(problems))
+
     def metric(
         self,
         metric_name: str,
         probe: MonitorProbe | None = None,
         *,
         probe_id: str | None = None,
-        period: Duration | None = None,
-        statistic: str | None = None,
-        label: str | None = None,
-        color: str | None = None,
-        unit: cloudwatch.Unit | None = None,
-        account: str | None = None,
-        region: str | None = None,
+        **options: Unpack[metrics.MetricOptions],
     ) -> cloudwatch.Metric:
         """A metric of this monitor in `AWS/NetworkMonitor`, for one probe when one is given: the
         probe object (of this monitor) or, for an imported monitor, its id.
@@ -158,6 +166,11 @@ class _NetworkMonitorBase(Resource):
         """
         if probe is not None and probe_id is not None:
             raise ValueError(f"{self.node.path}: give the probe or its probe_id, not both")
+        problems = metrics.option_problems(f"metric({metric_name})", options)
+        if problems:
+            self._report(problems)  # and the metric is made from the defaults
+            options = {}
+        label = options.get("label")
         if probe is not None:
             probe_id, probe_label = self._probe_id_and_label(probe)
             label = label if label is not None else probe_label
@@ -165,29 +178,41 @@ class _NetworkMonitorBase(Resource):
             self.monitor_name,
             metric_name,
             probe_id=probe_id,
-            period=period or self._default_period(),
-            statistic=statistic,
+            period=options.get("period") or self._default_period(),
+            statistic=options.get("statistic"),
             label=label,
-            color=color,
-            unit=unit,
-            account=account,
-            region=region,
+            color=options.get("color"),
+            unit=options.get("unit"),
+            account=options.get("account"),
+            region=options.get("region"),
         )
 
     def metric_rtt(
-        self, probe: MonitorProbe | None = None, *, probe_id: str | None = None, **options: Any
+        self,
+        probe: MonitorProbe | None = None,
+        *,
+        probe_id: str | None = None,
+        **options: Unpack[metrics.MetricOptions],
     ) -> cloudwatch.Metric:
         """A probe's round-trip time (commonly read as microseconds; not confirmed). Default: average."""
         return self.metric(metrics.RTT, probe, probe_id=probe_id, **options)
 
     def metric_packet_loss(
-        self, probe: MonitorProbe | None = None, *, probe_id: str | None = None, **options: Any
+        self,
+        probe: MonitorProbe | None = None,
+        *,
+        probe_id: str | None = None,
+        **options: Unpack[metrics.MetricOptions],
     ) -> cloudwatch.Metric:
         """The share of a probe's packets lost (commonly read as percent). Default: average."""
         return self.metric(metrics.PACKET_LOSS, probe, probe_id=probe_id, **options)
 
     def metric_health_indicator(
-        self, probe: MonitorProbe | None = None, *, probe_id: str | None = None, **options: Any
+        self,
+        probe: MonitorProbe | None = None,
+        *,
+        probe_id: str | None = None,
+        **options: Unpack[metrics.MetricOptions],
     ) -> cloudwatch.Metric:
         """0 while AWS's network is healthy on the probe's path, 1 when degraded; published hours
         after a probe starts. Default: maximum."""
@@ -257,6 +282,8 @@ class NetworkMonitor(_NetworkMonitorBase):
         self._provider = provider
         self._environment = provider.environment
         self._later_problems: list[str] = []
+        self._alarm_sets: dict[str, list[tuple[metrics.ProbeMetrics, str, cloudwatch.Alarm]]] = {}
+        """The sets of alarms made so far, by their id prefix: each alarm with its probe and kind."""
         """Problems of calls made after construction (add_probes, add_probe_alarms), for the report."""
         _MONITORS.setdefault(provider.root, []).append(self)
         # Wrong types are reported with the rest at synth; meanwhile the construct is built from the
@@ -310,6 +337,11 @@ class NetworkMonitor(_NetworkMonitorBase):
     def apply_removal_policy(self, policy: RemovalPolicy) -> None:
         """What happens to the monitor and its probes when the resource leaves the stack or is
         replaced: DESTROY (the default), RETAIN or RETAIN_ON_UPDATE_OR_DELETE."""
+        if not isinstance(policy, RemovalPolicy):
+            raise TypeError(
+                f"{self.node.path}: removal_policy {policy!r} is {kind(policy)}, not a RemovalPolicy; "
+                "pass RemovalPolicy.DESTROY or RemovalPolicy.RETAIN"
+            )
         if policy not in REMOVAL_POLICIES:
             raise ValueError(f"{self.node.path}: {removal_policy_problem(policy)}")
         self._resource.apply_removal_policy(policy)
@@ -351,7 +383,7 @@ class NetworkMonitor(_NetworkMonitorBase):
         destination_port: Number | None = None,
         packet_size: Number | None = None,
         probe_tags: Mapping[str, str] | None = None,
-        enabled: bool = True,
+        enabled: bool | None = True,
         aggregation_period: Duration | None = None,
         tags: Mapping[str, str] | None = None,
         removal_policy: RemovalPolicy | None = None,
@@ -432,7 +464,7 @@ class NetworkMonitor(_NetworkMonitorBase):
         destination_port: Number | None = None,
         packet_size: Number | None = None,
         probe_tags: Mapping[str, str] | None = None,
-        enabled: bool = True,
+        enabled: bool | None = True,
         name: str | None = None,
     ) -> MonitorProbe:
         """Add a probe; the fields are those of `MonitorProbe`. Returns it, for `probe_id` and metrics."""
@@ -459,7 +491,7 @@ class NetworkMonitor(_NetworkMonitorBase):
         destination_port: Number | None = None,
         packet_size: Number | None = None,
         probe_tags: Mapping[str, str] | None = None,
-        enabled: bool = True,
+        enabled: bool | None = True,
     ) -> list[MonitorProbe]:
         """A probe from every source to every destination, as the console makes them. The quotas
         are checked against the product (24 probes per monitor, 4 per subnet); `fan_out` spreads
@@ -495,15 +527,24 @@ class NetworkMonitor(_NetworkMonitorBase):
     def add_probe_alarms(
         self,
         *,
-        packet_loss_percent: float = 5.0,
+        id: str | None = None,
+        packet_loss_percent: float | None = None,
         rtt_threshold: Duration | None = None,
-        health_indicator: bool = True,
-        evaluation_periods: int = 3,
+        health_indicator: bool | None = None,
+        evaluation_periods: int | None = None,
         datapoints_to_alarm: int | None = None,
         period: Duration | None = None,
-        treat_missing_data: cloudwatch.TreatMissingData = cloudwatch.TreatMissingData.MISSING,
+        treat_missing_data: cloudwatch.TreatMissingData | None = None,
+        alarm_name_prefix: str | None = None,
     ) -> list[cloudwatch.Alarm]:
-        """Alarms for every enabled probe of this monitor (call it after adding the probes).
+        """Alarms for every enabled probe of this monitor (call it after adding the probes). Each
+        option takes `None` for its default; options of the wrong type or range join the synth
+        report, and then no alarm is made.
+
+        :param id: a prefix for the alarms' construct ids, to call this again for another set of
+            alarms (say, a stricter one that pages). Default: none (the first set).
+        :param alarm_name_prefix: alarm names `<prefix><probe key>-<kind>` (`network-dc1-https-
+            packetloss`), for a team's naming scheme. Default: names CloudFormation generates.
 
         :param packet_loss_percent: alarm when packet loss is above this. Default: 5.
         :param rtt_threshold: alarm when the round-trip time is above this (RTT read as
@@ -516,15 +557,83 @@ class NetworkMonitor(_NetworkMonitorBase):
         :param period: of each datapoint. Default: the monitor's aggregation period.
         :param treat_missing_data: for the packet loss and RTT alarms. Default: MISSING.
         """
-        return metrics.probe_alarms(
-            self,
-            [self._probe_metrics(p, period, labelled=False) for p in self._probes if p.enabled],
-            packet_loss_percent=packet_loss_percent,
+        loss = 5.0 if packet_loss_percent is None else packet_loss_percent
+        health = True if health_indicator is None else health_indicator
+        periods = 3 if evaluation_periods is None else evaluation_periods
+        missing = cloudwatch.TreatMissingData.MISSING if treat_missing_data is None else treat_missing_data
+        problems = metrics.alarm_option_problems(
+            packet_loss_percent=loss,
             rtt_threshold=rtt_threshold,
-            health_indicator=health_indicator,
-            evaluation_periods=evaluation_periods,
+            health_indicator=health,
+            evaluation_periods=periods,
             datapoints_to_alarm=datapoints_to_alarm,
-            treat_missing_data=treat_missing_data,
+            period=period,
+            treat_missing_data=missing,
+            alarm_name_prefix=alarm_name_prefix,
+        )
+        prefix = "" if id is None else str(id)
+        if id is not None and (not isinstance(id, str) or not re.fullmatch(r"[A-Za-z0-9]+", id)):
+            problems.append(f"add_probe_alarms: id {id!r} is not letters and digits; pass such as 'Paging'")
+        elif prefix in self._alarm_sets:
+            again = "again" if prefix else "a second time"
+            problems.append(
+                f"add_probe_alarms was called {again} with id {id!r}; pass a distinct id=... for another set of alarms"
+            )
+        if problems:
+            self._later_problems += problems
+            return []
+        made = metrics.probe_alarms(
+            self,
+            [self._probe_metrics(p, period, labelled=False) for p in self._probes if p.enabled is not False],
+            prefix=prefix,
+            alarm_name_prefix=alarm_name_prefix,
+            packet_loss_percent=loss,
+            rtt_threshold=rtt_threshold,
+            health_indicator=health,
+            evaluation_periods=periods,
+            datapoints_to_alarm=datapoints_to_alarm,
+            treat_missing_data=missing,
+        )
+        self._alarm_sets[prefix] = made
+        return [alarm for _, _, alarm in made]
+
+    def add_aggregate_alarms(
+        self, *, id: str | None = None, alarm_name_prefix: str | None = None
+    ) -> metrics.AggregateAlarms | None:
+        """Composite alarms over the packet-loss alarms of `add_probe_alarms` (the set of the same
+        `id`; call it first): per destination (every probe to it losing packets: unreachable from
+        every subnet), per source subnet (every probe from it losing packets), and one for the
+        monitor (any of those). A network team pages on these, not on one alarm per probe: put the
+        alarm actions on `monitor` (or on the per-destination ones) and leave the probes' alarms
+        for the console's probe status. None, with the problem in the synth report, when there is
+        no such set.
+
+        :param id: the `id` given to `add_probe_alarms`. Default: none (its first set).
+        :param alarm_name_prefix: alarm names `<prefix>Unreachable10001`, `<prefix>Monitor`, ...
+            Default: names CloudFormation generates.
+        """
+        prefix = "" if id is None else str(id)
+        made = self._alarm_sets.get(prefix)
+        if made is None:
+            self._later_problems.append(
+                f"add_aggregate_alarms: no add_probe_alarms(id={id!r}) before it; call add_probe_alarms first"
+            )
+            return None
+        if alarm_name_prefix is not None and not isinstance(alarm_name_prefix, str):
+            self._later_problems.append(f"add_aggregate_alarms: alarm_name_prefix {alarm_name_prefix!r} is not a str")
+            return None
+        probes = dict(zip(self._probe_keys().values(), self._probes, strict=True))
+        members = []
+        for probe_metrics, kind_of_alarm, alarm in made:
+            if kind_of_alarm != "PacketLoss":
+                continue
+            probe = probes[probe_metrics.key]
+            literal = isinstance(probe.destination, str) and not is_unresolved(probe.destination)
+            destination = probe.destination if literal else f"deploy-time destination of {probe_metrics.key}"
+            subnet = _literal_source(probe) or f"deploy-time source of {probe_metrics.key}"
+            members.append((alarm, str(destination), subnet))
+        return metrics.aggregate_alarms(
+            self, members, prefix=f"{prefix}Aggregate", title=self.node.path, alarm_name_prefix=alarm_name_prefix
         )
 
     def dashboard_widgets(
@@ -559,6 +668,9 @@ class NetworkMonitor(_NetworkMonitorBase):
 
     def _default_period(self) -> Duration:
         return self.aggregation_period
+
+    def _report(self, problems: list[str]) -> None:
+        self._later_problems += problems
 
     def probe_id(self, probe: MonitorProbe) -> str:
         """The id the service gave `probe` (one of this monitor's probes), resolved at deploy;
@@ -681,7 +793,7 @@ class NetworkMonitor(_NetworkMonitorBase):
                 destination_port=whole_number(resolved.probe.destination_port),
                 packet_size=whole_number(resolved.probe.packet_size),
                 tags=resolved.tags,
-                state=ACTIVE if resolved.probe.enabled else PAUSED,
+                state=PAUSED if resolved.probe.enabled is False else ACTIVE,
             )
             for resolved in probes
             if not resolved.bad_fields

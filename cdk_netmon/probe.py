@@ -63,7 +63,7 @@ class MonitorProbe:
     destinations or sources are deploy-time values, or that differ only in port. Renaming a probe
     gives it new alarms (the way to ask for them); the probe itself is kept."""
 
-    enabled: bool = True
+    enabled: bool | None = True
     """False pauses the probe (UpdateProbe state INACTIVE: it sends no traffic and publishes no
     metrics); declaring it enabled again resumes it. The declared state wins over a pause or resume
-    made out of band. Default: enabled."""
+    made out of band. Default (or None): enabled."""

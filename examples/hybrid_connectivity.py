@@ -16,8 +16,9 @@ class HybridConnectivityStack(Stack):
     """A VPC with private subnets in two AZs, probing an on-premises TCP service and its gateway.
 
     Every subnet probes both destinations (a fan-out), so a problem in one AZ's path shows up on its
-    own probes. Each probe has packet-loss, round-trip-time and AWS-network-health alarms, and a
-    dashboard graphs them. A probe to the disaster-recovery site is declared paused while that site
+    own probes. Each probe has packet-loss, round-trip-time and AWS-network-health alarms; composite
+    alarms over them say when a destination is unreachable from every subnet or a subnet reaches
+    nothing, which is what a team pages on; a dashboard graphs them. A probe to the disaster-recovery site is declared paused while that site
     is in a maintenance window.
     """
 
@@ -70,6 +71,8 @@ class HybridConnectivityStack(Stack):
         )
 
         monitor.add_probe_alarms(packet_loss_percent=5, rtt_threshold=Duration.millis(50), evaluation_periods=3)
+        # What the team pages on: the data centre unreachable from every subnet, or a subnet cut off.
+        self.paging = monitor.add_aggregate_alarms()
         cloudwatch.Dashboard(self, "Dashboard", widgets=[monitor.dashboard_widgets()])
         # Cost allocation: reaches the monitor and every probe.
         Tags.of(self).add("cost-centre", "network")

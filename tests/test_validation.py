@@ -118,7 +118,8 @@ ROWS = [
         "IPv4 and IPv6 in one monitor",
         probes(tcp(destination="10.0.0.1"), tcp(destination="2001:db8::1")),
         [
-            "probes mix IPv4 (probes[0] 10.0.0.1) and IPv6 (probes[1] 2001:db8::1) destinations; allowed: one address family per monitor"
+            "probes mix IPv4 (probes[0] 10.0.0.1) and IPv6 (probes[1] 2001:db8::1) destinations; "
+            "allowed: one address family per monitor"
         ],
     ),
     # source: exactly one of source and source_arn; an ARN must be a subnet's
