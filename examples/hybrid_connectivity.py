@@ -18,8 +18,8 @@ class HybridConnectivityStack(Stack):
     Every subnet probes both destinations (a fan-out), so a problem in one AZ's path shows up on its
     own probes. Each probe has packet-loss, round-trip-time and AWS-network-health alarms; composite
     alarms over them say when a destination is unreachable from every subnet or a subnet reaches
-    nothing, which is what a team pages on; a dashboard graphs them. A probe to the disaster-recovery site is declared paused while that site
-    is in a maintenance window.
+    nothing, which is what a team pages on; a dashboard graphs them. A probe to the disaster-recovery
+    site is declared paused while that site is in a maintenance window.
     """
 
     def __init__(
