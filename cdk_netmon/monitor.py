@@ -62,6 +62,7 @@ from .validation import (
     monitor_problems,
     monitor_type_problems,
     probe_type_problems,
+    protocol_problem,
     removal_policy_problem,
     tag_type_problems,
     whole_number,
@@ -399,8 +400,9 @@ class NetworkMonitor(_NetworkMonitorBase):
         group = Construct(scope, id)
         subnets, source_problems = _sources(sources)
         targets, destination_problems = _destinations(destinations)
-        if source_problems or destination_problems:
-            group.node.add_validation(_Reported(source_problems + destination_problems))
+        found = source_problems + destination_problems + _protocol_problems(protocol)
+        if found:
+            group.node.add_validation(_Reported([f"fan_out: {p}" for p in found]))
             return []
         quotas = NetworkMonitorProvider.of(Stack.of(group)).quotas
         monitors: list[NetworkMonitor] = []
@@ -498,8 +500,9 @@ class NetworkMonitor(_NetworkMonitorBase):
         a larger product over several monitors."""
         subnets, source_problems = _sources(sources)
         targets, destination_problems = _destinations(destinations)
-        if source_problems or destination_problems:
-            self._later_problems += [f"add_probes: {p}" for p in source_problems + destination_problems]
+        found = source_problems + destination_problems + _protocol_problems(protocol)
+        if found:  # said once for the call, not once per probe it would make
+            self._later_problems += [f"add_probes: {p}" for p in found]
             return []
         probes = [
             MonitorProbe(
@@ -902,6 +905,11 @@ def _sources(sources: object) -> tuple[list[ec2.ISubnet | str], list[str]]:
         if not isinstance(item, str) and not implements(item, ec2.ISubnet)
     ]
     return ([] if problems else items), problems
+
+
+def _protocol_problems(protocol: object) -> list[str]:
+    problem = protocol_problem("protocol", protocol)
+    return [problem] if problem else []
 
 
 def _destinations(destinations: object) -> tuple[list[str], list[str]]:

@@ -133,12 +133,9 @@ def probe_type_problems(where: str, probe: object) -> dict[str, str]:
             f"{where}.destination {probe.destination!r} is {kind(probe.destination)}, not a str; "
             "pass an IP address such as '10.0.0.1'"
         )
-    if not isinstance(probe.protocol, ProbeProtocol):
-        named = str(probe.protocol).upper() if isinstance(probe.protocol, str) else None
-        hint = f"ProbeProtocol.{named}" if named in ProbeProtocol.__members__ else "ProbeProtocol.TCP or .ICMP"
-        problems["protocol"] = (
-            f"{where}.protocol {probe.protocol!r} is {kind(probe.protocol)}, not a ProbeProtocol; pass {hint}"
-        )
+    protocol = protocol_problem(f"{where}.protocol", probe.protocol)
+    if protocol:
+        problems["protocol"] = protocol
     if probe.source is not None and not implements(probe.source, ec2.ISubnet):
         if isinstance(probe.source, ec2.SelectedSubnets):
             hint = "one subnet of it, one probe per subnet (for example selection.subnets[0])"
@@ -172,6 +169,15 @@ def probe_type_problems(where: str, probe: object) -> dict[str, str]:
             f"{where}.enabled {probe.enabled!r} is {kind(probe.enabled)}, not a bool; pass True or False"
         )
     return problems
+
+
+def protocol_problem(field: str, protocol: object) -> str | None:
+    """A protocol that is no ProbeProtocol, with the member to pass instead."""
+    if isinstance(protocol, ProbeProtocol):
+        return None
+    named = str(protocol).upper() if isinstance(protocol, str) else None
+    hint = f"ProbeProtocol.{named}" if named in ProbeProtocol.__members__ else "ProbeProtocol.TCP or .ICMP"
+    return f"{field} {protocol!r} is {kind(protocol)}, not a ProbeProtocol; pass {hint}"
 
 
 def _shown(value: object) -> str:

@@ -46,7 +46,13 @@ def imported_subnets_and_explicit_names(env: Environment | None) -> Stack:
     NetworkMonitor(
         stack,
         "Arn",
-        probes=[MonitorProbe(source_arn=subnet_arn(2), destination="10.1.0.2", protocol=ProbeProtocol.ICMP)],
+        probes=[
+            MonitorProbe(
+                source_arn=f"arn:aws:ec2:{REGION}:{ACCOUNT}:subnet/subnet-0a1b2c3d4e5f60002",
+                destination="10.1.0.2",
+                protocol=ProbeProtocol.ICMP,
+            )
+        ],
     )
     return stack
 
