@@ -88,6 +88,8 @@ class LocalNetworkMonitor:
         clock_scale: float = 0.0,
         port: int = 0,
         ec2_endpoint: str | None = None,
+        probes_per_monitor: int | None = None,
+        probes_per_subnet: int | None = None,
     ) -> None:
         """
         :param interface_seconds: how long a probe's network interface outlives the probe
@@ -100,11 +102,19 @@ class LocalNetworkMonitor:
         :param port: on 127.0.0.1. Default: any free port.
         :param ec2_endpoint: the EC2 where probes leave their footprint. Default: moto's, started
             with the emulator (`LocalEc2`).
+        :param probes_per_monitor: the quota, where the account's is raised (as a stack declares
+            with `NetworkMonitorProvider.configure(quotas=...)`). Default: the service's, 24.
+        :param probes_per_subnet: likewise. Default: the service's, 4.
         """
         self.clock = Clock(scale=clock_scale)
         self.port = port
         interface = deleting_seconds if interface_seconds is None else interface_seconds
-        self.settings = Settings(pending_seconds, deleting_seconds, interface, settling_writes)
+        quotas = {
+            name: value
+            for name, value in (("probes_per_monitor", probes_per_monitor), ("probes_per_subnet", probes_per_subnet))
+            if value is not None
+        }
+        self.settings = Settings(pending_seconds, deleting_seconds, interface, settling_writes, **quotas)
         self.ec2: LocalEc2 | None = None if ec2_endpoint else LocalEc2(default_account=default_account)
         self._ec2_endpoint = ec2_endpoint
         self.faults = faults or Faults()

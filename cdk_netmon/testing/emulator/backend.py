@@ -77,6 +77,9 @@ class Settings:
     be deleted (DependencyViolation). Not published; Terraform's tests delete the group after the
     probe's deletion has completed."""
     settling_writes: SettlingWrites = "accept"
+    probes_per_monitor: int = MAX_PROBES_PER_MONITOR
+    """The account's quota; a team may have raised it in Service Quotas."""
+    probes_per_subnet: int = MAX_PROBES_PER_SUBNET
     """Whether writes to a monitor that is PENDING are accepted (and keep it PENDING) or refused
     with ValidationException. Unconfirmed either way; "accept" follows the evidence: Terraform's
     provider creates probes while the monitor is PENDING, retries no error, and no user reports a
@@ -389,10 +392,11 @@ class NetworkMonitorBackend:
         check_tags(tags)
         check_family(monitor, destination)
         live = [p for p in monitor.probes.values() if p.deleting_until is None]
-        if len(live) >= MAX_PROBES_PER_MONITOR:
-            raise quota(f"A monitor can have at most {MAX_PROBES_PER_MONITOR} probes")
-        if sum(p.source_arn == source for p in live) >= MAX_PROBES_PER_SUBNET:
-            raise quota(f"A monitor can have at most {MAX_PROBES_PER_SUBNET} probes per subnet")
+        per_monitor, per_subnet = self.settings.probes_per_monitor, self.settings.probes_per_subnet
+        if len(live) >= per_monitor:
+            raise quota(f"A monitor can have at most {per_monitor} probes")
+        if sum(p.source_arn == source for p in live) >= per_subnet:
+            raise quota(f"A monitor can have at most {per_subnet} probes per subnet")
         attached = self.network.attach(monitor.name, _subnet_id(source))
         now = self.clock.now()
         probe_id = "probe-" + uuid.uuid4().hex[:24]
