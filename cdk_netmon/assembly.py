@@ -59,6 +59,28 @@ def read_input(path: Path, stack: str | None = None) -> StackInput:
     return StackInput(template, name, account, region, str(template_path))
 
 
+def read_app(path: Path) -> list[StackInput]:
+    """Every stack of a cloud assembly, each after the stacks it depends on (its imports' exporters)."""
+    assembly = path if path.is_dir() else path.parent
+    manifest = _manifest(assembly)
+    artifacts = manifest.get("artifacts", {})
+    stacks = [name for name, artifact in artifacts.items() if artifact.get("type") == "aws:cloudformation:stack"]
+    ordered: list[str] = []
+
+    def visit(name: str, seen: tuple[str, ...] = ()) -> None:
+        if name in ordered or name not in stacks:
+            return
+        if name in seen:
+            raise InputError(f"{assembly}: stacks depend on each other in a cycle: {' -> '.join([*seen, name])}")
+        for dependency in artifacts[name].get("dependencies", []):
+            visit(dependency, (*seen, name))
+        ordered.append(name)
+
+    for name in stacks:
+        visit(name)
+    return [read_input(assembly, name) for name in ordered]
+
+
 def _manifest(assembly: Path) -> dict[str, Any]:
     try:
         return dict(json.loads((assembly / "manifest.json").read_text()))

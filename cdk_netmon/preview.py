@@ -73,6 +73,8 @@ class Resolver:
             return self._named(str(value["Ref"]))
         if set(value) == {"Fn::GetAtt"}:
             return self._named(".".join(value["Fn::GetAtt"]))
+        if set(value) == {"Fn::ImportValue"}:
+            return self._named(f"ImportValue:{self(value['Fn::ImportValue'])}")
         return {k: self(v) for k, v in value.items()}
 
     def _named(self, name: str) -> str:

@@ -87,7 +87,10 @@ class StackDriver:
     is_complete: Handler
     clock: VirtualClock
     refs: Mapping[str, str] = field(default_factory=dict)
-    """Physical ids of the template's other resources, by logical id (see `placeholder_ids`)."""
+    """Physical ids of the template's other resources, by logical id (see `placeholder_ids`), and
+    values of `Fn::ImportValue` names that no deployed stack exports."""
+    exports: Mapping[str, str] = field(default_factory=dict)
+    """What other stacks of the app export (their `outputs`), for `Fn::ImportValue`."""
     parameters: Mapping[str, str] = field(default_factory=dict)
     """Values of the template's parameters; a parameter not given takes its Default."""
     stack_name: str = "Stack"
@@ -376,6 +379,8 @@ class StackDriver:
             if key == "Fn::Join":
                 separator, parts = argument
                 return separator.join(str(self._resolve(p, template)) for p in parts)
+            if key == "Fn::ImportValue":
+                return self._import(str(self._resolve(argument, template)))
             if key.startswith("Fn::") or key == "Condition":
                 raise UnsupportedTemplateError(
                     f"{key} is not supported by the offline driver (it resolves Ref, Fn::GetAtt and Fn::Join)"
@@ -407,6 +412,25 @@ class StackDriver:
         if name in self.refs:
             return self.refs[name]
         raise UnsupportedTemplateError(f"Ref {name}: no resource or parameter of that name is known to the driver")
+
+    def _import(self, name: str) -> str:
+        if name in self.exports:
+            return self.exports[name]
+        if name in self.refs:
+            return self.refs[name]
+        raise UnsupportedTemplateError(
+            f"Fn::ImportValue {name}: no stack deployed before this one exports it (give it: --ref {name}=VALUE)"
+        )
+
+    def outputs(self, template: Mapping[str, Any]) -> dict[str, str]:
+        """The template's exports, by export name, with their values resolved: what a later stack
+        of the app imports."""
+        found = {}
+        for output in template.get("Outputs", {}).values():
+            if "Export" in output:
+                name = str(self._resolve(output["Export"]["Name"], template))
+                found[name] = str(self._resolve(output["Value"], template))
+        return found
 
     def _get_att(self, logical_id: str, attribute: str) -> Any:
         if logical_id in self.resources and attribute in self.resources[logical_id].data:

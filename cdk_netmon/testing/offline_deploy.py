@@ -2,6 +2,7 @@
 
     python -m cdk_netmon.testing.offline_deploy v1.template.json v2.template.json
     python -m cdk_netmon.testing.offline_deploy cdk.out --stack Hub --keep --state hub.json
+    python -m cdk_netmon.testing.offline_deploy cdk.out        # every stack of the app, in dependency order
 
 Each template is deployed in turn as an update of one stack, with progress lines and the write
 calls each step made; then the stack is destroyed, unless --keep. With --state FILE the emulator's
@@ -14,17 +15,19 @@ virtual: PENDING minutes pass instantly, and progress lines show the virtual tim
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from cdk_netmon.assembly import InputError, StackInput, name_value, read_input
+from cdk_netmon.assembly import InputError, StackInput, name_value, read_app, read_input
 
 from .cloudformation import DeployFailedError, StackDriver, UnsupportedTemplateError, placeholder_ids
 from .emulator import DEFAULT_ACCOUNT, DEFAULT_REGION, LocalNetworkMonitor, SettlingWrites
-from .kit import Progress, describe, handler_pointed_at, service_security_groups
+from .iam import AccessPolicy
+from .kit import Progress, describe, handler_for, handler_pointed_at, service_security_groups
 
 DEFAULT_INPUT = Path("cdk.out")
 
@@ -40,8 +43,10 @@ def run(
     state_file: Path | None = None,
     pending_seconds: float = 60.0,
     settling_writes: SettlingWrites = "accept",
+    refs: Mapping[str, str] | None = None,
 ) -> int:
     """Deploy each input in turn as an update of one stack, then destroy it unless `keep`.
+    `refs` gives values of references the template makes to what is not in it (`--ref`).
 
     A resumed stack (`state_file`) keeps the name, account and region it was deployed with: its
     stack id is in its monitors' ownership tags."""
@@ -73,7 +78,7 @@ def run(
         out.write(f"A local Network Monitor emulator at {emulator.endpoint_url} ({account}, {region})\n")
         last: Mapping[str, Any] | None = saved.get("template") if saved else None
         for number, stack_input in enumerate(inputs, start=1):
-            driver.refs = {**placeholder_ids(stack_input.template, account, region), **driver.refs}
+            driver.refs = {**placeholder_ids(stack_input.template, account, region), **driver.refs, **(refs or {})}
             verb = "Updating" if driver.deployed else "Deploying"
             out.write(f"{verb} {stack_name} with {stack_input.source} ({number} of {len(inputs)})\n")
             before = len(emulator.calls)
@@ -109,6 +114,57 @@ def run(
     return 0
 
 
+def run_app(
+    stacks: Sequence[StackInput],
+    out: TextIO,
+    *,
+    account: str | None = None,
+    region: str | None = None,
+    parameters: Mapping[str, str] | None = None,
+    refs: Mapping[str, str] | None = None,
+    pending_seconds: float = 60.0,
+    settling_writes: SettlingWrites = "accept",
+    keep: bool = False,
+) -> int:
+    """Deploy every stack of an app, each after those it imports from (their exports passed on), to
+    one emulator; then destroy them in the reverse order unless `keep`."""
+    with LocalNetworkMonitor(pending_seconds=pending_seconds, settling_writes=settling_writes) as emulator:
+        out.write(f"A local Network Monitor emulator at {emulator.endpoint_url}\n")
+        exports: dict[str, str] = {}
+        deployed: list[tuple[StackInput, StackDriver, str, str]] = []
+        with emulator.virtual_sdk_sleep():
+            for stack in stacks:
+                where = (stack.account or account or DEFAULT_ACCOUNT, stack.region or region or DEFAULT_REGION)
+                handler = handler_for(emulator, *where)
+                driver = StackDriver(
+                    on_event=handler.on_event,
+                    is_complete=handler.is_complete,
+                    grant=functools.partial(_grant, emulator, where[0]),
+                    clock=emulator.clock,
+                    parameters=dict(parameters or {}),
+                    stack_name=stack.stack_name,
+                    account=where[0],
+                    region=where[1],
+                    observe=Progress(emulator, out, *where),
+                    exports=exports,
+                    refs={**placeholder_ids(stack.template, *where), **(refs or {})},
+                )
+                out.write(f"Deploying {stack.stack_name} ({where[0]}, {where[1]}) with {stack.source}\n")
+                driver.deploy(stack.template)
+                exports.update(driver.outputs(stack.template))
+                deployed.append((stack, driver, *where))
+                out.write(f"Deployed:\n{describe(emulator, *where)}\n")
+            if keep:
+                return 0
+            left = 0
+            for stack, driver, stack_account, stack_region in reversed(deployed):
+                out.write(f"Destroying {stack.stack_name}\n")
+                driver.destroy()
+                left += len(emulator.snapshot(stack_account, stack_region)) - len(driver.retained)
+            out.write(f"Destroyed {len(deployed)} stacks: {left} monitors left but those retained.\n")
+            return 1 if left else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m cdk_netmon.testing.offline_deploy", description=__doc__.split("\n\n")[0] if __doc__ else None
@@ -127,6 +183,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--parameter", action="append", default=[], metavar="NAME=VALUE", help="a template parameter's value"
     )
+    parser.add_argument(
+        "--ref", action="append", default=[], metavar="NAME=VALUE",
+        help="a value the app does not hold: a resource outside the template, or an import (Fn::ImportValue)",
+    )  # fmt: skip
     parser.add_argument("--keep", action="store_true", help="leave the stack deployed (see --state)")
     parser.add_argument("--state", type=Path, metavar="FILE", help="resume from FILE if it exists; save to it")
     parser.add_argument(
@@ -141,6 +201,19 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         parameters = dict(name_value(p, "--parameter") for p in args.parameter)
+        refs = dict(name_value(r, "--ref") for r in args.ref)
+        if len(args.inputs) == 1 and args.stack is None and args.state is None and _stacks_in(args.inputs[0]) > 1:
+            return run_app(
+                read_app(args.inputs[0]),
+                sys.stdout,
+                account=args.account,
+                region=args.region,
+                parameters=parameters,
+                refs=refs,
+                pending_seconds=args.pending_seconds,
+                settling_writes=args.settling_writes,
+                keep=args.keep,
+            )
         inputs = [read_input(path, args.stack) for path in args.inputs]
         return run(
             inputs,
@@ -152,10 +225,23 @@ def main(argv: list[str] | None = None) -> int:
             state_file=args.state,
             pending_seconds=args.pending_seconds,
             settling_writes=args.settling_writes,
+            refs=refs,
         )
     except (InputError, UnsupportedTemplateError, DeployFailedError) as error:
         print(f"offline_deploy: {error}", file=sys.stderr)
         return 1
+
+
+def _grant(emulator: LocalNetworkMonitor, account: str, policy: AccessPolicy | None) -> None:
+    emulator.use_policy(policy, account)
+
+
+def _stacks_in(path: Path) -> int:
+    """How many stacks a cloud assembly holds (0 for a template file)."""
+    if not path.is_dir():
+        return 0
+    manifest = json.loads((path / "manifest.json").read_text()) if (path / "manifest.json").exists() else {}
+    return sum(a.get("type") == "aws:cloudformation:stack" for a in manifest.get("artifacts", {}).values())
 
 
 if __name__ == "__main__":
