@@ -145,8 +145,10 @@ def test_a_cloud_assembly_gives_the_stack_and_its_environment(
             stack, "Dc1", probes=[MonitorProbe(source=subnet, destination="10.0.0.1", protocol=ProbeProtocol.ICMP)]
         )
     app.synth()
-    assert main([str(tmp_path / "cdk.out")]) == 1
-    assert "name a stack with --stack, one of: Hub, Spoke" in capsys.readouterr().err
+    assert main([str(tmp_path / "cdk.out")]) == 0  # without --stack: every stack of the app
+    both = capsys.readouterr().out
+    assert "Deploying Hub (111122223333, eu-central-1)" in both
+    assert "Deploying Spoke (444455556666, eu-central-1)" in both
     assert main([str(tmp_path / "cdk.out"), "--stack", "Spoke"]) == 0
     output = capsys.readouterr().out
     assert "(444455556666, eu-central-1)" in output
