@@ -38,7 +38,7 @@ offline-deploy: synth
 	$(BIN)/python -m cdk_netmon.testing.offline_deploy cdk.out --stack NetmonHybridConnectivity
 
 deploy-local: setup
-	$(BIN)/python -m cdk_netmon.testing.local_cloud --stack NetmonHybridConnectivity
+	$(BIN)/python -m localcloud --stack NetmonHybridConnectivity
 
 benchmark: setup
 	$(BIN)/python -m benchmarks.run

@@ -11,10 +11,12 @@ import os
 import subprocess
 import sys
 import textwrap
+import zipfile
 from pathlib import Path
 
 import pytest
 
+from cdk_netmon import __version__
 from tests.support import HANDLER_MODULES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,6 +79,8 @@ def clean_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
         timeout=300,
     )
     [wheel] = work.glob("cdk_netmon-*.whl")
+    packages = {name.split("/")[0] for name in zipfile.ZipFile(wheel).namelist()}
+    assert packages == {"cdk_netmon", f"cdk_netmon-{__version__}.dist-info"}  # no localcloud, tests or examples
     venv = work / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
     # The pins the project tested (requirements-dev.txt) as constraints: what is installed is only

@@ -16,7 +16,7 @@ import pytest
 
 from cdk_netmon.testing import declared_monitors
 from cdk_netmon.testing.emulator import WRITE_OPERATIONS
-from cdk_netmon.testing.local_cloud import ACCOUNT, REGION, LocalCloud
+from localcloud import ACCOUNT, REGION, LocalCloud
 
 ROOT = Path(__file__).resolve().parent.parent
 STACK = "NetmonLocalCloud"

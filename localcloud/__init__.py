@@ -1,7 +1,12 @@
 """Deploy an app with the real CDK CLI to a local cloud: ministack, with the Network Monitor emulator.
 
     make deploy-local                      # the example app: bootstrap, deploy, watch, destroy
-    python -m cdk_netmon.testing.local_cloud --stack NetmonHybridConnectivity
+    python -m localcloud --stack NetmonHybridConnectivity
+
+This is the repository's own tooling, not part of the package (the wheel has no `localcloud`): it
+drives the project's pinned CDK CLI and ministack's own environment. The emulator's server, which
+it starts, is the package's (`python -m cdk_netmon.testing.emulator serve`) and works with any
+local cloud.
 
 ministack (PyPI `ministack`) plays CloudFormation, Lambda, Step Functions, S3, IAM and the rest; it
 runs the Provider framework's Node.js code and the handler's Python asset as local processes. The
@@ -9,13 +14,13 @@ emulator (`python -m cdk_netmon.testing.emulator serve`) plays Network Monitor, 
 that PENDING minutes pass in seconds, leaving the service's security groups and network interfaces
 in ministack's EC2 (`--ec2-endpoint`), where the app's VPC is, so that a destroy shows whether the
 handler's clean-up lets CloudFormation delete the VPC. ministack lives in its own environment
-(`local-cloud/requirements.txt`, installed into `.local-cloud/venv`), since it pins its own botocore,
+(`localcloud/requirements.txt`, installed into `.local-cloud/venv`), since it pins its own botocore,
 and its Lambdas inherit its environment: that is how the handler reaches the emulator
 (AWS_ENDPOINT_URL_NETWORKMONITOR) and the Provider framework reaches ministack (AWS_ENDPOINT_URL).
 
 Both servers listen on 127.0.0.1 only and are stopped by their process ids whatever happens; every
 wait is bounded. Known gaps of ministack, and how they are met here:
-- it has no provisioner for AWS::EC2::FlowLog: `local-cloud/launch_ministack.py` registers one;
+- it has no provisioner for AWS::EC2::FlowLog: `localcloud/launch_ministack.py` registers one;
 - its Node.js Lambdas have no `@aws-sdk/client-ec2`, which aws-cdk-lib's restrictDefaultSecurityGroup
   custom resource needs and AWS's runtime provides: the project's package.json pins it, on NODE_PATH;
 - it sends no Delete after a failed Create, ignores the physical id of a FAILED response, never
@@ -41,6 +46,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TextIO
 
+HERE = Path(__file__).resolve().parent
+"""ministack's pinned requirements and launcher live beside this module."""
 ACCOUNT = "111111111111"
 """A 12-digit access key is the account, for ministack and for the emulator alike."""
 REGION = "us-east-1"
@@ -176,7 +183,7 @@ class LocalCloud:
 
     def _ministack_python(self) -> Path:
         """ministack's own environment, installed when its pinned requirements change."""
-        requirements = self.root / "local-cloud" / "requirements.txt"
+        requirements = HERE / "requirements.txt"
         venv = self.workdir / "venv"
         stamp = venv / ".requirements-sha256"
         digest = hashlib.sha256(requirements.read_bytes()).hexdigest()
@@ -212,7 +219,7 @@ class LocalCloud:
             }
         )
         log = self.workdir / "ministack.log"
-        self._spawn([str(python), str(self.root / "local-cloud" / "launch_ministack.py")], log, env)
+        self._spawn([str(python), str(HERE / "launch_ministack.py")], log, env)
         _wait_for(lambda: _answers(f"{self.endpoint}/_ministack/health"), 60, "ministack to start", log)
 
     def _spawn(self, command: Sequence[str], log: Path, env: Mapping[str, str]) -> None:
@@ -313,9 +320,7 @@ def deploy_and_destroy(root: Path, stack: str, out: TextIO) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m cdk_netmon.testing.local_cloud", description=__doc__.split("\n\n")[0]
-    )
+    parser = argparse.ArgumentParser(prog="python -m localcloud", description=__doc__.split("\n\n")[0])
     parser.add_argument("--stack", default="NetmonHybridConnectivity", help="the stack of cdk.json's app to deploy")
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="the project with cdk.json (default: here)")
     args = parser.parse_args(argv)
@@ -324,7 +329,3 @@ def main(argv: list[str] | None = None) -> int:
     except (LocalCloudError, subprocess.TimeoutExpired) as error:
         print(f"local_cloud: {error}", file=sys.stderr)
         return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())
