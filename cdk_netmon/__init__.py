@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from .handler.rules import Quotas
     from .monitor import INetworkMonitor, NetworkMonitor
     from .probe import MonitorProbe, ProbeProtocol
-    from .handler.rules import Quotas
     from .provider import NetworkMonitorProvider
 
 _EXPORTS = {
