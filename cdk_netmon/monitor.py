@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 import weakref
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 import jsii
@@ -24,12 +24,10 @@ from aws_cdk import (
     TagManager,
     TagType,
 )
-from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_ec2 as ec2
 from aws_cdk.interfaces.aws_networkmonitor import IMonitorRef, MonitorReference
 from constructs import Construct, IValidation
 
-from . import metrics
+from ._jsii import ec2_type, implements, is_ec2, is_unresolved, whole_number
 from .handler.model import (
     ACTIVE,
     AGGREGATION_PERIOD,
@@ -47,17 +45,11 @@ from .handler.model import (
 from .handler.rules import address_family, check_monitor_name
 from .probe import MonitorProbe, Number, ProbeProtocol
 from .provider import SERVICE_TIMEOUT, NetworkMonitorProvider
-
-if TYPE_CHECKING:
-    from typing_extensions import Unpack
-
 from .validation import (
     REMOVAL_POLICIES,
     Environment,
     ResolvedProbe,
-    implements,
     is_list_like,
-    is_unresolved,
     kind,
     monitor_problems,
     monitor_type_problems,
@@ -65,16 +57,21 @@ from .validation import (
     protocol_problem,
     removal_policy_problem,
     tag_type_problems,
-    whole_number,
 )
+
+if TYPE_CHECKING:
+    from aws_cdk import aws_cloudwatch as cloudwatch
+    from aws_cdk import aws_ec2 as ec2
+    from typing_extensions import Unpack
+
+    from . import metrics
+
+    Sources = ec2.SelectedSubnets | Sequence[ec2.ISubnet | str]
+    """Where fanned-out probes run from: `vpc.select_subnets(...)`, subnets, or subnet ARN strings."""
 
 RESOURCE_TYPE = "Custom::NetworkMonitor"
 DEFAULT_PERIOD_SECONDS = 60
 MONITOR_ARN = re.compile(r"arn:aws[a-z-]*:networkmonitor:[a-z0-9-]+:\d{12}:monitor/[a-zA-Z0-9_-]{1,200}")
-METRIC_NAMESPACE = metrics.NAMESPACE
-
-Sources = ec2.SelectedSubnets | Sequence[ec2.ISubnet | str]
-"""Where fanned-out probes run from: `vpc.select_subnets(...)`, subnets, or subnet ARN strings."""
 
 
 class INetworkMonitor(IResource, IMonitorRef, Protocol):
@@ -167,6 +164,8 @@ class _NetworkMonitorBase(Resource):
         """
         if probe is not None and probe_id is not None:
             raise ValueError(f"{self.node.path}: give the probe or its probe_id, not both")
+        from . import metrics  # aws-cdk-lib's CloudWatch, only once a metric helper runs
+
         problems = metrics.option_problems(f"metric({metric_name})", options)
         if problems:
             self._report(problems)  # and the metric is made from the defaults
@@ -196,6 +195,8 @@ class _NetworkMonitorBase(Resource):
         **options: Unpack[metrics.MetricOptions],
     ) -> cloudwatch.Metric:
         """A probe's round-trip time (commonly read as microseconds; not confirmed). Default: average."""
+        from . import metrics  # aws-cdk-lib's CloudWatch, only once a metric helper runs
+
         return self.metric(metrics.RTT, probe, probe_id=probe_id, **options)
 
     def metric_packet_loss(
@@ -206,6 +207,8 @@ class _NetworkMonitorBase(Resource):
         **options: Unpack[metrics.MetricOptions],
     ) -> cloudwatch.Metric:
         """The share of a probe's packets lost (commonly read as percent). Default: average."""
+        from . import metrics  # aws-cdk-lib's CloudWatch, only once a metric helper runs
+
         return self.metric(metrics.PACKET_LOSS, probe, probe_id=probe_id, **options)
 
     def metric_health_indicator(
@@ -217,6 +220,8 @@ class _NetworkMonitorBase(Resource):
     ) -> cloudwatch.Metric:
         """0 while AWS's network is healthy on the probe's path, 1 when degraded; published hours
         after a probe starts. Default: maximum."""
+        from . import metrics  # aws-cdk-lib's CloudWatch, only once a metric helper runs
+
         return self.metric(metrics.HEALTH_INDICATOR, probe, probe_id=probe_id, **options)
 
 
@@ -283,6 +288,7 @@ class NetworkMonitor(_NetworkMonitorBase):
         self._provider = provider
         self._environment = provider.environment
         self._later_problems: list[str] = []
+        self._tags_rendered: dict[str, str] | None = None
         self._alarm_sets: dict[str, list[tuple[metrics.ProbeMetrics, str, cloudwatch.Alarm]]] = {}
         """The sets of alarms made so far, by their id prefix: each alarm with its probe and kind."""
         """Problems of calls made after construction (add_probes, add_probe_alarms), for the report."""
@@ -303,16 +309,19 @@ class NetworkMonitor(_NetworkMonitorBase):
             self._period_seconds, problem = _seconds(self._aggregation_period)
             self._type_problems += [problem] if problem else []
         self._name_is_explicit = isinstance(monitor_name, str)
+        # The path below a stack is the stack's path (known to its provider) and the id: no jsii call.
+        path = f"{provider.stack_path}/{id}" if scope is stack else node.path
         self._declared_name: str = (
-            monitor_name if isinstance(monitor_name, str) else provider.generate_monitor_name(node.path)
+            monitor_name if isinstance(monitor_name, str) else provider.generate_monitor_name(path)
         )
         initial_tags = dict(tags) if isinstance(tags, Mapping) and not tag_type_problems("tags", tags) else {}
         self._own_tags = initial_tags
         self._tags = TagManager(TagType.MAP, RESOURCE_TYPE, initial_tags)
         self._origins: dict[int, str] = {}
         """Which add_probes call made a probe, for quota messages that state the product."""
-        self._subnet_arns: dict[int, tuple[ec2.ISubnet, str, str, str | None]] = {}
-        """Per subnet: the subnet, its ARN, the words that name it, and why it cannot be a source."""
+        self._subnet_arns: dict[int, tuple[ec2.ISubnet, str, str, str | None]] = provider.subnet_sources
+        """Per subnet: the subnet, its ARN, the words that name it, and why it cannot be a source;
+        the stack's, shared by its monitors (a fan-out's share subnets), each asked of jsii once."""
 
         synthesis = _Synthesis(self)
         self._resource = CustomResource(
@@ -323,8 +332,9 @@ class NetworkMonitor(_NetworkMonitorBase):
             properties={
                 MONITOR_NAME: self._declared_name,
                 AGGREGATION_PERIOD: self._period_seconds,
-                TAGS: Lazy.any(_Part(self._rendered_tags)),
-                PROBES: Lazy.any(_Part(self._probe_properties)),
+                # The tag manager renders the monitor's tags itself, in Node.js: no callback.
+                TAGS: self._tags.rendered_tags,
+                PROBES: Lazy.any(synthesis),
                 OWNERSHIP_PROPERTY: OWNERSHIP_PROPERTY_VALUE,
             },
             service_timeout=SERVICE_TIMEOUT,
@@ -563,7 +573,11 @@ class NetworkMonitor(_NetworkMonitorBase):
         loss = 5.0 if packet_loss_percent is None else packet_loss_percent
         health = True if health_indicator is None else health_indicator
         periods = 3 if evaluation_periods is None else evaluation_periods
-        missing = cloudwatch.TreatMissingData.MISSING if treat_missing_data is None else treat_missing_data
+        from aws_cdk import aws_cloudwatch
+
+        from . import metrics  # aws-cdk-lib's CloudWatch, only once a metric helper runs
+
+        missing = aws_cloudwatch.TreatMissingData.MISSING if treat_missing_data is None else treat_missing_data
         problems = metrics.alarm_option_problems(
             packet_loss_percent=loss,
             rtt_threshold=rtt_threshold,
@@ -635,6 +649,8 @@ class NetworkMonitor(_NetworkMonitorBase):
             destination = probe.destination if literal else f"deploy-time destination of {probe_metrics.key}"
             subnet = _literal_source(probe) or f"deploy-time source of {probe_metrics.key}"
             members.append((alarm, str(destination), subnet))
+        from . import metrics  # aws-cdk-lib's CloudWatch, only once a metric helper runs
+
         return metrics.aggregate_alarms(
             self, members, prefix=f"{prefix}Aggregate", title=self.node.path, alarm_name_prefix=alarm_name_prefix
         )
@@ -644,6 +660,8 @@ class NetworkMonitor(_NetworkMonitorBase):
     ) -> list[cloudwatch.IWidget]:
         """Round-trip time, packet loss and AWS network health, one line per probe, for
         `cloudwatch.Dashboard(widgets=[monitor.dashboard_widgets()])`. Default title: the monitor's name."""
+        from . import metrics  # aws-cdk-lib's CloudWatch, only once a metric helper runs
+
         return metrics.dashboard_widgets(
             title if title is not None else self.monitor_name,
             [self._probe_metrics(p, period, labelled=True) for p in self._probes],
@@ -656,6 +674,8 @@ class NetworkMonitor(_NetworkMonitorBase):
         into a metric-math expression (their description names the probe instead)."""
         probe_id, label = self._probe_id_and_label(probe)
         options: dict[str, Any] = {"probe_id": probe_id, "label": label if labelled else None, "period": period}
+        from . import metrics  # aws-cdk-lib's CloudWatch, only once a metric helper runs
+
         return metrics.ProbeMetrics(
             key=self._probe_keys()[id(probe)],
             label=label,
@@ -743,7 +763,10 @@ class NetworkMonitor(_NetworkMonitorBase):
         )
 
     def _problems(self) -> list[str]:
-        rendered = self._rendered_tags()
+        # aws-cdk-lib renders the properties (in its prepare phase, after the aspects) before it
+        # validates, and only once (Lazy values are cached): the tags it saw then are still the tags.
+        rendered, self._tags_rendered = self._tags_rendered, None
+        rendered = rendered if rendered is not None else self._rendered_tags()
         probe_type_problems_found, probes = self._resolved_probes(rendered)
         found = (
             self._type_problems
@@ -785,9 +808,11 @@ class NetworkMonitor(_NetworkMonitorBase):
         return dict(self._tags.render_tags() or {})
 
     def _probe_properties(self) -> dict[str, Any]:
-        """`Probes`, written by the handler model's own writer, each under its key."""
+        """`Probes`, written by the handler model's own writer, each under its key; the tags
+        rendered for it are kept for the validation that follows in the same synth."""
         keys = self._probe_keys()
-        _, probes = self._resolved_probes(self._rendered_tags())
+        self._tags_rendered = rendered = self._rendered_tags()
+        _, probes = self._resolved_probes(rendered)
         return {
             keys[id(resolved.probe)]: probe_properties(
                 source_arn=resolved.source_arn,
@@ -819,18 +844,6 @@ class NetworkMonitor(_NetworkMonitorBase):
         return {id(p): key for p, key in zip(self._probes, unique_keys(bases), strict=True)}
 
 
-@jsii.implements(IStableAnyProducer)
-class _Part:
-    """One part of the monitor's properties, rendered at synth once every add_probe and Tags
-    aspect has had its say; nothing when empty."""
-
-    def __init__(self, render: Callable[[], Mapping[str, Any]]) -> None:
-        self._render = render
-
-    def produce(self) -> Any:
-        return self._render() or None
-
-
 @jsii.implements(IValidation)
 class _Reported:
     """Problems found before synth (in a call that has no monitor to report them), reported then."""
@@ -842,9 +855,11 @@ class _Reported:
         return list(self._problems)
 
 
-@jsii.implements(IValidation)
+@jsii.implements(IValidation, IStableAnyProducer)
 class _Synthesis:
-    """The monitor's validation at synth, which names every problem at once."""
+    """What the monitor does at synth, once every add_probe and Tags aspect has had its say:
+    validate, naming every problem at once, then render `Probes` (nothing when there are none).
+    One object for both, as each crosses the jsii bridge."""
 
     def __init__(self, monitor: NetworkMonitor) -> None:
         self._monitor = monitor
@@ -852,13 +867,19 @@ class _Synthesis:
     def validate(self) -> list[str]:
         return self._monitor._problems()
 
+    def produce(self) -> Any:
+        return self._monitor._probe_properties() or None
+
 
 def _literal_source(probe: MonitorProbe) -> str | None:
     """What names a probe's source at synth: the subnet's id, else its construct path, else the id in
     a literal ARN; None for a deploy-time ARN."""
-    if probe.source is not None and implements(probe.source, ec2.ISubnet):
-        subnet_id = probe.source.subnet_id
-        return probe.source.node.path if is_unresolved(subnet_id) else subnet_id
+    if probe.source is not None and implements(probe.source, ec2_type("ISubnet")):
+        label = _SUBNET_LABELS.get(probe.source)
+        if label is None:  # each asked of jsii once, however many probes and keys need it
+            subnet_id = probe.source.subnet_id
+            label = _SUBNET_LABELS[probe.source] = probe.source.node.path if is_unresolved(subnet_id) else subnet_id
+        return label
     if isinstance(probe.source_arn, str) and not is_unresolved(probe.source_arn):
         return probe.source_arn.rsplit("/", 1)[-1]
     return None
@@ -890,8 +911,8 @@ def _seconds(period: Duration) -> tuple[Any, str | None]:
 def _sources(sources: object) -> tuple[list[ec2.ISubnet | str], list[str]]:
     """The subnets of `vpc.select_subnets(...)`, or a list of subnets and subnet ARN strings; or
     the problems, for the synth report."""
-    if isinstance(sources, ec2.SelectedSubnets):
-        return list(sources.subnets), []
+    if is_ec2(sources, "SelectedSubnets"):
+        return list(sources.subnets), []  # type: ignore[attr-defined]
     if isinstance(sources, str) or not is_list_like(sources):
         shown = f"sources {sources!r}" if isinstance(sources, str) else "sources"
         return [], [
@@ -902,7 +923,7 @@ def _sources(sources: object) -> tuple[list[ec2.ISubnet | str], list[str]]:
     problems = [
         f"sources[{index}] is {kind(item)}; pass an ec2.ISubnet or a subnet ARN"
         for index, item in enumerate(items)
-        if not isinstance(item, str) and not implements(item, ec2.ISubnet)
+        if not isinstance(item, str) and not implements(item, ec2_type("ISubnet"))
     ]
     return ([] if problems else items), problems
 
@@ -949,6 +970,8 @@ def _environment_of(stack: Stack) -> Environment:
 
 
 _MONITORS: weakref.WeakKeyDictionary[Any, list[NetworkMonitor]] = weakref.WeakKeyDictionary()
+_SUBNET_LABELS: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+"""How messages and keys name each subnet: its id, or its construct path while the id is a token."""
 """The app's monitors, by the app's root construct, for the name checks that span stacks."""
 
 

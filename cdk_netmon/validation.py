@@ -10,55 +10,18 @@ Two kinds of problem are found here, and reported together with the construct's 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
-from aws_cdk import Duration, RemovalPolicy, Token
-from aws_cdk import aws_ec2 as ec2
+from aws_cdk import Duration, RemovalPolicy
 
+from ._jsii import ec2_type, implements, is_ec2, is_unresolved, whole_number
 from .handler import rules
 from .probe import MonitorProbe, ProbeProtocol
 
-_TOKEN_MARKER = "{Token["
-
 REMOVAL_POLICIES = (RemovalPolicy.DESTROY, RemovalPolicy.RETAIN, RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE)
 """What a monitor can do when it leaves the stack; it has no snapshot."""
-
-
-def is_unresolved(value: Any) -> bool:
-    """Token.is_unresolved without a round trip to jsii for the plain values that dominate. NaN and
-    infinities are no tokens (and JSON, so jsii, cannot carry them)."""
-    if value is None or isinstance(value, bool | int):
-        return False
-    if isinstance(value, str):
-        return _TOKEN_MARKER in value
-    if isinstance(value, float) and not math.isfinite(value):
-        return False
-    return bool(Token.is_unresolved(value))
-
-
-def implements(value: object, interface: Any) -> bool:
-    """Whether a jsii object implements a jsii interface (which Python's isinstance cannot tell)."""
-    proxy = interface.__jsii_proxy_class__()
-    candidates = [value]
-    if type(value).__name__ == "InterfaceDynamicProxy":  # an imported resource: its delegates say what it is
-        candidates += getattr(value, "_delegates", [])
-    for candidate in candidates:
-        if isinstance(candidate, proxy):
-            return True
-        for cls in type(candidate).__mro__:
-            if any(interface in declared.__mro__ for declared in getattr(cls, "__jsii_ifaces__", None) or ()):
-                return True
-    return False
-
-
-def whole_number(value: Any) -> Any:
-    """An int for a whole float (jsii hands numbers over as floats); anything else unchanged."""
-    if isinstance(value, float) and value.is_integer() and not is_unresolved(value):
-        return int(value)
-    return value
 
 
 def is_list_like(value: object) -> TypeGuard[Iterable[Any]]:
@@ -136,8 +99,8 @@ def probe_type_problems(where: str, probe: object) -> dict[str, str]:
     protocol = protocol_problem(f"{where}.protocol", probe.protocol)
     if protocol:
         problems["protocol"] = protocol
-    if probe.source is not None and not implements(probe.source, ec2.ISubnet):
-        if isinstance(probe.source, ec2.SelectedSubnets):
+    if probe.source is not None and not implements(probe.source, ec2_type("ISubnet")):
+        if is_ec2(probe.source, "SelectedSubnets"):
             hint = "one subnet of it, one probe per subnet (for example selection.subnets[0])"
         elif isinstance(probe.source, str):
             hint = "an ec2.ISubnet (ec2.Subnet.from_subnet_id(...)), or the subnet's ARN as source_arn"
