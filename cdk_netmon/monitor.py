@@ -31,11 +31,13 @@ from ._jsii import ec2_type, implements, is_ec2, is_unresolved, whole_number
 from .handler.model import (
     ACTIVE,
     AGGREGATION_PERIOD,
+    DEFAULT_AGGREGATION_PERIOD,
     MONITOR_NAME,
     OWNERSHIP_PROPERTY,
     OWNERSHIP_PROPERTY_VALUE,
     PAUSED,
     PROBES,
+    RESOURCE_TYPE,
     TAGS,
     endpoint,
     probe_key,
@@ -69,8 +71,6 @@ if TYPE_CHECKING:
     Sources = ec2.SelectedSubnets | Sequence[ec2.ISubnet | str]
     """Where fanned-out probes run from: `vpc.select_subnets(...)`, subnets, or subnet ARN strings."""
 
-RESOURCE_TYPE = "Custom::NetworkMonitor"
-DEFAULT_PERIOD_SECONDS = 60
 MONITOR_ARN = re.compile(r"arn:aws[a-z-]*:networkmonitor:[a-z0-9-]+:\d{12}:monitor/[a-zA-Z0-9_-]{1,200}")
 
 
@@ -135,7 +135,7 @@ class _NetworkMonitorBase(Resource):
         return MonitorReference(monitor_arn=self.monitor_arn)
 
     def _default_period(self) -> Duration:
-        return Duration.minutes(1)
+        return Duration.seconds(DEFAULT_AGGREGATION_PERIOD)
 
     def _probe_id_and_label(self, probe: MonitorProbe) -> tuple[str, str]:
         raise ValueError(
@@ -304,7 +304,7 @@ class NetworkMonitor(_NetworkMonitorBase):
         )
         self._probes: list[MonitorProbe] = list(probes) if is_list_like(probes) else []
         self._aggregation_period = aggregation_period if isinstance(aggregation_period, Duration) else None
-        self._period_seconds: Any = DEFAULT_PERIOD_SECONDS
+        self._period_seconds: Any = DEFAULT_AGGREGATION_PERIOD
         if self._aggregation_period is not None:
             self._period_seconds, problem = _seconds(self._aggregation_period)
             self._type_problems += [problem] if problem else []
@@ -463,7 +463,7 @@ class NetworkMonitor(_NetworkMonitorBase):
     @property
     def aggregation_period(self) -> Duration:
         if self._aggregation_period is None:
-            self._aggregation_period = Duration.seconds(DEFAULT_PERIOD_SECONDS)
+            self._aggregation_period = Duration.seconds(DEFAULT_AGGREGATION_PERIOD)
         return self._aggregation_period
 
     def add_probe(
@@ -895,11 +895,11 @@ def _seconds(period: Duration) -> tuple[Any, str | None]:
         try:
             fraction = period.to_seconds(integral=False)
         except Exception:
-            return DEFAULT_PERIOD_SECONDS, (
+            return DEFAULT_AGGREGATION_PERIOD, (
                 "aggregation_period is a deploy-time amount in a unit other than seconds, which cannot be "
                 "converted at synth; pass Duration.seconds(<the value in seconds>)"
             )
-        return DEFAULT_PERIOD_SECONDS, (
+        return DEFAULT_AGGREGATION_PERIOD, (
             f"aggregation_period {fraction:g} seconds is not a whole number of seconds; "
             "allowed: Duration.seconds(30) or Duration.seconds(60)"
         )

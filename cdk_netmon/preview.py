@@ -26,11 +26,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .assembly import InputError, StackInput, name_value, read_input
-from .handler.model import LiveMonitor, LiveProbe, MonitorSpec, ProbeSpec, endpoint
+from .handler.model import ACTIVE, PAUSED, RESOURCE_TYPE, LiveMonitor, LiveProbe, MonitorSpec, ProbeSpec, endpoint
 from .handler.plan import match_probes, plan_changes, probe_changes, tag_calls
 from .handler.rules import OWNER_LOGICAL_ID_TAG, OWNER_STACK_TAG, is_owner_tag
 
-MONITOR_TYPE = "Custom::NetworkMonitor"
 EXIT_NO_CHANGES, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 FRAMEWORK_PROPERTIES = ("ServiceToken", "ServiceTimeout")
 """Properties of the custom resource that are not the monitor's."""
@@ -98,7 +97,7 @@ def declared(stack: StackInput, values: Mapping[str, str]) -> tuple[dict[str, Mo
     monitors = {
         logical_id: monitor(resource.get("Properties", {}))
         for logical_id, resource in stack.template.get("Resources", {}).items()
-        if resource.get("Type") == MONITOR_TYPE
+        if resource.get("Type") == RESOURCE_TYPE
     }
     return monitors, resolve.unresolved
 
@@ -108,7 +107,7 @@ def as_if_deployed(spec: MonitorSpec) -> LiveMonitor:
     return LiveMonitor(
         name=spec.name,
         arn=f"arn:monitor/{spec.name}",
-        state="ACTIVE" if spec.probes else "INACTIVE",
+        state=ACTIVE if spec.probes else PAUSED,  # an empty monitor is INACTIVE, as a paused probe
         aggregation_period=spec.aggregation_period,
         tags=dict(spec.tags),
         probes=tuple(LiveProbe(f"<{p.key}>", f"arn:probe/{p.key}", p.state, p) for p in spec.probes),
@@ -129,10 +128,10 @@ def plan_monitor(logical_id: str, new: MonitorSpec | None, live: LiveMonitor | N
         return _in_place(logical_id, new, live)
     plan = MonitorPlan(f"{logical_id} ({new.name if new else live.name if live else '?'})")
     if new is not None:
-        paused = [p for p in new.probes if p.state == "INACTIVE"]
+        paused = [p for p in new.probes if p.state == PAUSED]
         plan.add(f"+ monitor {new.name}: {len(new.probes)} probes", "CreateMonitor", *["UpdateProbe"] * len(paused))
         for probe in new.probes:
-            plan.add(f"  + probe {probe.key} ({describe(probe)}){' paused' if probe.state == 'INACTIVE' else ''}")
+            plan.add(f"  + probe {probe.key} ({describe(probe)}){' paused' if probe.state == PAUSED else ''}")
     if live is not None:
         why = "replaced" if new is not None else "removed from the template"
         deletes = ["DeleteProbe"] * len(live.probes)
@@ -158,11 +157,11 @@ def _in_place(logical_id: str, new: MonitorSpec, live: LiveMonitor) -> MonitorPl
             plan.add(f"~ probe {spec.key} ({describe(spec)}): {_changed(probe, changes)}", "UpdateProbe")
         _tags(plan, f"probe {spec.key}", probe.spec.tags, spec.tags)
     for spec in match.missing:
-        then = ["UpdateProbe"] if spec.state == "INACTIVE" else []
+        then = ["UpdateProbe"] if spec.state == PAUSED else []
         plan.add(f"+ probe {spec.key} ({describe(spec)}){' paused' if then else ''}", "CreateProbe", *then)
     # The handler's own planner decides; the lines above say it probe by probe, and must add up.
     planned = Counter(_api_name(call.operation) for call in plan_changes(declared, live, "preview").calls)
-    planned["UpdateProbe"] += sum(1 for spec in match.missing if spec.state == "INACTIVE")  # paused after creation
+    planned["UpdateProbe"] += sum(1 for spec in match.missing if spec.state == PAUSED)  # paused after creation
     if Counter(plan.calls) != planned:
         raise RuntimeError(f"the preview's lines ({plan.calls}) disagree with the planner's calls ({dict(planned)})")
     return plan
@@ -179,7 +178,7 @@ def _changed(probe: LiveProbe, changes: Mapping[str, Any]) -> str:
     parts = []
     for name, value in changes.items():
         if name == "state":
-            parts.append("paused" if value == "INACTIVE" else "resumed")
+            parts.append("paused" if value == PAUSED else "resumed")
         else:
             label, before = words[name]
             parts.append(f"{label} {before} -> {value}")

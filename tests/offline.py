@@ -14,7 +14,8 @@ from cdk_netmon import NetworkMonitor
 from cdk_netmon.handler.lifecycle import Handler
 from cdk_netmon.handler.model import OWNERSHIP_PROPERTY, OWNERSHIP_PROPERTY_VALUE, from_document
 from cdk_netmon.testing import Faults, LocalNetworkMonitor
-from cdk_netmon.testing.cloudformation import DEFAULT_ACCOUNT, DEFAULT_REGION, StackDriver
+from cdk_netmon.testing.cloudformation import StackDriver
+from cdk_netmon.testing.defaults import DEFAULT_ACCOUNT, DEFAULT_REGION
 from cdk_netmon.testing.emulator import SettlingWrites
 from cdk_netmon.testing.kit import handler_for, service_security_groups
 from tests.support import resources_of_type, template_json

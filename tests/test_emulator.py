@@ -1,4 +1,5 @@
-"""The emulator behaves as the service does, as far as SERVICE_FACTS.md and the model tell.
+"""The emulator behaves as the service does, as far as the service model (botocore's), the API
+reference and the user guide tell.
 
 Every request goes through an unmodified boto3 client over HTTP, so these also show that the
 emulator's REST-JSON speaks what botocore serialises and parses.

@@ -20,6 +20,8 @@ from typing import Any
 
 from . import rules
 
+RESOURCE_TYPE = "Custom::NetworkMonitor"
+"""The custom resource type of every monitor, which the stand-ins, the kit and the preview look for."""
 LEGACY_PROPERTY = "Monitor"
 """The one JSON string property that carried the declared monitor up to release 0.2.0."""
 MONITOR_NAME = "MonitorName"
@@ -56,9 +58,7 @@ def endpoint(destination: str, port: object) -> str:
     return f"{host}:{port}"
 
 
-PAUSED = "INACTIVE"
-"""The state of a probe declared with enabled=False. A declared probe is ACTIVE otherwise."""
-ACTIVE = "ACTIVE"
+ACTIVE, PAUSED = rules.ACTIVE, rules.PAUSED
 
 
 def probe_key(protocol: str, destination: str | None, source: str | None) -> str:

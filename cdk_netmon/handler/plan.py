@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .model import LiveMonitor, LiveProbe, MonitorSpec, ProbeSpec
-from .rules import is_owner_tag
+from .rules import PAUSED, is_owner_tag
 
 
 @dataclass(frozen=True)
@@ -136,7 +136,7 @@ def probe_changes(spec: ProbeSpec, probe: LiveProbe) -> dict[str, Any]:
     if spec.packet_size is not None and live.packet_size != spec.packet_size:
         changes["packetSize"] = spec.packet_size
     # The declared state wins: a probe paused out of band is resumed, one declared paused is paused.
-    if (probe.state == "INACTIVE") != (spec.state == "INACTIVE"):
+    if (probe.state == PAUSED) != (spec.state == PAUSED):
         changes["state"] = spec.state
     return changes
 

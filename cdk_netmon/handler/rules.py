@@ -32,6 +32,11 @@ TAG_KEY_MAX_LENGTH = 128
 TAG_VALUE_MAX_LENGTH = 256
 RESERVED_TAG_PREFIX = "aws:"
 
+ACTIVE = "ACTIVE"
+PAUSED = "INACTIVE"
+"""The state of a probe declared with enabled=False, as UpdateProbe names it; ACTIVE otherwise."""
+DECLARABLE_STATES = (ACTIVE, PAUSED)
+
 OWNER_TAG_PREFIX = "cdk-netmon:"
 """Tag keys under this prefix are the handler's own: users cannot declare them, the handler never removes them."""
 OWNER_STACK_TAG = f"{OWNER_TAG_PREFIX}stack-id"
@@ -110,7 +115,7 @@ def check_packet_size(field: str, packet_size: object) -> list[str]:
 
 
 def check_probe_state(field: str, state: object) -> list[str]:
-    if state not in ("ACTIVE", "INACTIVE"):
+    if state not in DECLARABLE_STATES:
         return [f"{field} {state!r} is not a state a probe can be declared in; allowed: ACTIVE or INACTIVE"]
     return []
 

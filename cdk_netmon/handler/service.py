@@ -82,7 +82,9 @@ class NetworkMonitorService:
         self.one_write_while_settling = False
         """Learned from the first write the service refuses because the monitor is settling: from
         then on a phase sends one write per poll, instead of a refused call after each accepted one.
-        Whether the service refuses such writes at all is unconfirmed (see SERVICE_FACTS)."""
+        Whether the service refuses such writes at all is unconfirmed: Terraform's provider creates
+        probes while a monitor is PENDING and retries no refusal (hashicorp/terraform-provider-aws,
+        internal/service/networkmonitor), and no user has reported one."""
 
     def get_monitor(self, name: str) -> LiveMonitor | None:
         """The live monitor, or None when it does not exist."""

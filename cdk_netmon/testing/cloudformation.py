@@ -37,12 +37,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol
 
+from cdk_netmon.handler.model import RESOURCE_TYPE
+
+from .defaults import DEFAULT_ACCOUNT, DEFAULT_REGION
 from .iam import NO_PERMISSIONS, AccessPolicy
 
-RESOURCE_TYPE = "Custom::NetworkMonitor"
 CREATE_FAILED_MARKER = "AWSCDK::CustomResourceProviderFramework::CREATE_FAILED"
-DEFAULT_ACCOUNT = "123456789012"
-DEFAULT_REGION = "eu-west-1"
 
 Handler = Callable[[Mapping[str, Any], Any], Mapping[str, Any]]
 FailedReplacement = Literal["delete-new", "update-old"]

@@ -25,7 +25,8 @@ from aws_cdk.assertions import Template
 
 from cdk_netmon.handler import service
 from cdk_netmon.handler.lifecycle import Handler
-from cdk_netmon.handler.model import LEGACY_PROPERTY, MonitorSpec, endpoint
+from cdk_netmon.handler.model import LEGACY_PROPERTY, RESOURCE_TYPE, MonitorSpec, endpoint
+from cdk_netmon.handler.rules import is_owner_tag
 from cdk_netmon.preview import Resolver
 
 from .ec2 import add_principal
@@ -34,7 +35,6 @@ from .emulator.network import DESCRIPTION
 
 SERVICE_GROUP_DESCRIPTION = DESCRIPTION.format(monitor="")
 
-MONITOR_TYPE = "Custom::NetworkMonitor"
 ASSET_HASH = re.compile(r"[0-9a-f]{64}")
 ASSET_PLACEHOLDER = "<asset-hash>"
 
@@ -56,7 +56,7 @@ def declared_monitors(stack_or_template: Stack | Mapping[str, Any]) -> dict[str,
     return {
         logical_id: _document(resource["Properties"])
         for logical_id, resource in resources.items()
-        if resource.get("Type") == MONITOR_TYPE
+        if resource.get("Type") == RESOURCE_TYPE
     }
 
 
@@ -195,7 +195,7 @@ def describe(emulator: LocalNetworkMonitor, account: str | None = None, region: 
     """Every monitor and probe of one account and region, a line each."""
     lines = []
     for name, monitor in sorted(emulator.snapshot(account, region).items()):
-        tags = ", ".join(f"{k}={v}" for k, v in sorted(monitor["tags"].items()) if not k.startswith("cdk-netmon:"))
+        tags = ", ".join(f"{k}={v}" for k, v in sorted(monitor["tags"].items()) if not is_owner_tag(k))
         lines.append(f"  {name}: {monitor['state']}, aggregation {monitor['aggregationPeriod']} s, {tags or 'no tags'}")
         for probe in monitor["probes"]:
             subnet = probe["sourceArn"].rsplit("/", 1)[-1]

@@ -27,13 +27,14 @@ from typing import Any
 import botocore.endpoint
 
 from cdk_netmon.testing.clock import Clock
+from cdk_netmon.testing.defaults import DEFAULT_ACCOUNT, DEFAULT_REGION
 from cdk_netmon.testing.ec2 import LocalEc2
 from cdk_netmon.testing.iam import AccessPolicy
 
 from .authorization import authorizations
 from .backend import WRITE_OPERATIONS, NetworkMonitorBackend, ServiceError, Settings, SettlingWrites
 from .network import ServiceNetwork
-from .protocol import DEFAULT_ACCOUNT, DEFAULT_REGION, Identity, Protocol
+from .protocol import Identity, Protocol
 
 CONTROL_PATH = "/_emulator/"
 """Requests under this path are the emulator's own (state), never Network Monitor operations."""

@@ -24,12 +24,12 @@ from botocore import xform_name
 from botocore.model import OperationModel, Shape
 from botocore.validate import ParamValidator
 
+from cdk_netmon.testing.defaults import DEFAULT_ACCOUNT, DEFAULT_REGION
+
 from .backend import ServiceError, validation
 
 log = logging.getLogger(__name__)
 
-DEFAULT_ACCOUNT = "123456789012"
-DEFAULT_REGION = "eu-west-1"
 _CREDENTIAL_SCOPE = re.compile(r"Credential=([^/,\s]+)/\d{8}/([a-z0-9-]+)/")
 
 
