@@ -188,101 +188,61 @@ def monitor_problems(
     environment: Environment = Environment(),
     quotas: rules.Quotas = rules.DEFAULT_QUOTAS,
 ) -> list[str]:
-    """Every rule a monitor breaks, each naming the prop, the bad value and what is allowed."""
-    problems: list[str] = []
-    if name_is_explicit and not is_unresolved(monitor_name):
-        problems += rules.check_monitor_name("monitor_name", monitor_name)
-    if not is_unresolved(aggregation_period_seconds):
-        problems += rules.check_aggregation_period("aggregation_period", aggregation_period_seconds)
-    problems += rules.check_tags("tags", _known(tags), rules.MAX_MONITOR_TAGS)
-
-    named: dict[str, str] = {}
-    for resolved in probes:
-        name = resolved.probe.name
-        if "name" in resolved.bad_fields or name is None or is_unresolved(name):
-            continue
-        problems += rules.check_probe_name(f"{resolved.where}.name", name)
-        if name in named:
-            problems.append(
-                f"{resolved.where}.name {name!r} is also the name of {named[name]}; allowed: each name once"
-            )
-        named.setdefault(name, resolved.where)
-
-    facts: list[rules.ProbeFacts] = []
-    for resolved in probes:
-        probe_problems, probe_facts = _probe_problems(resolved, environment)
-        problems += probe_problems
-        facts.append(probe_facts)
-    problems += rules.check_monitor_probes(facts, quotas)
-    return problems
+    """Every rule a monitor breaks, each naming the prop, the bad value and what is allowed: the
+    handler's sequence (`rules.monitor_problems`) on what is known at synth."""
+    return rules.monitor_problems(
+        rules.PROP_NAMES,
+        name=monitor_name if name_is_explicit and not is_unresolved(monitor_name) else rules.UNKNOWN,
+        aggregation_period=_judged(aggregation_period_seconds),
+        tags=_known(tags),
+        probes=[_probe_values(resolved) for resolved in probes],
+        quotas=quotas,
+        account=environment.account,
+        region=environment.region,
+    )
 
 
-def _probe_problems(resolved: ResolvedProbe, environment: Environment) -> tuple[list[str], rules.ProbeFacts]:
+def _probe_values(resolved: ResolvedProbe) -> rules.ProbeValues:
+    """The probe's values as the rules see them: a token or a field of the wrong type is UNKNOWN."""
     probe, where, bad = resolved.probe, resolved.where, resolved.bad_fields
-    problems: list[str] = []
-
+    found: list[str] = []
+    source_arn: object = rules.UNKNOWN
     if {"source", "source_arn"} & bad:
         pass
     elif probe.source is not None and probe.source_arn is not None:
-        problems.append(f"{where} sets both source and source_arn; allowed: exactly one of them")
+        found.append(f"{where} sets both source and source_arn; allowed: exactly one of them")
     elif probe.source is None and probe.source_arn is None:
-        problems.append(f"{where} sets neither source nor source_arn; allowed: exactly one of them")
-    elif probe.source_arn is not None and not is_unresolved(probe.source_arn):
-        found = rules.check_source_arn(f"{where}.source_arn", probe.source_arn)
-        problems += found or _elsewhere(f"{where}.source_arn {probe.source_arn!r}", probe.source_arn, environment)
+        found.append(f"{where} sets neither source nor source_arn; allowed: exactly one of them")
+    elif probe.source_arn is not None:
+        source_arn = _judged(probe.source_arn)
     if resolved.source_problem:
-        problems.append(resolved.source_problem)
+        found.append(resolved.source_problem)
 
-    if "destination" not in bad and not is_unresolved(probe.destination):
-        problems += rules.check_destination(f"{where}.destination", probe.destination)
+    protocol: object = rules.UNKNOWN if "protocol" in bad else probe.protocol.value
+    port: object = rules.UNKNOWN if "destination_port" in bad else _judged(whole_number(probe.destination_port))
+    if protocol == "ICMP" and port is rules.UNKNOWN and "destination_port" not in bad:
+        found.append(f"{where}.destination_port is set (a deploy-time value) on an ICMP probe; allowed: no port")
 
-    port = whole_number(probe.destination_port)
-    packet_size = whole_number(probe.packet_size)
-    protocol = probe.protocol.value if "protocol" not in bad else None
-    if "destination_port" not in bad:
-        if protocol == "ICMP" and port is not None and is_unresolved(port):
-            problems.append(f"{where}.destination_port is set (a deploy-time value) on an ICMP probe; allowed: no port")
-        elif not is_unresolved(port) and (protocol is not None or port is not None):
-            # Without a valid protocol the port is still checked as a TCP port would be.
-            problems += rules.check_protocol_and_port(
-                f"{where}.protocol", f"{where}.destination_port", protocol or "TCP", port
-            )
-    if "packet_size" not in bad and not is_unresolved(packet_size):
-        problems += rules.check_packet_size(f"{where}.packet_size", packet_size)
-    if "probe_tags" not in bad:
-        problems += rules.check_tags(f"{where}.probe_tags", _known(resolved.tags))
-
-    known_source = None if {"source", "source_arn"} & bad else resolved.source_arn
-    facts = rules.ProbeFacts(
-        source=known_source,
-        destination=None if "destination" in bad or is_unresolved(probe.destination) else probe.destination,
-        # An unknown port makes the identity unknown: two such probes are not known duplicates.
-        protocol=None if protocol is None or is_unresolved(port) else protocol,
-        port=None if is_unresolved(port) else port,
+    name = probe.name
+    return rules.ProbeValues(
+        where=where,
+        source_arn=source_arn,
+        destination=rules.UNKNOWN if "destination" in bad else _judged(probe.destination),
+        protocol=protocol,
+        destination_port=port,
+        packet_size=rules.UNKNOWN if "packet_size" in bad else _judged(whole_number(probe.packet_size)),
+        tags={} if "probe_tags" in bad else _known(resolved.tags),
+        name=rules.UNKNOWN if "name" in bad or name is None or is_unresolved(name) else name,
+        found=found,
+        source=None if {"source", "source_arn"} & bad else resolved.source_arn,
         source_label=resolved.source_label,
         origin=resolved.origin,
-        where=where,
     )
-    return problems, facts
 
 
-def _elsewhere(what: str, source_arn: str, environment: Environment) -> list[str]:
-    """A subnet ARN of another account or region than the stack's: the service refuses it."""
-    _, _, _, region, account, _ = source_arn.split(":", 5)
-    wrong = [
-        f"{label} {value}"
-        for label, value, expected in (
-            ("account", account, environment.account),
-            ("region", region, environment.region),
-        )
-        if expected is not None and value != expected
-    ]
-    if not wrong:
-        return []
-    return [
-        f"{what} is in {' and '.join(wrong)}; allowed: a subnet of the stack's own account and region "
-        f"({environment.account or 'any account'}, {environment.region or 'any region'})"
-    ]
+def _judged(value: object) -> object:
+    """The value, or UNKNOWN for a deploy-time token the handler will judge."""
+    return rules.UNKNOWN if is_unresolved(value) else value
 
 
 def _known(tags: Mapping[str, str]) -> dict[str, str]:

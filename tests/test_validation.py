@@ -6,6 +6,7 @@ untouched; the handler judges them once resolved.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -355,3 +356,73 @@ def test_tokens_do_not_hide_problems_in_known_values() -> None:
         probes=[MonitorProbe(source_arn=text, destination=text, protocol=ProbeProtocol.TCP, destination_port=70000)],
     )
     assert list(monitor.node.validate()) == ["probes[0].destination_port 70000 is out of range; allowed: 1 to 65535"]
+
+
+def test_the_construct_and_the_handler_find_the_same_problems_in_their_own_words() -> None:
+    """One rule sequence (rules.monitor_problems) serves both sides: the handler's problems with the
+    API's field names are the construct's with its prop names, in the same order."""
+    from cdk_netmon.handler import rules
+    from cdk_netmon.handler.model import MonitorSpec, ProbeSpec
+    from cdk_netmon.validation import ResolvedProbe, monitor_problems
+
+    bad: list[dict[str, Any]] = [
+        {"destination": "10.0.0.300"},
+        {"destination_port": 0},
+        {"protocol": "ICMP", "destination_port": 443},
+        {"packet_size": 9000},
+        {"source_arn": "arn:aws:ec2:eu-west-1:111122223333:subnet/bad"},
+        {"probe_tags": {"aws:owner": "x"}},
+        {"destination": "2001:db8::1"},
+        {},
+        {},
+    ]
+    valid: dict[str, Any] = {"source_arn": subnet_arn(0), "destination": "10.0.0.1", "protocol": "TCP"}
+    fields = [{**valid, "destination_port": 443, **row} for row in bad]
+    construct = monitor_problems(
+        monitor_name="bad name!",
+        name_is_explicit=True,
+        aggregation_period_seconds=45,
+        tags={"aws:team": "net"},
+        probes=[
+            ResolvedProbe(
+                MonitorProbe(
+                    source_arn=f["source_arn"],
+                    destination=f["destination"],
+                    protocol=ProbeProtocol[f["protocol"]],
+                    destination_port=f.get("destination_port"),
+                    packet_size=f.get("packet_size"),
+                    probe_tags=f.get("probe_tags"),
+                ),
+                f["source_arn"],
+                None,
+                f.get("probe_tags", {}),
+                where=f"probes[{index}]",
+            )
+            for index, f in enumerate(fields)
+        ],
+    )
+    handler = MonitorSpec(
+        "bad name!",
+        45,
+        {"aws:team": "net"},
+        tuple(
+            ProbeSpec(
+                f["source_arn"],
+                f["destination"],
+                f["protocol"],
+                f.get("destination_port"),
+                f.get("packet_size"),
+                f.get("probe_tags", {}),
+                key=str(index),
+            )
+            for index, f in enumerate(fields)
+        ),
+    ).problems()
+
+    def in_prop_words(problem: str) -> str:
+        for api, prop in zip(vars(rules.API_NAMES).values(), vars(rules.PROP_NAMES).values(), strict=True):
+            problem = re.sub(rf"(?<![\w]){api}(?= )", prop, problem)
+        return problem
+
+    assert len(construct) >= len(bad)  # every row breaks a rule, and so do the monitor's own props
+    assert [in_prop_words(problem) for problem in handler] == construct

@@ -305,27 +305,28 @@ class MonitorSpec:
         )
 
     def problems(self, quotas: rules.Quotas = rules.DEFAULT_QUOTAS) -> list[str]:
-        checks = [
-            rules.check_monitor_name("monitorName", self.name),
-            rules.check_aggregation_period("aggregationPeriod", self.aggregation_period),
-            rules.check_tags("tags", self.tags, rules.MAX_MONITOR_TAGS),
-        ]
-        for probe in self.probes:
-            where = f"probes[{probe.key}]"
-            checks += [
-                rules.check_probe_key(f"{where}", probe.key),
-                rules.check_source_arn(f"{where}.sourceArn", probe.source_arn),
-                rules.check_destination(f"{where}.destination", probe.destination),
-                rules.check_protocol_and_port(
-                    f"{where}.protocol", f"{where}.destinationPort", probe.protocol, probe.destination_port
-                ),
-                rules.check_packet_size(f"{where}.packetSize", probe.packet_size),
-                rules.check_tags(f"{where}.probeTags", probe.tags),
-                rules.check_probe_state(f"{where}.state", probe.state),
-            ]
-        facts = [rules.ProbeFacts(p.source_arn, p.destination, p.protocol, p.destination_port) for p in self.probes]
-        checks.append(rules.check_monitor_probes(facts, quotas))
-        return rules.flatten(checks)
+        """The construct's synth-time sequence, on the resolved values and in the API's words."""
+        return rules.monitor_problems(
+            rules.API_NAMES,
+            name=self.name,
+            aggregation_period=self.aggregation_period,
+            tags=self.tags,
+            probes=[
+                rules.ProbeValues(
+                    where=f"probes[{probe.key}]",
+                    key=probe.key,
+                    source_arn=probe.source_arn,
+                    destination=probe.destination,
+                    protocol=probe.protocol,
+                    destination_port=probe.destination_port,
+                    packet_size=probe.packet_size,
+                    tags=probe.tags,
+                    state=probe.state,
+                )
+                for probe in self.probes
+            ],
+            quotas=quotas,
+        )
 
     def owned_by(self, owner: Owner) -> MonitorSpec:
         """The monitor as it must be live: the declared tags plus the ownership tags."""

@@ -1,19 +1,21 @@
 """The service's bounds and quotas as pure checks, shared by the construct and the handler.
 
 Each check returns human-readable problems (never raises) so that callers can report every
-problem of a monitor at once. The construct runs them at synth time, skipping deploy-time tokens;
-the handler runs them again on the resolved values before it makes any write call, because
-botocore does not enforce the model's patterns.
+problem of a monitor at once. `monitor_problems` is the one sequence of them: the construct runs it
+at synth time with its prop names, passing `UNKNOWN` for deploy-time tokens; the handler runs it
+again with the API's names on the resolved values before it makes any write call, because botocore
+does not enforce the model's patterns.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TypeGuard
+from typing import Final, TypeGuard
 
 MONITOR_NAME_MAX_LENGTH = 200
 MONITOR_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9_-]+$")
@@ -46,7 +48,7 @@ MAX_MONITOR_TAGS = MAX_TAGS - len(OWNER_TAG_KEYS)
 """What a user may declare on a monitor: the service's 200, less the ownership tags the handler adds."""
 
 
-def check_monitor_name(field: str, name: str) -> list[str]:
+def check_monitor_name(field: str, name: object) -> list[str]:
     if not isinstance(name, str) or not 1 <= len(name) <= MONITOR_NAME_MAX_LENGTH:
         length = len(name) if isinstance(name, str) else "not a string"
         return [f"{field} {name!r} has length {length}; allowed: 1 to {MONITOR_NAME_MAX_LENGTH} characters"]
@@ -87,13 +89,13 @@ def check_aggregation_period(field: str, seconds: object) -> list[str]:
     return []
 
 
-def check_destination(field: str, destination: str) -> list[str]:
+def check_destination(field: str, destination: object) -> list[str]:
     if address_family(destination) is None:
         return [f"{field} {destination!r} is not an IP address; allowed: an IPv4 or IPv6 address"]
     return []
 
 
-def check_protocol_and_port(protocol_field: str, port_field: str, protocol: str, port: object) -> list[str]:
+def check_protocol_and_port(protocol_field: str, port_field: str, protocol: object, port: object) -> list[str]:
     if protocol not in PROTOCOLS:
         return [f"{protocol_field} {protocol!r} is not supported; allowed: TCP or ICMP"]
     if protocol == "TCP":
@@ -120,7 +122,7 @@ def check_probe_state(field: str, state: object) -> list[str]:
     return []
 
 
-def check_source_arn(field: str, source_arn: str) -> list[str]:
+def check_source_arn(field: str, source_arn: object) -> list[str]:
     if not isinstance(source_arn, str) or not SUBNET_ARN_PATTERN.match(source_arn):
         return [
             f"{field} {source_arn!r} is not a subnet ARN; "
@@ -256,6 +258,184 @@ def check_monitor_probes(probes: Sequence[ProbeFacts], quotas: Quotas = DEFAULT_
     return problems
 
 
+class _Unknown:
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN: Final = _Unknown()
+"""A value a side cannot judge: a deploy-time token, or a field of the wrong type (reported as such)."""
+
+
+@dataclass(frozen=True)
+class FieldNames:
+    """How one side names the fields in its messages."""
+
+    monitor_name: str
+    aggregation_period: str
+    tags: str
+    source_arn: str
+    destination: str
+    protocol: str
+    destination_port: str
+    packet_size: str
+    probe_tags: str
+    state: str
+
+
+PROP_NAMES = FieldNames(
+    "monitor_name",
+    "aggregation_period",
+    "tags",
+    "source_arn",
+    "destination",
+    "protocol",
+    "destination_port",
+    "packet_size",
+    "probe_tags",
+    "enabled",
+)
+"""The construct's words: NetworkMonitorProps and MonitorProbe."""
+API_NAMES = FieldNames(
+    "monitorName",
+    "aggregationPeriod",
+    "tags",
+    "sourceArn",
+    "destination",
+    "protocol",
+    "destinationPort",
+    "packetSize",
+    "probeTags",
+    "state",
+)
+"""The handler's words: the Network Monitor API's field names."""
+
+
+@dataclass(frozen=True)
+class ProbeValues:
+    """One probe as a side holds it; `UNKNOWN` for what it cannot judge."""
+
+    where: str
+    """How messages name the probe: `probes[0]`, `probes[dc1-https]`, `add_probes(...)`."""
+    source_arn: object = UNKNOWN
+    destination: object = UNKNOWN
+    protocol: object = UNKNOWN
+    """`UNKNOWN` checks a known port as a TCP port would be."""
+    destination_port: object = UNKNOWN
+    packet_size: object = UNKNOWN
+    tags: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    state: object = UNKNOWN
+    name: object = UNKNOWN
+    """A name the user gave the probe (the construct's `MonitorProbe.name`)."""
+    key: object = UNKNOWN
+    """The probe's key in `Probes` (the handler's)."""
+    found: Sequence[str] = ()
+    """What the side found before the shared rules run (the construct: `source` and `source_arn`)."""
+    source: str | None = None
+    """The source as the monitor-wide rules compare it, where it is not the checked `source_arn`
+    (an ISubnet's ARN, possibly a token); None for unknown."""
+    source_label: str | None = None
+    origin: str | None = None
+
+    def facts(self) -> ProbeFacts:
+        port = None if self.destination_port is UNKNOWN else self.destination_port
+        return ProbeFacts(
+            source=self.source if self.source is not None else _known_str(self.source_arn),
+            destination=_known_str(self.destination),
+            # An unknown port makes the identity unknown: two such probes are not known duplicates.
+            protocol=None if self.destination_port is UNKNOWN else _known_str(self.protocol),
+            port=port,
+            source_label=self.source_label,
+            origin=self.origin,
+            where=self.where,
+        )
+
+
+def monitor_problems(
+    names: FieldNames,
+    *,
+    name: object,
+    aggregation_period: object,
+    tags: Mapping[str, str],
+    probes: Sequence[ProbeValues],
+    quotas: Quotas = DEFAULT_QUOTAS,
+    account: str | None = None,
+    region: str | None = None,
+) -> list[str]:
+    """Every rule a monitor breaks, in one order for both sides. `account` and `region`, where
+    known, are the only ones a subnet ARN may name."""
+    problems: list[str] = []
+    if name is not UNKNOWN:
+        problems += check_monitor_name(names.monitor_name, name)
+    if aggregation_period is not UNKNOWN:
+        problems += check_aggregation_period(names.aggregation_period, aggregation_period)
+    problems += check_tags(names.tags, tags, MAX_MONITOR_TAGS)
+    named: dict[object, str] = {}
+    for probe in probes:
+        if probe.name is not UNKNOWN:
+            problems += check_probe_name(f"{probe.where}.name", probe.name)
+            if probe.name in named:
+                problems.append(
+                    f"{probe.where}.name {probe.name!r} is also the name of {named[probe.name]}; "
+                    "allowed: each name once"
+                )
+            named.setdefault(probe.name, probe.where)
+    for probe in probes:
+        problems += probe_problems(names, probe, account=account, region=region)
+    problems += check_monitor_probes([probe.facts() for probe in probes], quotas)
+    return problems
+
+
+def probe_problems(
+    names: FieldNames, probe: ProbeValues, *, account: str | None = None, region: str | None = None
+) -> list[str]:
+    where = probe.where
+    problems = list(probe.found)
+    if probe.key is not UNKNOWN:
+        problems += check_probe_key(where, probe.key)
+    if probe.source_arn is not UNKNOWN:
+        field_name = f"{where}.{names.source_arn}"
+        problems += check_source_arn(field_name, probe.source_arn) or check_source_place(
+            field_name, probe.source_arn, account, region
+        )
+    if probe.destination is not UNKNOWN:
+        problems += check_destination(f"{where}.{names.destination}", probe.destination)
+    port = probe.destination_port
+    if port is not UNKNOWN and (probe.protocol is not UNKNOWN or port is not None):
+        protocol = "TCP" if probe.protocol is UNKNOWN else probe.protocol
+        problems += check_protocol_and_port(
+            f"{where}.{names.protocol}", f"{where}.{names.destination_port}", protocol, port
+        )
+    if probe.packet_size is not UNKNOWN:
+        problems += check_packet_size(f"{where}.{names.packet_size}", probe.packet_size)
+    problems += check_tags(f"{where}.{names.probe_tags}", probe.tags)
+    if probe.state is not UNKNOWN:
+        problems += check_probe_state(f"{where}.{names.state}", probe.state)
+    return problems
+
+
+def check_source_place(field: str, source_arn: object, account: str | None, region: str | None) -> list[str]:
+    """A subnet of another account or region than the monitor's: the service refuses it."""
+    if not isinstance(source_arn, str) or not SUBNET_ARN_PATTERN.match(source_arn):
+        return []
+    _, _, _, arn_region, arn_account, _ = source_arn.split(":", 5)
+    wrong = [
+        f"{label} {value}"
+        for label, value, expected in (("account", arn_account, account), ("region", arn_region, region))
+        if expected is not None and value != expected
+    ]
+    if not wrong:
+        return []
+    return [
+        f"{field} {source_arn!r} is in {' and '.join(wrong)}; allowed: a subnet of the stack's own account "
+        f"and region ({account or 'any account'}, {region or 'any region'})"
+    ]
+
+
+def _known_str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 def _some(items: Sequence[str], most: int = 3) -> str:
     shown = ", ".join(items[:most])
     return shown if len(items) <= most else f"{shown} and {len(items) - most} more"
@@ -280,10 +460,6 @@ def address_family(destination: object) -> str | None:
         return "IPV4" if ipaddress.ip_address(destination).version == 4 else "IPV6"
     except ValueError:
         return None
-
-
-def flatten(problem_lists: Iterable[list[str]]) -> list[str]:
-    return [problem for problems in problem_lists for problem in problems]
 
 
 def _is_int(value: object) -> TypeGuard[int]:
