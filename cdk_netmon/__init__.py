@@ -15,8 +15,9 @@ from ._version import __version__
 
 if TYPE_CHECKING:
     from .handler.rules import Quotas
+    from .metrics import MetricOptions
     from .monitor import INetworkMonitor, NetworkMonitor
-    from .probe import MonitorProbe, ProbeProtocol
+    from .probe import MonitorProbe, ProbeFields, ProbeOptions, ProbeProtocol
     from .provider import NetworkMonitorProvider
 
 _EXPORTS = {
@@ -24,15 +25,21 @@ _EXPORTS = {
     "NetworkMonitor": "monitor",
     "MonitorProbe": "probe",
     "ProbeProtocol": "probe",
+    "ProbeOptions": "probe",
+    "ProbeFields": "probe",
+    "MetricOptions": "metrics",
     "NetworkMonitorProvider": "provider",
     "Quotas": "handler.rules",
 }
 
 __all__ = [
     "INetworkMonitor",
+    "MetricOptions",
     "MonitorProbe",
     "NetworkMonitor",
     "NetworkMonitorProvider",
+    "ProbeFields",
+    "ProbeOptions",
     "ProbeProtocol",
     "Quotas",
     "__version__",

@@ -45,7 +45,7 @@ from .handler.model import (
     unique_keys,
 )
 from .handler.rules import address_family, check_monitor_name
-from .probe import MonitorProbe, Number, ProbeProtocol
+from .probe import MonitorProbe, ProbeFields, ProbeOptions, ProbeProtocol, unexpected_keywords
 from .provider import SERVICE_TIMEOUT, NetworkMonitorProvider
 from .validation import (
     REMOVAL_POLICIES,
@@ -287,11 +287,11 @@ class NetworkMonitor(_NetworkMonitorBase):
         self._stack = stack
         self._provider = provider
         self._environment = provider.environment
-        self._later_problems: list[str] = []
         self._tags_rendered: dict[str, str] | None = None
+        self._later_problems: list[str] = []
+        """Problems of calls made after construction (add_probes, add_probe_alarms), for the report."""
         self._alarm_sets: dict[str, list[tuple[metrics.ProbeMetrics, str, cloudwatch.Alarm]]] = {}
         """The sets of alarms made so far, by their id prefix: each alarm with its probe and kind."""
-        """Problems of calls made after construction (add_probes, add_probe_alarms), for the report."""
         _MONITORS.setdefault(provider.root, []).append(self)
         # Wrong types are reported with the rest at synth; meanwhile the construct is built from the
         # well-typed props only, so that nothing fails before the report can name every problem.
@@ -390,14 +390,10 @@ class NetworkMonitor(_NetworkMonitorBase):
         *,
         sources: Sources,
         destinations: Sequence[str],
-        protocol: ProbeProtocol,
-        destination_port: Number | None = None,
-        packet_size: Number | None = None,
-        probe_tags: Mapping[str, str] | None = None,
-        enabled: bool | None = True,
         aggregation_period: Duration | None = None,
         tags: Mapping[str, str] | None = None,
         removal_policy: RemovalPolicy | None = None,
+        **probe: Unpack[ProbeOptions],
     ) -> list[NetworkMonitor]:
         """Every source × every destination, spread over as few monitors as the quotas allow.
 
@@ -407,10 +403,11 @@ class NetworkMonitor(_NetworkMonitorBase):
         8 subnets × 3 destinations. The monitors are `Monitor1`, `Monitor2`, ... in a construct
         `id`; a change in the number of sources or destinations can move probes between them.
         """
+        unexpected_keywords("fan_out()", probe, ProbeOptions)
         group = Construct(scope, id)
         subnets, source_problems = _sources(sources)
         targets, destination_problems = _destinations(destinations)
-        found = source_problems + destination_problems + _protocol_problems(protocol)
+        found = source_problems + destination_problems + _protocol_problems(probe.get("protocol"))
         if found:
             group.node.add_validation(_Reported([f"fan_out: {p}" for p in found]))
             return []
@@ -426,15 +423,7 @@ class NetworkMonitor(_NetworkMonitorBase):
                     tags=tags,
                     removal_policy=removal_policy,
                 )
-                monitor.add_probes(
-                    sources=subnets[start : start + per_monitor],
-                    destinations=chunk,
-                    protocol=protocol,
-                    destination_port=destination_port,
-                    packet_size=packet_size,
-                    probe_tags=probe_tags,
-                    enabled=enabled,
-                )
+                monitor.add_probes(sources=subnets[start : start + per_monitor], destinations=chunk, **probe)
                 monitors.append(monitor)
         return monitors
 
@@ -466,51 +455,23 @@ class NetworkMonitor(_NetworkMonitorBase):
             self._aggregation_period = Duration.seconds(DEFAULT_AGGREGATION_PERIOD)
         return self._aggregation_period
 
-    def add_probe(
-        self,
-        *,
-        destination: str,
-        protocol: ProbeProtocol,
-        source_arn: str | None = None,
-        source: ec2.ISubnet | None = None,
-        destination_port: Number | None = None,
-        packet_size: Number | None = None,
-        probe_tags: Mapping[str, str] | None = None,
-        enabled: bool | None = True,
-        name: str | None = None,
-    ) -> MonitorProbe:
-        """Add a probe; the fields are those of `MonitorProbe`. Returns it, for `probe_id` and metrics."""
-        probe = MonitorProbe(
-            destination=destination,
-            protocol=protocol,
-            source_arn=source_arn,
-            source=source,
-            destination_port=destination_port,
-            packet_size=packet_size,
-            probe_tags=probe_tags,
-            enabled=enabled,
-            name=name,
-        )
+    def add_probe(self, **fields: Unpack[ProbeFields]) -> MonitorProbe:
+        """Add a probe; the keywords are `MonitorProbe`'s fields. Returns it, for `probe_id` and metrics."""
+        unexpected_keywords("add_probe()", fields, ProbeFields)
+        probe = MonitorProbe(**fields)
         self._probes.append(probe)
         return probe
 
     def add_probes(
-        self,
-        *,
-        sources: Sources,
-        destinations: Sequence[str],
-        protocol: ProbeProtocol,
-        destination_port: Number | None = None,
-        packet_size: Number | None = None,
-        probe_tags: Mapping[str, str] | None = None,
-        enabled: bool | None = True,
+        self, *, sources: Sources, destinations: Sequence[str], **probe: Unpack[ProbeOptions]
     ) -> list[MonitorProbe]:
         """A probe from every source to every destination, as the console makes them. The quotas
         are checked against the product (24 probes per monitor, 4 per subnet); `fan_out` spreads
         a larger product over several monitors."""
+        unexpected_keywords("add_probes()", probe, ProbeOptions)
         subnets, source_problems = _sources(sources)
         targets, destination_problems = _destinations(destinations)
-        found = source_problems + destination_problems + _protocol_problems(protocol)
+        found = source_problems + destination_problems + _protocol_problems(probe.get("protocol"))
         if found:  # said once for the call, not once per probe it would make
             self._later_problems += [f"add_probes: {p}" for p in found]
             return []
@@ -519,11 +480,7 @@ class NetworkMonitor(_NetworkMonitorBase):
                 source=None if isinstance(subnet, str) else subnet,
                 source_arn=subnet if isinstance(subnet, str) else None,
                 destination=destination,
-                protocol=protocol,
-                destination_port=destination_port,
-                packet_size=packet_size,
-                probe_tags=probe_tags,
-                enabled=enabled,
+                **probe,
             )
             for subnet in subnets
             for destination in targets
@@ -532,8 +489,8 @@ class NetworkMonitor(_NetworkMonitorBase):
             f"add_probes: {_count(len(subnets), 'subnet')} × {_count(len(targets), 'destination')}"
             f" = {_count(len(probes), 'probe')}"
         )
-        for probe in probes:
-            self._origins[id(probe)] = origin
+        for made in probes:
+            self._origins[id(made)] = origin
         self._probes += probes
         return probes
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypedDict
 
 if TYPE_CHECKING:
     from aws_cdk import aws_ec2 as ec2
+    from typing_extensions import Required
 
 Number = int | float
 """A whole number, or a number token (a float in Python) that is resolved at deploy."""
@@ -69,3 +70,34 @@ class MonitorProbe:
     """False pauses the probe (UpdateProbe state INACTIVE: it sends no traffic and publishes no
     metrics); declaring it enabled again resumes it. The declared state wins over a pause or resume
     made out of band. Default (or None): enabled."""
+
+
+class ProbeOptions(TypedDict, total=False):
+    """What the probes of one `add_probes` or `NetworkMonitor.fan_out` call share besides their
+    sources and destinations: the `MonitorProbe` fields of these names, with their defaults."""
+
+    protocol: Required[ProbeProtocol]
+    destination_port: Number | None
+    packet_size: Number | None
+    probe_tags: Mapping[str, str] | None
+    enabled: bool | None
+
+
+class ProbeFields(ProbeOptions, total=False):
+    """`add_probe`'s keywords: every `MonitorProbe` field."""
+
+    destination: Required[str]
+    source_arn: str | None
+    source: ec2.ISubnet | None
+    name: str | None
+
+
+def unexpected_keywords(call: str, given: Mapping[str, Any], options: type[ProbeOptions]) -> None:
+    """The TypeError Python raises for a keyword a signature lacks, raised for `**options` too."""
+    allowed = frozenset(options.__annotations__)  # a TypedDict's, its bases' included
+    unknown = sorted(set(given) - allowed)
+    if unknown:
+        raise TypeError(
+            f"{call} got unexpected keyword arguments {', '.join(map(repr, unknown))}; "
+            f"allowed: {', '.join(sorted(allowed))}"
+        )

@@ -138,6 +138,8 @@ def protocol_problem(field: str, protocol: object) -> str | None:
     """A protocol that is no ProbeProtocol, with the member to pass instead."""
     if isinstance(protocol, ProbeProtocol):
         return None
+    if protocol is None:
+        return f"{field} is missing; pass ProbeProtocol.TCP or .ICMP"
     named = str(protocol).upper() if isinstance(protocol, str) else None
     hint = f"ProbeProtocol.{named}" if named in ProbeProtocol.__members__ else "ProbeProtocol.TCP or .ICMP"
     return f"{field} {protocol!r} is {kind(protocol)}, not a ProbeProtocol; pass {hint}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from aws_cdk import App, Duration, RemovalPolicy, Stack
@@ -290,3 +290,47 @@ def test_subnets_are_named_as_users_know_them_never_by_a_token(
 def test_a_well_typed_monitor_with_a_duration_of_one_minute_is_fine() -> None:
     monitor = NetworkMonitor(new_stack(), "Monitor", aggregation_period=Duration.minutes(1), probes=[probe()])
     assert list(monitor.node.validate()) == []
+
+
+def test_the_probe_keywords_are_monitor_probe_fields_with_their_types() -> None:
+    """add_probe takes MonitorProbe's fields (ProbeFields), add_probes and fan_out the ones their
+    probes share (ProbeOptions): one definition, checked against the dataclass."""
+    import dataclasses
+    import typing
+
+    from cdk_netmon import ProbeFields, ProbeOptions
+
+    def written(annotation: Any) -> str:
+        text = annotation.__forward_arg__ if isinstance(annotation, typing.ForwardRef) else str(annotation)
+        return text.removeprefix("Required[").removesuffix("]") if text.startswith("Required[") else text
+
+    fields = {f.name: str(f.type) for f in dataclasses.fields(MonitorProbe)}
+    assert {name: written(a) for name, a in ProbeFields.__annotations__.items()} == fields
+    shared = {name: written(a) for name, a in ProbeOptions.__annotations__.items()}
+    assert shared == {name: fields[name] for name in shared}
+    assert set(fields) - set(shared) == {"destination", "source", "source_arn", "name"}
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda m: m.add_probe(source_arn=SUBNET_A, destination="10.0.0.1", protocol=ProbeProtocol.ICMP, port=1),
+        lambda m: m.add_probes(sources=[SUBNET_A], destinations=["10.0.0.1"], protocol=ProbeProtocol.ICMP, port=1),
+        lambda m: cast(Any, NetworkMonitor).fan_out(
+            m, "Fan", sources=[SUBNET_A], destinations=["10.0.0.1"], protocol=ProbeProtocol.ICMP, port=1
+        ),
+    ],
+    ids=["add_probe", "add_probes", "fan_out"],
+)
+def test_a_misspelt_probe_keyword_is_a_type_error_naming_the_allowed_ones(call: Callable[[Any], Any]) -> None:
+    monitor = NetworkMonitor(new_stack(), "Monitor", monitor_name="m")
+    with pytest.raises(TypeError, match=r"got unexpected keyword arguments 'port'; allowed: .*destination_port"):
+        call(monitor)
+
+
+def test_add_probes_without_a_protocol_is_reported_with_the_rest() -> None:
+    monitor = NetworkMonitor(new_stack(), "Monitor", monitor_name="m")
+    assert monitor.add_probes(sources=[SUBNET_A], destinations=["10.0.0.1"]) == []  # type: ignore[call-arg]
+    assert [str(e) for e in monitor.node.validate()] == [
+        "add_probes: protocol is missing; pass ProbeProtocol.TCP or .ICMP"
+    ]

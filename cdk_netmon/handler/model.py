@@ -311,20 +311,8 @@ class MonitorSpec:
             name=self.name,
             aggregation_period=self.aggregation_period,
             tags=self.tags,
-            probes=[
-                rules.ProbeValues(
-                    where=f"probes[{probe.key}]",
-                    key=probe.key,
-                    source_arn=probe.source_arn,
-                    destination=probe.destination,
-                    protocol=probe.protocol,
-                    destination_port=probe.destination_port,
-                    packet_size=probe.packet_size,
-                    tags=probe.tags,
-                    state=probe.state,
-                )
-                for probe in self.probes
-            ],
+            # A ProbeSpec's fields are named as ProbeValues' are.
+            probes=[rules.ProbeValues(where=f"probes[{probe.key}]", **vars(probe)) for probe in self.probes],
             quotas=quotas,
         )
 
