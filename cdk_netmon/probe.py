@@ -83,18 +83,24 @@ class ProbeOptions(TypedDict, total=False):
     enabled: bool | None
 
 
-class ProbeFields(ProbeOptions, total=False):
-    """`add_probe`'s keywords: every `MonitorProbe` field."""
+class ProbeFields(TypedDict, total=False):
+    """`add_probe`'s keywords: every `MonitorProbe` field. (Not a subclass of ProbeOptions: a
+    TypedDict keeps no bases for the docs to follow; a test holds both to MonitorProbe.)"""
 
     destination: Required[str]
+    protocol: Required[ProbeProtocol]
+    destination_port: Number | None
+    packet_size: Number | None
+    probe_tags: Mapping[str, str] | None
+    enabled: bool | None
     source_arn: str | None
     source: ec2.ISubnet | None
     name: str | None
 
 
-def unexpected_keywords(call: str, given: Mapping[str, Any], options: type[ProbeOptions]) -> None:
+def unexpected_keywords(call: str, given: Mapping[str, Any], options: type[ProbeOptions | ProbeFields]) -> None:
     """The TypeError Python raises for a keyword a signature lacks, raised for `**options` too."""
-    allowed = frozenset(options.__annotations__)  # a TypedDict's, its bases' included
+    allowed = frozenset(options.__annotations__)
     unknown = sorted(set(given) - allowed)
     if unknown:
         raise TypeError(
