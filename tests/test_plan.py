@@ -191,3 +191,17 @@ def test_a_converged_monitor_plans_no_call_in_any_order(probes: tuple[ProbeSpec,
     shuffled = list(probes)
     rng.shuffle(shuffled)
     assert not plan(declared(*shuffled), live(*probes))
+
+
+def test_the_states_the_handler_names_are_botocores() -> None:
+    """The live and declared states the plan compares against, against botocore's model."""
+    import botocore.session
+
+    from cdk_netmon.handler import model, rules
+
+    shapes = botocore.session.get_session().get_service_model("networkmonitor")
+    monitor_states = set(shapes.shape_for("MonitorState").enum)
+    probe_states = set(shapes.shape_for("ProbeState").enum)
+    assert {model.PENDING, model.DELETING, model.ERROR, rules.ACTIVE, rules.PAUSED} <= monitor_states & probe_states
+    assert probe_states >= model.GONE_PROBE_STATES
+    assert set(rules.DECLARABLE_STATES) <= probe_states

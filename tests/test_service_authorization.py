@@ -273,3 +273,84 @@ def resolve_pseudo(document: Mapping[str, Any]) -> dict[str, Any]:
         return value
 
     return dict(join(resolved))
+
+
+# --- the policy is the handler's calls ---------------------------------------------------------
+
+ON_THE_SERVICES_BEHALF = {
+    "iam:CreateServiceLinkedRole": "the first CreateMonitor of an account makes the service's role",
+    "ec2:CreateSecurityGroup": "the service makes a security group per monitor and VPC",
+    "ec2:CreateNetworkInterface": "and a network interface per probe",
+    "ec2:CreateTags": "and tags both as it makes them",
+}
+"""What the policy grants that the handler never calls: the service's calls with the caller's
+permissions (see the "IAM permissions" of the Network Synthetic Monitor user guide)."""
+
+
+def api_names(service_name: str, calls: tuple[str, ...]) -> set[str]:
+    """boto3's method names as IAM's actions, through botocore's own mapping."""
+    import boto3
+
+    client = boto3.client(service_name, region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
+    mapping = client.meta.method_to_api_mapping
+    return {f"{service_name}:{mapping[call]}" for call in calls}
+
+
+def test_the_policy_grants_exactly_the_clients_calls_and_the_services_own() -> None:
+    from cdk_netmon.handler.clients import EC2_CALLS, NETWORK_MONITOR_CALLS
+
+    granted = {a for s in handler_statements(example_app(None)) for a in listed(s["Action"])}
+    calls = api_names("networkmonitor", NETWORK_MONITOR_CALLS) | api_names("ec2", EC2_CALLS)
+    assert granted == calls | set(ON_THE_SERVICES_BEHALF)
+
+
+def test_a_lifecycle_makes_every_call_of_the_client_interfaces_and_no_other() -> None:
+    """The interfaces are what the handler calls: a create, an update touching every kind of change
+    and a delete make each of their calls, as botocore names them on the wire."""
+    from cdk_netmon.handler.clients import EC2_CALLS, NETWORK_MONITOR_CALLS
+    from cdk_netmon.testing.kit import handler_for
+    from tests.offline import driver, offline, template, vpc_with_subnets
+
+    made: set[str] = set()
+
+    def record(model: Any, **_: Any) -> None:
+        made.add(f"{model.service_model.signing_name}:{model.name}")
+
+    with offline() as emulator:
+        _, (a, b, c) = vpc_with_subnets(emulator, 3)
+        handler = handler_for(emulator)
+        handler.api.client.meta.events.register("before-call", record)  # type: ignore[attr-defined]
+        handler.groups.client.meta.events.register("before-call", record)  # type: ignore[attr-defined]
+        stack = driver(emulator, handler=handler)
+
+        def monitor(period: int, probes: list[dict[str, Any]], **tags: str) -> dict[str, Any]:
+            return {"monitorName": "onprem", "aggregationPeriod": period, "probes": probes, "tags": tags}
+
+        stack.deploy(
+            template(
+                monitor(
+                    60,
+                    [
+                        {"sourceArn": a, "destination": "10.0.0.1", "protocol": "ICMP"},
+                        {"sourceArn": b, "destination": "10.0.0.2", "protocol": "ICMP"},
+                    ],
+                    team="network",
+                    site="dc1",
+                )
+            )
+        )
+        stack.deploy(
+            template(
+                monitor(
+                    30,
+                    [
+                        {"sourceArn": a, "destination": "10.0.0.9", "protocol": "ICMP"},
+                        {"sourceArn": c, "destination": "10.0.0.3", "protocol": "ICMP"},
+                    ],
+                    team="platform",
+                )
+            )
+        )
+        stack.destroy()
+        assert emulator.snapshot() == {}
+    assert made == api_names("networkmonitor", NETWORK_MONITOR_CALLS) | api_names("ec2", EC2_CALLS)

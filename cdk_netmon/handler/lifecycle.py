@@ -29,7 +29,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import service
-from .model import OWNERSHIP_PROPERTY, LiveMonitor, MonitorSpec, Owner, Verdict, declared_name
+from .clients import Ec2Client, NetworkMonitorClient
+from .model import ERROR, OWNERSHIP_PROPERTY, LiveMonitor, MonitorSpec, Owner, Verdict, declared_name
 from .plan import client_token, plan_changes
 from .rules import DEFAULT_QUOTAS, QUOTAS_VARIABLE, Quotas, check_monitor_name
 from .security_groups import SecurityGroups, leftovers, probe_vpcs
@@ -122,7 +123,12 @@ class Handler:
     """
 
     def __init__(
-        self, client: Any, ec2: Any, *, now: Callable[[], float] = time.time, quotas: Quotas = DEFAULT_QUOTAS
+        self,
+        client: NetworkMonitorClient,
+        ec2: Ec2Client,
+        *,
+        now: Callable[[], float] = time.time,
+        quotas: Quotas = DEFAULT_QUOTAS,
     ) -> None:
         self.api = service.NetworkMonitorService(client)
         self.groups = SecurityGroups(ec2)
@@ -261,12 +267,12 @@ def is_complete(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]
 def _failures(live: LiveMonitor, kept_probe_ids: frozenset[str]) -> list[str]:
     """ERROR states that the plan would not remove; the API gives no reason beyond the state."""
     failures = []
-    if live.state == "ERROR":
+    if live.state == ERROR:
         failures.append(f"the monitor is in state ERROR ({live.arn})")
     failures += [
         f"probe {p.probe_id} ({p.spec.describe()}) is in state ERROR"
         for p in live.probes
-        if p.state == "ERROR" and p.probe_id in kept_probe_ids
+        if p.state == ERROR and p.probe_id in kept_probe_ids
     ]
     return failures
 

@@ -38,8 +38,13 @@ OWNERSHIP_PROPERTY = "OwnershipTags"
 without it were written by 0.1.0, whose monitors carry no ownership tags (see `Owner.verdict`)."""
 OWNERSHIP_PROPERTY_VALUE = ",".join(rules.OWNER_TAG_KEYS)
 
+PENDING = "PENDING"
+DELETING = "DELETING"
+ERROR = "ERROR"
+"""Live states of monitors and probes (botocore's MonitorState and ProbeState), besides
+`rules.ACTIVE` and `rules.PAUSED`."""
 GONE_PROBE_STATES = frozenset({"DELETED"})
-BUSY_STATES = frozenset({"PENDING", "DELETING"})
+BUSY_STATES = frozenset({PENDING, DELETING})
 
 
 class InvalidSpecError(ValueError):
@@ -153,7 +158,7 @@ def probe_document(
     packet_size: Any,
     tags: Mapping[str, Any],
     tags_field: str = "probeTags",
-    state: str = "ACTIVE",
+    state: str = rules.ACTIVE,
 ) -> dict[str, Any]:
     """A probe in the API's shape. The construct writes the `Monitor` property with this (its values
     may still be deploy-time tokens), and the handler its requests, so the two cannot drift apart.
@@ -166,7 +171,7 @@ def probe_document(
         body["packetSize"] = packet_size
     if tags:
         body[tags_field] = dict(tags)
-    if state != "ACTIVE":
+    if state != rules.ACTIVE:
         body["state"] = state
     return body
 
@@ -189,7 +194,7 @@ class ProbeSpec:
     destination_port: int | None = None
     packet_size: int | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
-    state: str = "ACTIVE"
+    state: str = rules.ACTIVE
     """Declared: ACTIVE, or INACTIVE for a paused probe. Not part of the probe's identity."""
     key: str = ""
     """Declared: the probe's key in `Probes` (its index in a 0.2.0 `Monitor` document). Not part
@@ -236,7 +241,7 @@ class ProbeSpec:
     @classmethod
     def declared(cls, body: Mapping[str, Any], key: str) -> ProbeSpec:
         """A probe of a 0.2.0 `Monitor` property, with its declared state."""
-        return replace(cls.from_api(body, "probeTags"), state=body.get("state", "ACTIVE"), key=key)
+        return replace(cls.from_api(body, "probeTags"), state=body.get("state", rules.ACTIVE), key=key)
 
     @classmethod
     def from_probe_properties(cls, key: str, body: Mapping[str, Any]) -> ProbeSpec:
@@ -412,7 +417,7 @@ class LiveMonitor:
             LiveProbe(
                 probe_id=p["probeId"],
                 probe_arn=p["probeArn"],
-                state=p.get("state", "PENDING"),
+                state=p.get("state", PENDING),
                 spec=ProbeSpec.from_api(p, "tags"),
                 vpc_id=p.get("vpcId"),
             )

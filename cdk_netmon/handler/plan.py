@@ -14,11 +14,11 @@ IP family), then in-place updates and tags, then creations.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .model import LiveMonitor, LiveProbe, MonitorSpec, ProbeSpec
+from .model import DELETING, LiveMonitor, LiveProbe, MonitorSpec, ProbeSpec
 from .rules import PAUSED, is_owner_tag
 
 
@@ -93,11 +93,7 @@ def plan_changes(declared: MonitorSpec, live: LiveMonitor, client_token_prefix: 
     name = declared.name
     match = match_probes(declared.probes, live.probes)
 
-    deletes = tuple(
-        Call("delete_probe", {"monitorName": name, "probeId": probe.probe_id})
-        for probe in match.surplus
-        if probe.state != "DELETING"
-    )
+    deletes = delete_probe_calls(name, match.surplus)
 
     updates: list[Call] = []
     if live.aggregation_period != declared.aggregation_period:
@@ -122,6 +118,15 @@ def plan_changes(declared: MonitorSpec, live: LiveMonitor, client_token_prefix: 
     )
     kept = frozenset(probe.probe_id for _, probe in match.pairs)
     return Plan(deletes=deletes, updates=tuple(updates), creates=creates, kept_probe_ids=kept)
+
+
+def delete_probe_calls(monitor_name: str, probes: Iterable[LiveProbe]) -> tuple[Call, ...]:
+    """A DeleteProbe for each probe not already on its way out."""
+    return tuple(
+        Call("delete_probe", {"monitorName": monitor_name, "probeId": probe.probe_id})
+        for probe in probes
+        if probe.state != DELETING
+    )
 
 
 def probe_changes(spec: ProbeSpec, probe: LiveProbe) -> dict[str, Any]:

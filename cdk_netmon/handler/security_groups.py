@@ -19,10 +19,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from botocore.exceptions import ClientError
 
+from .clients import Ec2Client
 from .model import LiveMonitor
 
 DESCRIPTION_PREFIX = "Created By Amazon CloudWatch Network Monitor for "
@@ -64,7 +64,7 @@ class SecurityGroups:
     """The monitor's security groups, through an EC2 client (made when first needed: most polls
     never reach EC2, and an EC2 client is slow to make in a cold Lambda)."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Ec2Client) -> None:
         self.client = client
 
     def of_monitor(self, monitor_name: str) -> list[Group]:

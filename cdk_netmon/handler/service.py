@@ -21,8 +21,9 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from .model import LiveMonitor, MonitorSpec, Owner, Verdict
-from .plan import Call
+from .clients import NetworkMonitorClient
+from .model import DELETING, LiveMonitor, MonitorSpec, Owner, Verdict
+from .plan import Call, delete_probe_calls
 
 MAX_ATTEMPTS = 8
 """Attempts per API call, the first included (botocore's `total_max_attempts`)."""
@@ -77,7 +78,7 @@ class Teardown(enum.Enum):
 class NetworkMonitorService:
     """The handler's side of the API, around a client it is given."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: NetworkMonitorClient) -> None:
         self.client = client
         self.one_write_while_settling = False
         """Learned from the first write the service refuses because the monitor is settling: from
@@ -126,7 +127,8 @@ class NetworkMonitorService:
         for call in calls:
             log.info("%s %s", call.operation, dict(call.params))
             try:
-                getattr(self.client, call.operation)(**call.params)
+                operation: Callable[..., Any] = getattr(self.client, call.operation)
+                operation(**call.params)
             except ClientError as error:
                 # A resource deleted under us is what a delete wanted anyway.
                 if call.operation.startswith("delete_") and error_code(error) == "ResourceNotFoundException":
@@ -160,15 +162,9 @@ class NetworkMonitorService:
         if verdict is Verdict.ADOPTABLE:
             self.adopt(live, owner)
         if live.probes:
-            self.apply(
-                tuple(
-                    Call("delete_probe", {"monitorName": name, "probeId": p.probe_id})
-                    for p in live.probes
-                    if p.state != "DELETING"
-                )
-            )
+            self.apply(delete_probe_calls(name, live.probes))
             return Teardown.UNDERWAY
-        if live.state != "DELETING":
+        if live.state != DELETING:
             try:
                 self.apply((Call("delete_monitor", {"monitorName": name}),))
             except ClientError as error:
