@@ -127,7 +127,7 @@ def test_a_rename_whose_new_monitor_fails_leaves_only_the_old_monitor(engine: Fa
     with offline() as emulator:
         stack = driver(emulator, failed_replacement=engine)
         stack.deploy(template(NAMED, OTHER))
-        emulator.backend().force_error_on_probes_to("10.0.0.66")
+        emulator.out_of_band().force_error_on_probes_to("10.0.0.66")
         with pytest.raises(DeployFailedError, match=r"Monitor0: MonitorFailedError: monitor 'onprem-v2' failed"):
             stack.deploy(template(broken, {**OTHER, "tags": {"rev": "2"}}))
         assert stack.abandoned == []
@@ -146,7 +146,7 @@ def test_a_monitor_that_takes_the_name_between_polls_fails_the_deploy_and_is_lef
 
         def between_polls(logical_id: str, request_type: str, stage: str) -> None:
             if stage == "waiting" and not swapped:
-                emulator.backend().drift_delete_monitor("onprem")
+                emulator.out_of_band().drift_delete_monitor("onprem")
                 someone_else_creates(emulator, FOREIGN)
                 swapped.append(without_timestamps(emulator.snapshot()["onprem"]))
 
@@ -309,7 +309,7 @@ def test_a_retained_monitor_survives_its_replacement() -> None:
 def test_a_retained_monitor_survives_a_failed_first_deploy() -> None:
     broken = {**OTHER, "probes": [{"sourceArn": B, "destination": "10.0.0.66", "protocol": "ICMP"}]}
     with offline() as emulator:
-        emulator.backend().force_error_on_probes_to("10.0.0.66")
+        emulator.out_of_band().force_error_on_probes_to("10.0.0.66")
         stack = driver(emulator)
         with pytest.raises(DeployFailedError, match=r"10\.0\.0\.66"):
             stack.deploy(template(NAMED, broken, retain=True))
@@ -370,7 +370,7 @@ def test_adding_moving_and_recreating_probes_call_create_probe_which_only_a_star
         for step in steps:
             stack.deploy(template(step, policy=granted))
             assert_converged(emulator, step)
-        emulator.backend().drift_delete_probe("onprem", probe_id_at(stack, "Monitor0", 1))
+        emulator.out_of_band().drift_delete_probe("onprem", probe_id_at(stack, "Monitor0", 1))
         stack.resend_update("Monitor0")
         assert_converged(emulator, moved)
         assert emulator.writes(before).count("CreateProbe") == 3  # added, moved, re-created

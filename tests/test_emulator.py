@@ -242,13 +242,13 @@ def test_forced_errors_and_drift(emulator: LocalNetworkMonitor) -> None:
     nm.create_monitor(monitorName="m", probes=[probe(), probe("10.0.0.2")])
     emulator.clock.advance(60)
     first, second = (p["probeId"] for p in nm.get_monitor(monitorName="m")["probes"])
-    emulator.backend().force_error("m", first)
-    emulator.backend().drift_delete_probe("m", second)
+    emulator.out_of_band().force_error("m", first)
+    emulator.out_of_band().drift_delete_probe("m", second)
     [left] = nm.get_monitor(monitorName="m")["probes"]
     assert (left["probeId"], left["state"]) == (first, "ERROR")
-    emulator.backend().force_error("m")
+    emulator.out_of_band().force_error("m")
     assert nm.get_monitor(monitorName="m")["state"] == "ERROR"
-    emulator.backend().drift_delete_monitor("m")
+    emulator.out_of_band().drift_delete_monitor("m")
     assert refused(nm.get_monitor, monitorName="m")[:2] == ("ResourceNotFoundException", 404)
 
 
@@ -371,11 +371,11 @@ def test_drift_controls(emulator: LocalNetworkMonitor) -> None:
     nm.create_monitor(monitorName="m", probes=[probe(), probe("10.0.0.2")])
     emulator.clock.advance(60)
     first, second = (p["probeId"] for p in nm.get_monitor(monitorName="m")["probes"])
-    backend = emulator.backend()
-    backend.drift_pause_probe("m", first)
-    backend.drift_delete_probe("m", second)
+    out_of_band = emulator.out_of_band()
+    out_of_band.drift_pause_probe("m", first)
+    out_of_band.drift_delete_probe("m", second)
     assert [(p["probeId"], p["state"]) for p in nm.get_monitor(monitorName="m")["probes"]] == [(first, "INACTIVE")]
-    backend.drift_delete_monitor("m")
+    out_of_band.drift_delete_monitor("m")
     assert refused(nm.get_monitor, monitorName="m")[0] == "ResourceNotFoundException"
 
 

@@ -176,7 +176,7 @@ def test_throttling_and_server_errors_are_retried_to_convergence() -> None:
 
 def test_a_probe_in_error_fails_the_create_and_the_rollback_leaves_nothing() -> None:
     with offline() as emulator:
-        emulator.backend().force_error_on_probes_to("10.0.0.2")
+        emulator.out_of_band().force_error_on_probes_to("10.0.0.2")
         stack = driver(emulator)
         with pytest.raises(DeployFailedError, match=r"probe probe-\w+ \(ICMP .* -> 10.0.0.2\) is in state ERROR"):
             stack.deploy(template(V1))
@@ -189,7 +189,7 @@ def test_a_failure_in_the_middle_of_an_update_rolls_back_to_the_old_state_exactl
         stack = driver(emulator)
         second = monitor([icmp(A, "10.9.9.9")], name="second")
         stack.deploy(template(V1, second))
-        emulator.backend().force_error_on_probes_to("10.0.0.66")
+        emulator.out_of_band().force_error_on_probes_to("10.0.0.66")
         broken = {**V1, "aggregationPeriod": 30, "probes": [*V1["probes"], tcp(C, "10.0.0.66")]}
         with pytest.raises(DeployFailedError, match=re.escape("10.0.0.66")):
             stack.deploy(template(broken, {**second, "tags": {"new": "1"}}))
@@ -200,16 +200,16 @@ def test_out_of_band_deletions_are_repaired_by_the_next_update_and_tolerated_by_
     with offline() as emulator:
         stack = driver(emulator)
         stack.deploy(template(V1))
-        emulator.backend().drift_delete_probe("onprem", probe_id_at(stack, "Monitor0", 1))
+        emulator.out_of_band().drift_delete_probe("onprem", probe_id_at(stack, "Monitor0", 1))
         retagged = {**V1, "tags": {"team": "network", "rev": "2"}}
         stack.deploy(template(retagged))
         assert_converged(emulator, retagged)
 
-        emulator.backend().drift_delete_monitor("onprem")
+        emulator.out_of_band().drift_delete_monitor("onprem")
         stack.deploy(template(V1))
         assert_converged(emulator, V1)
 
-        emulator.backend().drift_delete_monitor("onprem")
+        emulator.out_of_band().drift_delete_monitor("onprem")
         stack.destroy()
         assert emulator.snapshot() == {}
 
@@ -306,7 +306,7 @@ def test_a_probe_paused_out_of_band_is_resumed_by_the_next_deploy() -> None:
     with offline() as emulator:
         stack = driver(emulator)
         stack.deploy(template(V1))
-        emulator.backend().drift_pause_probe("onprem", probe_id_at(stack, "Monitor0", 0))
+        emulator.out_of_band().drift_pause_probe("onprem", probe_id_at(stack, "Monitor0", 0))
         stack.resend_update("Monitor0")
         assert_converged(emulator, V1)
 
@@ -363,11 +363,9 @@ def test_the_declared_state_wins_over_a_pause_or_a_resume_made_out_of_band() -> 
     with offline() as emulator:
         stack = driver(emulator)
         stack.deploy(template(declared))
-        backend = emulator.backend()
-        backend.drift_pause_probe("onprem", probe_id_at(stack, "Monitor0", 0))  # an enabled probe paused by hand
-        backend.monitors["onprem"].probes[
-            probe_id_at(stack, "Monitor0", 1)
-        ].paused = False  # a paused one resumed by hand
+        by_hand = emulator.out_of_band()
+        by_hand.drift_pause_probe("onprem", probe_id_at(stack, "Monitor0", 0))  # an enabled probe paused
+        by_hand.drift_resume_probe("onprem", probe_id_at(stack, "Monitor0", 1))  # a paused one resumed
         stack.resend_update("Monitor0")
         assert_converged(emulator, declared)
 

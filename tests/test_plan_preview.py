@@ -105,8 +105,8 @@ def test_against_the_live_account_it_reads_only_and_shows_drift() -> None:
     with offline() as emulator:
         stack = driver(emulator)
         stack.deploy(template(KEPT))
-        emulator.backend().drift_pause_probe("kept", probe_id_at(stack, "Monitor0", 0))
-        emulator.backend().drift_delete_probe("kept", probe_id_at(stack, "Monitor0", 2))
+        emulator.out_of_band().drift_pause_probe("kept", probe_id_at(stack, "Monitor0", 0))
+        emulator.out_of_band().drift_delete_probe("kept", probe_id_at(stack, "Monitor0", 2))
         emulator.use_policy(None)  # the preview runs with the user's credentials, not the handler's role
         client = boto3.client("networkmonitor", **emulator.client_options())
         before = len(emulator.calls)

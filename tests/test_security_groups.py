@@ -61,7 +61,7 @@ def test_without_the_clean_up_the_vpc_cannot_be_deleted() -> None:
         vpc, (a, _) = vpc_with_subnets(emulator)
         stack = driver(emulator)
         stack.deploy(template(monitor("onprem", icmp(a, "10.0.0.1"))))
-        emulator.backend().drift_delete_monitor("onprem")
+        emulator.out_of_band().drift_delete_monitor("onprem")
         emulator.clock.advance(600)
         emulator.settle()
         with pytest.raises(ClientError, match="DependencyViolation"):

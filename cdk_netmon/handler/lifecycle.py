@@ -36,8 +36,6 @@ from .rules import DEFAULT_QUOTAS, QUOTAS_VARIABLE, Quotas, check_monitor_name
 from .security_groups import SecurityGroups, leftovers, probe_vpcs
 
 log = logging.getLogger(__name__)
-# Lambda's root logger passes WARNING and above; the handler's progress is worth INFO.
-logging.getLogger(__package__).setLevel(logging.INFO)
 
 RESPONSE_LIMIT_BYTES = 4096
 """CloudFormation refuses a custom resource response larger than this, Data included."""
@@ -247,6 +245,9 @@ class Handler:
 def container_handler() -> Handler:
     """One handler per Lambda container: warm invocations reuse its client (connections, retry
     quota) and what it learned of the service."""
+    # Lambda's root logger passes WARNING and above; the handler's progress is worth INFO. Set here,
+    # in the Lambda's entry, so that importing the handler (as the test kit does) changes no logging.
+    logging.getLogger(__package__).setLevel(logging.INFO)
     return Handler(
         service.new_client(),
         service.LazyClient(lambda: service.new_client("ec2")),

@@ -43,6 +43,8 @@ from .defaults import DEFAULT_ACCOUNT, DEFAULT_REGION
 from .iam import NO_PERMISSIONS, AccessPolicy
 
 CREATE_FAILED_MARKER = "AWSCDK::CustomResourceProviderFramework::CREATE_FAILED"
+RETAIN, DELETE = "Retain", "Delete"
+"""The DeletionPolicy and UpdateReplacePolicy values the stand-in honours (Delete by default)."""
 
 Handler = Callable[[Mapping[str, Any], Any], Mapping[str, Any]]
 FailedReplacement = Literal["delete-new", "update-old"]
@@ -134,8 +136,8 @@ class StackDriver:
             for logical_id, resource in declared.items():
                 properties = self._resolve(resource.get("Properties", {}), template)
                 policies = {
-                    "deletion_policy": resource.get("DeletionPolicy", "Delete"),
-                    "update_replace_policy": resource.get("UpdateReplacePolicy", "Delete"),
+                    "deletion_policy": resource.get("DeletionPolicy", DELETE),
+                    "update_replace_policy": resource.get("UpdateReplacePolicy", DELETE),
                 }
                 previous = self.resources.get(logical_id)
                 if previous is None:
@@ -157,9 +159,9 @@ class StackDriver:
         # UPDATE_COMPLETE_CLEANUP_IN_PROGRESS, under the new policy.
         for logical_id in [k for k in self.resources if k not in declared]:
             removed = self.resources.pop(logical_id)
-            self._clean_up(logical_id, removed, retain=removed.deletion_policy == "Retain")
+            self._remove(logical_id, removed, removed.deletion_policy, clean_up=True)
         for logical_id, old in replaced:
-            self._clean_up(logical_id, old, retain=self.resources[logical_id].update_replace_policy == "Retain")
+            self._remove(logical_id, old, self.resources[logical_id].update_replace_policy, clean_up=True)
 
     def resend_update(self, logical_id: str) -> None:
         """An Update whose properties did not change, as CloudFormation sends when something the
@@ -176,10 +178,7 @@ class StackDriver:
         """Delete the custom resources (those with DeletionPolicy Retain stay), then the policy."""
         for logical_id in reversed(list(self.resources)):
             deployed = self.resources.pop(logical_id)
-            if deployed.deletion_policy == "Retain":
-                self.retained.append((logical_id, deployed.physical_id))
-            else:
-                self._delete(logical_id, deployed)
+            self._remove(logical_id, deployed, deployed.deletion_policy, clean_up=False)
         self._set_policy(NO_PERMISSIONS if self.policy is not None else None)
         self.deployed = False
 
@@ -239,10 +238,15 @@ class StackDriver:
         except _ProviderFailure as failure:
             raise DeployFailedError(logical_id, f"DELETE_FAILED: {failure.reason}") from None
 
-    def _clean_up(self, logical_id: str, deployed: Deployed, *, retain: bool) -> None:
-        """A clean-up Delete: its failure leaves the resource behind but does not fail the stack."""
-        if retain:
+    def _remove(self, logical_id: str, deployed: Deployed, policy: str, *, clean_up: bool) -> None:
+        """A Delete, unless `policy` (the DeletionPolicy, or the UpdateReplacePolicy of a replaced
+        resource) is Retain. A clean-up Delete's failure leaves the resource behind without failing
+        the stack; any other Delete's fails it."""
+        if policy == RETAIN:
             self.retained.append((logical_id, deployed.physical_id))
+            return
+        if not clean_up:
+            self._delete(logical_id, deployed)
             return
         try:
             self._request("Delete", logical_id, deployed.properties, physical_id=deployed.physical_id)
@@ -292,15 +296,12 @@ class StackDriver:
 
         if first:  # ROLLBACK_IN_PROGRESS: what was created goes, the policy last
             for logical_id, deployed in created:
-                if deployed.deletion_policy == "Retain":
-                    self.retained.append((logical_id, deployed.physical_id))
-                else:
-                    self._delete(logical_id, deployed)
+                self._remove(logical_id, deployed, deployed.deletion_policy, clean_up=False)
             self._set_policy(NO_PERMISSIONS if self.policy is not None else None)
             return
         self._set_policy(policy_before)
         for logical_id, deployed in created:  # UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS
-            self._clean_up(logical_id, deployed, retain=deployed.deletion_policy == "Retain")
+            self._remove(logical_id, deployed, deployed.deletion_policy, clean_up=True)
 
     def _request(
         self,

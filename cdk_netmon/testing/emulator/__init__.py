@@ -32,8 +32,10 @@ from cdk_netmon.testing.ec2 import LocalEc2
 from cdk_netmon.testing.iam import AccessPolicy
 
 from .authorization import authorizations
-from .backend import WRITE_OPERATIONS, NetworkMonitorBackend, ServiceError, Settings, SettlingWrites
+from .backend import WRITE_OPERATIONS, NetworkMonitorBackend, Settings, SettlingWrites
+from .exceptions import ServiceError
 from .network import ServiceNetwork
+from .out_of_band import OutOfBand
 from .protocol import Identity, Protocol
 
 CONTROL_PATH = "/_emulator/"
@@ -48,6 +50,7 @@ __all__ = [
     "LocalEc2",
     "LocalNetworkMonitor",
     "NetworkMonitorBackend",
+    "OutOfBand",
     "ServiceError",
     "Settings",
     "SettlingWrites",
@@ -207,7 +210,12 @@ class LocalNetworkMonitor:
 
     @contextlib.contextmanager
     def virtual_sdk_sleep(self) -> Iterator[None]:
-        """Let the SDK's retry backoff pass on the virtual clock instead of in real time."""
+        """Let the SDK's retry backoff pass on the virtual clock instead of in real time.
+
+        botocore sleeps between attempts through `botocore.endpoint.time`, which this replaces while
+        the context is open: every client of the process, on any thread, sleeps on the virtual clock
+        meanwhile, not only this emulator's. A test kit's concern only; nothing of the construct or
+        the handler patches anything."""
         clock = self.clock
 
         class VirtualTime:
@@ -234,6 +242,10 @@ class LocalNetworkMonitor:
                 network = ServiceNetwork(self.ec2_endpoint_url, *key)
                 self.backends[key] = NetworkMonitorBackend(*key, self.clock, self.settings, network)
             return self.backends[key]
+
+    def out_of_band(self, account: str | None = None, region: str | None = None) -> OutOfBand:
+        """What tests break behind the handler's back, in one account and region (the defaults)."""
+        return OutOfBand(self.backend(account, region))
 
     def settle(self) -> None:
         """Let every account and region finish what its time has finished (deletions, interfaces)."""
@@ -282,11 +294,10 @@ class LocalNetworkMonitor:
     def _serve(self, http: BaseHTTPRequestHandler) -> None:
         length = int(http.headers.get("Content-Length") or 0)
         body = http.rfile.read(length) if length else b""
-        if http.path.startswith(CONTROL_PATH):
-            self._control(http)
-            return
 
         def handle() -> Mapping[str, Any]:
+            if http.path.startswith(CONTROL_PATH):
+                return self._control()
             operation = self.protocol.operation_of(http.command, http.path)
             self.calls.append(operation)
             self._inject_faults()
@@ -305,7 +316,7 @@ class LocalNetworkMonitor:
         http.end_headers()
         http.wfile.write(payload)
 
-    def _control(self, http: BaseHTTPRequestHandler) -> None:
+    def _control(self) -> Mapping[str, Any]:
         """`GET /_emulator/state`: every account and region's monitors, as GetMonitor answers,
         the operations received so far, and the clock, for scripts that watch a standalone emulator."""
         with self.lock:
@@ -313,13 +324,7 @@ class LocalNetworkMonitor:
             for (account, region), backend in self.backends.items():
                 backend.settle()
                 monitors[f"{account}/{region}"] = {name: backend.get_monitor(name) for name in backend.monitors}
-            body = {"clock": self.clock.now(), "monitors": monitors, "calls": list(self.calls)}
-        status, headers, payload = self.protocol.answer(lambda: body)
-        http.send_response(status)
-        for name, value in headers.items():
-            http.send_header(name, value)
-        http.end_headers()
-        http.wfile.write(payload)
+            return {"clock": self.clock.now(), "monitors": monitors, "calls": list(self.calls)}
 
     def _inject_faults(self) -> None:
         draw = self._rng.random()

@@ -22,7 +22,8 @@ from typing import Any
 
 from cdk_netmon.testing.iam import ContextValue, arn_of, resources_asked
 
-from .backend import NetworkMonitorBackend, ServiceError
+from .backend import NetworkMonitorBackend
+from .exceptions import ServiceError
 from .models import Monitor, Probe
 
 Authorization = tuple[str, str, dict[str, ContextValue]]

@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from cdk_netmon.testing.clock import Clock
 
+from .exceptions import ServiceError, not_found, quota, validation
 from .models import Monitor, Probe, family_of
 from .network import ServiceNetwork
 
@@ -42,26 +43,6 @@ WRITE_OPERATIONS = frozenset(
 """The operations that change something; the other four only read."""
 
 SettlingWrites = Literal["accept", "refuse"]
-
-
-class ServiceError(Exception):
-    """An error response: the service's error code, HTTP status and message."""
-
-    def __init__(self, code: str, status: int, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code, self.status, self.message = code, status, message
-
-
-def validation(message: str) -> ServiceError:
-    return ServiceError("ValidationException", 400, message)
-
-
-def not_found(message: str) -> ServiceError:
-    return ServiceError("ResourceNotFoundException", 404, message)
-
-
-def quota(message: str) -> ServiceError:
-    return ServiceError("ServiceQuotaExceededException", 402, message)
 
 
 @dataclass(frozen=True)
@@ -114,13 +95,13 @@ class NetworkMonitorBackend:
                 continue
             for probe in list(monitor.probes.values()):
                 if probe.deleting_until is not None and now >= probe.deleting_until:
-                    self._forget(monitor, probe, probe.deleting_until)
+                    self.forget(monitor, probe, probe.deleting_until)
         due = [item for item in self.interface_removals if now >= item[0]]
         for item in due:
             self.network.detach(item[1])
             self.interface_removals.remove(item)
 
-    def _forget(self, monitor: Monitor, probe: Probe, gone_at: float) -> None:
+    def forget(self, monitor: Monitor, probe: Probe, gone_at: float) -> None:
         del monitor.probes[probe.probe_id]
         if probe.interface_id is not None:
             self.interface_removals.append((gone_at + self.settings.interface_seconds, probe.interface_id))
@@ -283,36 +264,6 @@ class NetworkMonitorBackend:
 
     def list_tags_for_resource(self, resource_arn: str) -> dict[str, Any]:
         return {"tags": dict(self._by_arn(resource_arn).tags)}
-
-    # -- what tests break -------------------------------------------------------------------------
-
-    def force_error(self, monitor_name: str, probe_id: str | None = None) -> None:
-        """Put a monitor, or one of its probes, in ERROR, as the service does when it fails."""
-        monitor = self.monitors[monitor_name]
-        if probe_id is None:
-            monitor.error = True
-        else:
-            monitor.probes[probe_id].error = True
-
-    def force_error_on_probes_to(self, destination: str) -> None:
-        """Probes created from now on to `destination` come up in ERROR, as a failing probe would."""
-        self.error_destinations.add(destination)
-
-    def drift_delete_probe(self, monitor_name: str, probe_id: str) -> None:
-        """A probe deleted out of band, at once."""
-        monitor = self.monitors[monitor_name]
-        self._forget(monitor, monitor.probes[probe_id], self.clock.now())
-
-    def drift_delete_monitor(self, monitor_name: str) -> None:
-        """A monitor deleted out of band, at once, with its probes."""
-        monitor = self.monitors[monitor_name]
-        for probe in list(monitor.probes.values()):
-            self._forget(monitor, probe, self.clock.now())
-        del self.monitors[monitor_name]
-
-    def drift_pause_probe(self, monitor_name: str, probe_id: str) -> None:
-        """A probe paused out of band (UpdateProbe state=INACTIVE by someone else), at once."""
-        self.monitors[monitor_name].probes[probe_id].paused = True
 
     # -- state, for --state files ----------------------------------------------------------------
 

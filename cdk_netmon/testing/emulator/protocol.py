@@ -26,7 +26,7 @@ from botocore.validate import ParamValidator
 
 from cdk_netmon.testing.defaults import DEFAULT_ACCOUNT, DEFAULT_REGION
 
-from .backend import ServiceError, validation
+from .exceptions import ServiceError, validation
 
 log = logging.getLogger(__name__)
 
