@@ -64,6 +64,7 @@ from .validation import (
 if TYPE_CHECKING:
     from aws_cdk import aws_cloudwatch as cloudwatch
     from aws_cdk import aws_ec2 as ec2
+    from aws_cdk import aws_iam as iam
     from typing_extensions import Unpack
 
     from . import metrics
@@ -82,6 +83,10 @@ class INetworkMonitor(IResource, IMonitorRef, Protocol):
 
     @property
     def monitor_arn(self) -> str: ...
+
+    def grant(self, grantee: iam.IGrantable, *actions: str) -> iam.Grant: ...
+
+    def grant_read(self, grantee: iam.IGrantable) -> iam.Grant: ...
 
     def metric(
         self,
@@ -145,6 +150,32 @@ class _NetworkMonitorBase(Resource):
     def _report(self, problems: list[str]) -> None:
         """Problems of a helper's options: an imported monitor has no synth report to join."""
         raise TypeError(f"{self.node.path}: " + "; ".join(problems))
+
+    def grant(self, grantee: iam.IGrantable, *actions: str) -> iam.Grant:
+        """Give `grantee` Network Monitor `actions` on this monitor (``networkmonitor:GetMonitor``, ...).
+
+        The ARN is the monitor's only: its probes have ARNs of their own, by probe id, and actions
+        that IAM authorizes on no resource type (ListMonitors, CreateProbe) need a grant on ``*``
+        (the Service Authorization Reference's page for Network Monitor)."""
+        bad = [a for a in actions if not isinstance(a, str) or not a.startswith("networkmonitor:")]
+        if bad or not actions:
+            raise TypeError(
+                f"{self.node.path}: grant: actions {bad or list(actions)!r}; allowed: one or more "
+                "'networkmonitor:<Action>' strings"
+            )
+        from aws_cdk import aws_iam as iam
+
+        return iam.Grant.add_to_principal(grantee=grantee, actions=list(actions), resource_arns=[self.monitor_arn])
+
+    def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let `grantee` read this monitor, its probes (GetMonitor lists them, with their states) and
+        its tags, and list the account's monitors (ListMonitors, which IAM authorizes only on ``*``):
+        what an operations role or a dashboard's reader needs."""
+        from aws_cdk import aws_iam as iam
+
+        return self.grant(grantee, "networkmonitor:GetMonitor", "networkmonitor:ListTagsForResource").combine(
+            iam.Grant.add_to_principal(grantee=grantee, actions=["networkmonitor:ListMonitors"], resource_arns=["*"])
+        )
 
     def metric(
         self,
@@ -253,7 +284,7 @@ class NetworkMonitor(_NetworkMonitorBase):
             probes=[MonitorProbe(source=subnet, destination="10.0.0.10",
                                  protocol=ProbeProtocol.TCP, destination_port=443)],
             aggregation_period=Duration.seconds(30))
-        monitor.metric_rtt(probe_id=monitor.probe_id(monitor.probes[0]))
+        monitor.metric_rtt(monitor.probes[0])
     """
 
     def __init__(

@@ -67,7 +67,7 @@ UNAVAILABLE_REGION_WARNING = "cdk_netmon:regionWithoutNetworkMonitor"
 
 
 class NetworkMonitorProvider(Construct):
-    """Backs `Custom::NetworkMonitor` resources; use `NetworkMonitorProvider.of(scope)`."""
+    """Backs `Custom::NetworkMonitor` resources; use `NetworkMonitorProvider.of(stack)`."""
 
     CONSTRUCT_ID = "cdk_netmon.NetworkMonitorProvider"
 

@@ -67,10 +67,26 @@ def a_vpc_of_the_stack(env: Environment | None) -> Stack:
     return stack
 
 
+def an_operations_role(env: Environment | None) -> Stack:
+    """grant_read on a monitor of the stack and on one imported by ARN."""
+    from aws_cdk import aws_iam as iam
+
+    stack = Stack(App(), "Operations", env=env)
+    role = iam.Role(stack, "Operator", assumed_by=iam.AccountRootPrincipal())
+    monitor = NetworkMonitor(stack, "M")
+    subnet = f"arn:aws:ec2:{REGION}:{ACCOUNT}:subnet/subnet-0a1b2c3d4e5f60001"
+    monitor.add_probe(source_arn=subnet, destination="10.0.0.1", protocol=ProbeProtocol.ICMP)
+    monitor.grant_read(role)
+    arn = f"arn:aws:networkmonitor:{REGION}:{ACCOUNT}:monitor/elsewhere"
+    NetworkMonitor.from_monitor_arn(stack, "Elsewhere", arn).grant(role, "networkmonitor:UpdateMonitor")
+    return stack
+
+
 STACKS: dict[str, Callable[[Environment | None], Stack]] = {
     "example app": example_app,
     "imported subnets and explicit names": imported_subnets_and_explicit_names,
     "a VPC of the stack": a_vpc_of_the_stack,
+    "an operations role": an_operations_role,
 }
 ENVIRONMENTS = {"env-agnostic": None, "env-specific": Environment(account=ACCOUNT, region=REGION)}
 CASES = [(s, e) for s in STACKS for e in ENVIRONMENTS]
@@ -116,6 +132,7 @@ def resolved_policies(stack: Stack) -> Iterator[tuple[str, dict[str, Any]]]:
             "AWS::Logs::LogGroup": f"arn:aws:logs:{region}:{account}:log-group:{logical_id}:*",
             "AWS::IAM::Role": f"arn:aws:iam::{account}:role/{logical_id}",
             "AWS::EC2::VPC": logical_id.lower(),
+            "Custom::NetworkMonitor": f"arn:aws:networkmonitor:{region}:{account}:monitor/{logical_id}",
         }
         return shapes[kind]
 
@@ -354,3 +371,30 @@ def test_a_lifecycle_makes_every_call_of_the_client_interfaces_and_no_other() ->
         stack.destroy()
         assert emulator.snapshot() == {}
     assert made == api_names("networkmonitor", NETWORK_MONITOR_CALLS) | api_names("ec2", EC2_CALLS)
+
+
+def test_grant_read_gives_what_reading_a_monitor_needs_on_what_iam_authorizes_it() -> None:
+    [(_, document)] = [
+        (w, d) for w, d in resolved_policies(an_operations_role(None)) if w.startswith("OperatorDefaultPolicy")
+    ]
+    granted = {(a, r) for s in document["Statement"] for a in listed(s["Action"]) for r in listed(s["Resource"])}
+    monitor = f"arn:aws:networkmonitor:{REGION}:{ACCOUNT}:monitor/"
+    assert granted == {
+        ("networkmonitor:GetMonitor", f"{monitor}M38C90C7F"),
+        ("networkmonitor:ListTagsForResource", f"{monitor}M38C90C7F"),
+        ("networkmonitor:ListMonitors", "*"),
+        ("networkmonitor:UpdateMonitor", f"{monitor}elsewhere"),
+    }
+    for action, resource in granted:
+        kinds = [kind for kind, required in reference.resource_types(action) if required] or ["monitor"]
+        assert resource == "*" or all(covers([resource], action, kind) for kind in kinds), (action, resource)
+
+
+@pytest.mark.parametrize("actions", [(), ("GetMonitor",), ("networkmonitor:GetMonitor", 3)])
+def test_grant_refuses_actions_that_are_not_network_monitor_actions(actions: tuple[Any, ...]) -> None:
+    monitor = NetworkMonitor.from_monitor_name(Stack(App(), "S"), "M", "m")
+    from aws_cdk import aws_iam as iam
+
+    role = iam.Role(Stack.of(monitor), "R", assumed_by=iam.AccountRootPrincipal())
+    with pytest.raises(TypeError, match=r"^S/M: grant: actions .*; allowed: one or more 'networkmonitor:<Action>'"):
+        monitor.grant(role, *actions)
