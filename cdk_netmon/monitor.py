@@ -342,9 +342,7 @@ class NetworkMonitor(_NetworkMonitorBase):
         self._name_is_explicit = isinstance(monitor_name, str)
         # The path below a stack is the stack's path (known to its provider) and the id: no jsii call.
         path = f"{provider.stack_path}/{id}" if scope is stack else node.path
-        self._declared_name: str = (
-            monitor_name if isinstance(monitor_name, str) else provider.generate_monitor_name(path)
-        )
+        self._declared_name: str = monitor_name if isinstance(monitor_name, str) else provider.names.generate(path)
         initial_tags = dict(tags) if isinstance(tags, Mapping) and not tag_type_problems("tags", tags) else {}
         self._own_tags = initial_tags
         self._tags = TagManager(TagType.MAP, RESOURCE_TYPE, initial_tags)

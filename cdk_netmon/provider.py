@@ -7,13 +7,11 @@ functions and waiter state machine.
 
 from __future__ import annotations
 
-import hashlib
-import re
 import weakref
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Annotations, Duration, RemovalPolicy, Stack, Token
+from aws_cdk import Annotations, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -23,7 +21,8 @@ from constructs import Construct
 from ._jsii import is_unresolved
 from ._nag import acknowledge_deliberate_findings
 from ._policy import StackArns, handler_policy_document
-from .handler.rules import DEFAULT_QUOTAS, MONITOR_NAME_MAX_LENGTH, QUOTAS_VARIABLE, Quotas
+from .handler.rules import DEFAULT_QUOTAS, QUOTAS_VARIABLE, Quotas
+from .naming import MonitorNames
 from .validation import Environment
 
 HANDLER_DIR = Path(__file__).parent / "handler"
@@ -152,9 +151,8 @@ class NetworkMonitorProvider(Construct):
                 f"If it is offered by now, acknowledge this warning: Annotations.of(stack)"
                 f'.acknowledge_warning("{UNAVAILABLE_REGION_WARNING}")',
             )
-        self.generated_name_prefix = f"{scope.stack_name}-"
-        """Every generated monitor name in the stack starts with this (unless the stack name is a token)."""
-        self._prefix_is_token = Token.is_unresolved(self.generated_name_prefix)
+        self.names = MonitorNames(scope.stack_name, self.stack_path)
+        """How the stack's monitors are named when their monitor_name is not given."""
 
         self.log_group = logs.LogGroup(
             self,
@@ -215,20 +213,5 @@ class NetworkMonitorProvider(Construct):
             scope, self._arns, role=role, policy=self.policy, framework=provider, invoked=[on_event, is_complete]
         )
 
-    def generate_monitor_name(self, path: str) -> str:
-        """`<stack name>-<path below the stack>-<hash of the path>`, at most 200 characters.
-
-        Stable across synths, unique within an account and region as long as stack names are, and
-        prefixed by the stack name so that a reader sees which stack a monitor belongs to.
-        """
-        digest = hashlib.sha256(path.encode()).hexdigest()[:8]
-        readable = _NAME_UNSAFE.sub("-", path[len(self.stack_path) + 1 :]).strip("-")
-        prefix = self.generated_name_prefix
-        if self._prefix_is_token:
-            return f"{readable[: MONITOR_NAME_MAX_LENGTH - 9]}-{digest}"
-        room = MONITOR_NAME_MAX_LENGTH - len(prefix) - len(digest) - 1
-        return f"{prefix}{readable[:room]}-{digest}"
-
 
 _PROVIDERS: weakref.WeakKeyDictionary[Stack, NetworkMonitorProvider] = weakref.WeakKeyDictionary()
-_NAME_UNSAFE = re.compile(r"[^a-zA-Z0-9_-]+")

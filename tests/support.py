@@ -19,6 +19,7 @@ SUBNET_B = "arn:aws:ec2:eu-west-1:123456789012:subnet/subnet-0a1b2c3d4e5f60002"
 
 HANDLER_MODULES = (
     "__init__.py",
+    "clients.py",
     "lifecycle.py",
     "model.py",
     "plan.py",

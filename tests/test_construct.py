@@ -342,3 +342,20 @@ def test_an_imported_monitor_has_an_arn_and_metrics() -> None:
     arn = json.dumps(stack.resolve(imported.monitor_arn))
     assert "networkmonitor:eu-west-1:123456789012:monitor/legacy-monitor" in arn
     assert imported.metric("RTT", probe_id="probe-x").dimensions == {"Monitor": "legacy-monitor", "Probe": "probe-x"}
+
+
+def test_the_interface_states_the_implementations_signatures() -> None:
+    """INetworkMonitor is a Protocol, which cannot be a base of a jsii class (their metaclasses
+    conflict), so it restates the members; here they are held to the implementation's."""
+    import inspect
+
+    from cdk_netmon.monitor import INetworkMonitor, _NetworkMonitorBase
+
+    members = [name for name in vars(INetworkMonitor) if not name.startswith("_")]
+    assert {"monitor_name", "monitor_arn", "grant", "grant_read", "metric", "metric_rtt"} <= set(members)
+    for name in members:
+        declared, implemented = vars(INetworkMonitor)[name], getattr(_NetworkMonitorBase, name)
+        if isinstance(declared, property):
+            assert isinstance(implemented, property), name
+            declared, implemented = declared.fget, implemented.fget
+        assert inspect.signature(declared) == inspect.signature(implemented), name
