@@ -61,67 +61,82 @@ def option_problems(where: str, options: Mapping[str, Any]) -> list[str]:
     return problems
 
 
-def alarm_option_problems(
-    *,
-    packet_loss_percent: Any,
-    rtt_threshold: Any,
-    health_indicator: Any,
-    evaluation_periods: Any,
-    datapoints_to_alarm: Any,
-    period: Any,
-    treat_missing_data: Any,
-    alarm_name_prefix: Any,
-) -> list[str]:
-    """`add_probe_alarms`'s options that are of the wrong type or out of range."""
-    where = "add_probe_alarms"
-    problems = []
-    if not _is_number(packet_loss_percent):
-        problems.append(
-            f"{where}: packet_loss_percent {packet_loss_percent!r} is {_kind(packet_loss_percent)}, not a number; "
-            "pass a percentage such as 5"
-        )
-    elif not 0 < packet_loss_percent <= 100:
-        problems.append(
-            f"{where}: packet_loss_percent {packet_loss_percent!r} is out of range; allowed: above 0, at most 100"
-        )
-    if rtt_threshold is not None and not isinstance(rtt_threshold, Duration):
-        hint = f"Duration.millis({rtt_threshold})" if _is_number(rtt_threshold) else "Duration.millis(50)"
-        problems.append(
-            f"{where}: rtt_threshold {rtt_threshold!r} is {_kind(rtt_threshold)}, not a Duration; pass {hint}"
-        )
-    if not isinstance(health_indicator, bool):
-        problems.append(
-            f"{where}: health_indicator {health_indicator!r} is {_kind(health_indicator)}, not a bool; "
-            "pass True or False"
-        )
-    for name, value in (("evaluation_periods", evaluation_periods), ("datapoints_to_alarm", datapoints_to_alarm)):
-        if value is None and name == "datapoints_to_alarm":
-            continue
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            problems.append(f"{where}: {name} {value!r} is not a whole number of at least 1; pass such as 3")
-    if (
-        isinstance(evaluation_periods, int)
-        and isinstance(datapoints_to_alarm, int)
-        and not isinstance(datapoints_to_alarm, bool)
-        and datapoints_to_alarm > evaluation_periods
-    ):
-        problems.append(
-            f"{where}: datapoints_to_alarm {datapoints_to_alarm} is more than evaluation_periods "
-            f"{evaluation_periods}; allowed: at most evaluation_periods"
-        )
-    if period is not None and not isinstance(period, Duration):
-        problems.append(f"{where}: period {period!r} is {_kind(period)}, not a Duration; pass Duration.minutes(1)")
-    if not isinstance(treat_missing_data, cloudwatch.TreatMissingData):
-        problems.append(
-            f"{where}: treat_missing_data {treat_missing_data!r} is {_kind(treat_missing_data)}; "
-            "pass a cloudwatch.TreatMissingData"
-        )
-    if alarm_name_prefix is not None and (not isinstance(alarm_name_prefix, str) or len(alarm_name_prefix) > 100):
-        problems.append(
-            f"{where}: alarm_name_prefix {alarm_name_prefix!r} is not a str of at most 100 characters; "
-            "pass such as 'network-'"
-        )
-    return problems
+@dataclass(frozen=True)
+class AlarmOptions:
+    """`add_probe_alarms`'s options, each as given or its default (see `NetworkMonitor.add_probe_alarms`);
+    any type, until `problems` has found none wrong."""
+
+    packet_loss_percent: Any = 5.0
+    rtt_threshold: Any = None
+    health_indicator: Any = True
+    evaluation_periods: Any = 3
+    datapoints_to_alarm: Any = None
+    period: Any = None
+    treat_missing_data: Any = None
+    """Default: MISSING (set in `given`, which is where CloudWatch is loaded)."""
+    alarm_name_prefix: Any = None
+
+    @classmethod
+    def given(cls, **options: Any) -> AlarmOptions:
+        """The options a caller gave, `None` standing for each one's default."""
+        defaults = cls(treat_missing_data=cloudwatch.TreatMissingData.MISSING)
+        return cls(**{name: getattr(defaults, name) if value is None else value for name, value in options.items()})
+
+    def problems(self) -> list[str]:
+        """Options of the wrong type or out of range."""
+        packet_loss_percent, rtt_threshold = self.packet_loss_percent, self.rtt_threshold
+        health_indicator, evaluation_periods = self.health_indicator, self.evaluation_periods
+        datapoints_to_alarm, period = self.datapoints_to_alarm, self.period
+        treat_missing_data, alarm_name_prefix = self.treat_missing_data, self.alarm_name_prefix
+        where = "add_probe_alarms"
+        problems = []
+        if not _is_number(packet_loss_percent):
+            problems.append(
+                f"{where}: packet_loss_percent {packet_loss_percent!r} is {_kind(packet_loss_percent)}, not a number; "
+                "pass a percentage such as 5"
+            )
+        elif not 0 < packet_loss_percent <= 100:
+            problems.append(
+                f"{where}: packet_loss_percent {packet_loss_percent!r} is out of range; allowed: above 0, at most 100"
+            )
+        if rtt_threshold is not None and not isinstance(rtt_threshold, Duration):
+            hint = f"Duration.millis({rtt_threshold})" if _is_number(rtt_threshold) else "Duration.millis(50)"
+            problems.append(
+                f"{where}: rtt_threshold {rtt_threshold!r} is {_kind(rtt_threshold)}, not a Duration; pass {hint}"
+            )
+        if not isinstance(health_indicator, bool):
+            problems.append(
+                f"{where}: health_indicator {health_indicator!r} is {_kind(health_indicator)}, not a bool; "
+                "pass True or False"
+            )
+        for name, value in (("evaluation_periods", evaluation_periods), ("datapoints_to_alarm", datapoints_to_alarm)):
+            if value is None and name == "datapoints_to_alarm":
+                continue
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                problems.append(f"{where}: {name} {value!r} is not a whole number of at least 1; pass such as 3")
+        if (
+            isinstance(evaluation_periods, int)
+            and isinstance(datapoints_to_alarm, int)
+            and not isinstance(datapoints_to_alarm, bool)
+            and datapoints_to_alarm > evaluation_periods
+        ):
+            problems.append(
+                f"{where}: datapoints_to_alarm {datapoints_to_alarm} is more than evaluation_periods "
+                f"{evaluation_periods}; allowed: at most evaluation_periods"
+            )
+        if period is not None and not isinstance(period, Duration):
+            problems.append(f"{where}: period {period!r} is {_kind(period)}, not a Duration; pass Duration.minutes(1)")
+        if not isinstance(treat_missing_data, cloudwatch.TreatMissingData):
+            problems.append(
+                f"{where}: treat_missing_data {treat_missing_data!r} is {_kind(treat_missing_data)}; "
+                "pass a cloudwatch.TreatMissingData"
+            )
+        if alarm_name_prefix is not None and (not isinstance(alarm_name_prefix, str) or len(alarm_name_prefix) > 100):
+            problems.append(
+                f"{where}: alarm_name_prefix {alarm_name_prefix!r} is not a str of at most 100 characters; "
+                "pass such as 'network-'"
+            )
+        return problems
 
 
 def _is_number(value: Any) -> bool:
@@ -180,18 +195,15 @@ def probe_alarms(
     probes: Sequence[ProbeMetrics],
     *,
     prefix: str = "",
-    alarm_name_prefix: str | None = None,
-    packet_loss_percent: float,
-    rtt_threshold: Duration | None,
-    health_indicator: bool,
-    evaluation_periods: int,
-    datapoints_to_alarm: int | None,
-    treat_missing_data: cloudwatch.TreatMissingData,
+    options: AlarmOptions,
 ) -> list[tuple[ProbeMetrics, str, cloudwatch.Alarm]]:
     """For each probe: packet loss above a percentage; HealthIndicator at 1 (AWS's network degraded
     on the probe's path); round-trip time above a threshold where one is given. Each alarm with its
-    probe and kind (PacketLoss, Health, Rtt)."""
+    probe and kind (PacketLoss, Health, Rtt). The options are those `AlarmOptions.problems` passed."""
     alarms: list[tuple[ProbeMetrics, str, cloudwatch.Alarm]] = []
+    alarm_name_prefix, packet_loss_percent = options.alarm_name_prefix, options.packet_loss_percent
+    rtt_threshold, treat_missing_data = options.rtt_threshold, options.treat_missing_data
+    evaluation_periods, datapoints_to_alarm = options.evaluation_periods, options.datapoints_to_alarm
 
     def alarm(
         probe: ProbeMetrics, kind: str, metric: cloudwatch.Metric, threshold: float, description: str, **options: Any
@@ -224,7 +236,7 @@ def probe_alarms(
             f"Packet loss above {packet_loss_percent:g}%",
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         )
-        if health_indicator:
+        if options.health_indicator:
             # Published hours after a probe starts, so missing data is not a breach.
             alarm(
                 probe,

@@ -556,24 +556,19 @@ class NetworkMonitor(_NetworkMonitorBase):
         :param period: of each datapoint. Default: the monitor's aggregation period.
         :param treat_missing_data: for the packet loss and RTT alarms. Default: MISSING.
         """
-        loss = 5.0 if packet_loss_percent is None else packet_loss_percent
-        health = True if health_indicator is None else health_indicator
-        periods = 3 if evaluation_periods is None else evaluation_periods
-        from aws_cdk import aws_cloudwatch
-
         from . import metrics  # aws-cdk-lib's CloudWatch, only once a metric helper runs
 
-        missing = aws_cloudwatch.TreatMissingData.MISSING if treat_missing_data is None else treat_missing_data
-        problems = metrics.alarm_option_problems(
-            packet_loss_percent=loss,
+        options = metrics.AlarmOptions.given(
+            packet_loss_percent=packet_loss_percent,
             rtt_threshold=rtt_threshold,
-            health_indicator=health,
-            evaluation_periods=periods,
+            health_indicator=health_indicator,
+            evaluation_periods=evaluation_periods,
             datapoints_to_alarm=datapoints_to_alarm,
             period=period,
-            treat_missing_data=missing,
+            treat_missing_data=treat_missing_data,
             alarm_name_prefix=alarm_name_prefix,
         )
+        problems = options.problems()
         prefix = "" if id is None else str(id)
         if id is not None and (not isinstance(id, str) or not re.fullmatch(r"[A-Za-z0-9]+", id)):
             problems.append(f"add_probe_alarms: id {id!r} is not letters and digits; pass such as 'Paging'")
@@ -589,13 +584,7 @@ class NetworkMonitor(_NetworkMonitorBase):
             self,
             [self._probe_metrics(p, period, labelled=False) for p in self._probes if p.enabled is not False],
             prefix=prefix,
-            alarm_name_prefix=alarm_name_prefix,
-            packet_loss_percent=loss,
-            rtt_threshold=rtt_threshold,
-            health_indicator=health,
-            evaluation_periods=periods,
-            datapoints_to_alarm=datapoints_to_alarm,
-            treat_missing_data=missing,
+            options=options,
         )
         self._alarm_sets[prefix] = made
         return [alarm for _, _, alarm in made]

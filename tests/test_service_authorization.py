@@ -340,34 +340,13 @@ def test_a_lifecycle_makes_every_call_of_the_client_interfaces_and_no_other() ->
         handler.groups.client.meta.events.register("before-call", record)  # type: ignore[attr-defined]
         stack = driver(emulator, handler=handler)
 
-        def monitor(period: int, probes: list[dict[str, Any]], **tags: str) -> dict[str, Any]:
-            return {"monitorName": "onprem", "aggregationPeriod": period, "probes": probes, "tags": tags}
+        def monitor(period: int, probes: dict[str, str], **tags: str) -> dict[str, Any]:
+            icmp = [{"sourceArn": s, "destination": d, "protocol": "ICMP"} for s, d in probes.items()]
+            return {"monitorName": "onprem", "aggregationPeriod": period, "probes": icmp, "tags": tags}
 
-        stack.deploy(
-            template(
-                monitor(
-                    60,
-                    [
-                        {"sourceArn": a, "destination": "10.0.0.1", "protocol": "ICMP"},
-                        {"sourceArn": b, "destination": "10.0.0.2", "protocol": "ICMP"},
-                    ],
-                    team="network",
-                    site="dc1",
-                )
-            )
-        )
-        stack.deploy(
-            template(
-                monitor(
-                    30,
-                    [
-                        {"sourceArn": a, "destination": "10.0.0.9", "protocol": "ICMP"},
-                        {"sourceArn": c, "destination": "10.0.0.3", "protocol": "ICMP"},
-                    ],
-                    team="platform",
-                )
-            )
-        )
+        # Created; then a new period, a changed and a removed tag, a changed, a removed and an added probe.
+        stack.deploy(template(monitor(60, {a: "10.0.0.1", b: "10.0.0.2"}, team="network", site="dc1")))
+        stack.deploy(template(monitor(30, {a: "10.0.0.9", c: "10.0.0.3"}, team="platform")))
         stack.destroy()
         assert emulator.snapshot() == {}
     assert made == api_names("networkmonitor", NETWORK_MONITOR_CALLS) | api_names("ec2", EC2_CALLS)
