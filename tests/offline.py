@@ -54,6 +54,23 @@ def service_groups(
 
 
 SERVICE_TOKEN = {"ProviderframeworkonEvent.Arn": "arn:aws:lambda:eu-west-1:123456789012:function:framework-onEvent"}
+HANDLER_ROLE = "cdknetmonNetworkMonitorProviderHandlerRoleBFDC3F24"
+"""The handler role's logical id in every stack, which the handler policy names."""
+
+
+def provider_resources() -> dict[str, Any]:
+    """The chain the driver follows from a monitor's service token to the handler's role, as the
+    construct synthesizes it: the framework's onEvent function, the handler's function, its role."""
+    return {
+        "ProviderframeworkonEvent": {
+            "Type": "AWS::Lambda::Function",
+            "Properties": {
+                "Environment": {"Variables": {"USER_ON_EVENT_FUNCTION_ARN": {"Fn::GetAtt": ["OnEvent", "Arn"]}}}
+            },
+        },
+        "OnEvent": {"Type": "AWS::Lambda::Function", "Properties": {"Role": {"Fn::GetAtt": [HANDLER_ROLE, "Arn"]}}},
+        HANDLER_ROLE: {"Type": "AWS::IAM::Role", "Properties": {}},
+    }
 
 
 def driver(
@@ -107,7 +124,7 @@ def template(
     with the handler policy the construct writes (or `policy`); `retain` is RemovalPolicy.RETAIN.
     `release="0.2.0"` writes the monitors as 0.2.0 did: one `Monitor` JSON string each."""
     ids = logical_ids or [f"Monitor{i}" for i in range(len(monitors))]
-    resources: dict[str, Any] = {"HandlerPolicy": dict(policy or handler_policy())}
+    resources: dict[str, Any] = {**provider_resources(), "HandlerPolicy": dict(policy or handler_policy())}
     for logical_id, monitor in zip(ids, monitors, strict=True):
         declared = {"Monitor": json.dumps(monitor)} if release == "0.2.0" else from_document(monitor)
         resources[logical_id] = {

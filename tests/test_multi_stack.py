@@ -14,7 +14,7 @@ from aws_cdk import App, Stack
 from cdk_netmon import NetworkMonitor, ProbeProtocol
 from cdk_netmon.assembly import read_app
 from cdk_netmon.testing import declared_monitors
-from cdk_netmon.testing.offline_deploy import main, run_app
+from cdk_netmon.testing.offline_deploy import main, run
 from tests.support import isolated_vpc
 
 
@@ -43,11 +43,13 @@ def test_the_app_deploys_in_dependency_order_with_its_exports_and_is_destroyed(t
     stacks = read_app(tmp_path)
     assert [s.stack_name for s in stacks] == ["Net", "Hub"]
     out = io.StringIO()
-    assert run_app(stacks, out) == 0
+    assert run([stacks], out) == 0
     text = out.getvalue()
     assert text.index("Deploying Net") < text.index("Deploying Hub")
     assert text.count("ICMP subnet-") == 2  # both probes, from the subnets Net exported
-    assert text.rstrip().endswith("Destroyed 2 stacks: 0 monitors left but those retained.")
+    assert text.rstrip().endswith(
+        "Destroyed 2 stacks: the emulator holds 0 monitors, its EC2 0 security groups of the service."
+    )
 
 
 def test_the_command_takes_imports_from_outside_the_app_with_ref(
@@ -59,7 +61,7 @@ def test_the_command_takes_imports_from_outside_the_app_with_ref(
     assert main([str(hub)]) == 1
     refused = capsys.readouterr().err
     assert "Fn::ImportValue Net:" in refused
-    assert "(give it: --ref Net:" in refused
+    assert "no stack deployed before this one exports it; give it with --ref Net:" in refused
     imports = sorted(set(re.findall(r'"Fn::ImportValue": "([^"]+)"', hub.read_text())))
     assert len(imports) == 2
     given = [f"--ref={name}=subnet-0a1b2c3d4e5f6000{i}" for i, name in enumerate(imports, start=1)]

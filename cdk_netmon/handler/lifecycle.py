@@ -32,7 +32,7 @@ from . import service
 from .clients import Ec2Client, NetworkMonitorClient
 from .model import ERROR, OWNERSHIP_PROPERTY, LiveMonitor, MonitorSpec, Owner, Verdict, declared_name
 from .plan import client_token, plan_changes
-from .rules import DEFAULT_QUOTAS, QUOTAS_VARIABLE, Quotas, check_monitor_name
+from .rules import DEFAULT_QUOTAS, Quotas, check_monitor_name
 from .security_groups import SecurityGroups, leftovers, probe_vpcs
 
 log = logging.getLogger(__name__)
@@ -251,7 +251,7 @@ def container_handler() -> Handler:
     return Handler(
         service.new_client(),
         service.LazyClient(lambda: service.new_client("ec2")),
-        quotas=Quotas.decoded(os.environ.get(QUOTAS_VARIABLE)),
+        quotas=Quotas.from_environment(os.environ),
     )
 
 

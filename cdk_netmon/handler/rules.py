@@ -186,6 +186,12 @@ class Quotas:
                 values[name.strip()] = int(value)
         return cls(**values)
 
+    @classmethod
+    def from_environment(cls, environment: Mapping[str, str]) -> Quotas:
+        """The quotas a handler's environment carries (QUOTAS_VARIABLE): the deployed handler's, or
+        what a synthesized template gives its handler functions."""
+        return cls.decoded(environment.get(QUOTAS_VARIABLE))
+
 
 DEFAULT_QUOTAS = Quotas()
 QUOTAS_VARIABLE = "CDK_NETMON_QUOTAS"

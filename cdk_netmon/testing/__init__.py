@@ -5,10 +5,13 @@ botocore and moto (whose EC2 holds the offline world's VPCs and the service's se
 Nothing here is deployed: the Lambda asset holds only `cdk_netmon/handler`.
 
 - for snapshot and assertion tests: `declared_monitors`, `normalise_asset_hashes`;
-- for offline deploys: `LocalNetworkMonitor` (the emulator), `LocalEc2` (moto's EC2, which the
-  emulator starts), `StackDriver` (CloudFormation and the Provider framework), `handler_pointed_at`
-  (the shipped handler on clients that reach the emulator), `Progress` (progress lines),
-  `AccessPolicy` (IAM evaluation).
+- for offline deploys: `LocalNetworkMonitor` (the emulator), `offline_stack` (a stack deployed to
+  it as CloudFormation would, by the shipped handler), `LocalEc2` (moto's EC2, which the emulator
+  starts), `StackDriver` (CloudFormation and the Provider framework), `handler_pointed_at` (the
+  shipped handler on clients that reach the emulator), `declared_quotas`, `Progress` (progress
+  lines), `AccessPolicy` (IAM evaluation).
+
+Importing the kit starts no Node.js: aws-cdk-lib is loaded only when a function is given a `Stack`.
 """
 
 import importlib.util
@@ -33,9 +36,11 @@ from .iam import AccessPolicy
 from .kit import (
     Progress,
     declared_monitors,
+    declared_quotas,
     describe,
     handler_pointed_at,
     normalise_asset_hashes,
+    offline_stack,
     service_security_groups,
 )
 
@@ -51,9 +56,11 @@ __all__ = [
     "StackDriver",
     "UnsupportedTemplateError",
     "declared_monitors",
+    "declared_quotas",
     "describe",
     "handler_pointed_at",
     "normalise_asset_hashes",
+    "offline_stack",
     "placeholder_ids",
     "service_security_groups",
 ]

@@ -5,9 +5,10 @@ CloudFormation would send for a stack update from the last deployed template to 
 carry stringified properties, a RequestId, physical ids and OldResourceProperties. `is_complete` is
 polled on a virtual clock as the Provider framework would poll it.
 
-CloudFormation's order is kept, with the handler's IAM policy in it (the template's
-`AWS::IAM::Policy` that grants networkmonitor actions, handed to `grant`, e.g. the emulator's
-`use_policy`):
+CloudFormation's order is kept, with the handler's IAM policy in it (the policies of the role the
+monitors' service token runs as, found by `provider.handler_resources` and handed to `grant`, e.g.
+the emulator's `use_policy`; a role a monitor was granted to is not the handler's), and the handler
+functions' environment (handed to `environment`, where the stack's quotas are):
 - an update changes the policy first (the custom resources depend on it), then creates and updates
   custom resources, then, in the clean-up phase and under the new policy, deletes removed resources
   and the old physical resources of replacements. A Delete that fails there does not fail the
@@ -24,14 +25,15 @@ CloudFormation's order is kept, with the handler's IAM policy in it (the templat
 on removal from the template, and when a failed deployment rolls back what it created.
 `UpdateReplacePolicy: Retain` keeps the old monitor of a replacement. Retained resources are listed
 in `retained`. Parameters take the values given in `parameters`, else their defaults. Other resource
-types are not deployed; references to them resolve from `refs` (see `placeholder_ids`). Anything
-else the driver does not emulate is refused with one line that names it.
+types are not deployed; references to them resolve from `refs` (see `placeholder_ids`, which
+`placeholders=True` applies to each template deployed). Anything else the driver does not emulate is
+refused with one line that names it; a value it lacks names the ref that would give it
+(`UnsupportedTemplateError.needed`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -41,6 +43,7 @@ from cdk_netmon.handler.model import RESOURCE_TYPE
 
 from .defaults import DEFAULT_ACCOUNT, DEFAULT_REGION
 from .iam import NO_PERMISSIONS, AccessPolicy
+from .provider import handler_resources
 
 CREATE_FAILED_MARKER = "AWSCDK::CustomResourceProviderFramework::CREATE_FAILED"
 RETAIN, DELETE = "Retain", "Delete"
@@ -55,7 +58,13 @@ class VirtualClock(Protocol):
 
 
 class UnsupportedTemplateError(ValueError):
-    """The template uses something the driver does not emulate; the message names it."""
+    """The template uses something the driver does not emulate, or a value it does not know; the
+    message names it. `needed` is the name of the ref that would give the missing value, if that is
+    what is missing (`refs={needed: ...}`; the offline command's `--ref NEEDED=VALUE`)."""
+
+    def __init__(self, reason: str, needed: str | None = None) -> None:
+        super().__init__(f"{reason}; give its value as ref {needed}=VALUE" if needed else reason)
+        self.reason, self.needed = reason, needed
 
 
 class DeployFailedError(RuntimeError):
@@ -106,6 +115,12 @@ class StackDriver:
     """Called with (logical id, request type, stage) as requests progress, for progress output."""
     grant: Callable[[AccessPolicy | None], None] | None = None
     """Installs the handler's policy where its calls are judged; None: IAM is left out."""
+    environment: Callable[[Mapping[str, str]], None] | None = None
+    """Installs the handler functions' environment (resolved), as CloudFormation updates the
+    functions before the resources that use them: where the stack's declared quotas are."""
+    placeholders: bool = False
+    """Give every resource the driver does not deploy a stand-in physical id (`placeholder_ids` of
+    each template deployed); `refs` still win."""
     failed_replacement: FailedReplacement = "delete-new"
     """How the engine rolls back a replacement: see the module's docstring."""
     resources: dict[str, Deployed] = field(default_factory=dict)
@@ -119,6 +134,9 @@ class StackDriver:
     """The handler policy in force."""
     deployed: bool = False
 
+    def __post_init__(self) -> None:
+        self._given_refs = dict(self.refs)
+
     @property
     def stack_id(self) -> str:
         return f"arn:aws:cloudformation:{self.region}:{self.account}:stack/{self.stack_name}/{uuid.UUID(int=0)}"
@@ -128,8 +146,13 @@ class StackDriver:
     def deploy(self, template: Mapping[str, Any]) -> None:
         """Bring the stack's custom resources to `template`, or roll back and raise DeployFailedError."""
         declared = custom_resources(template)
+        if self.placeholders:
+            self.refs = {**placeholder_ids(template, self.account, self.region), **self._given_refs}
         policy_before, first = self.policy, not self.deployed
+        handler = handler_resources(template)
         self._set_policy(self._handler_policy(template))
+        if self.environment is not None:
+            self.environment({k: str(v) for k, v in self._resolve(dict(handler.environment), template).items()})
         done: list[tuple[str, str, Deployed | None]] = []  # (kind, logical id, previous)
         replaced: list[tuple[str, Deployed]] = []
         try:
@@ -203,14 +226,12 @@ class StackDriver:
             self.grant(policy)
 
     def _handler_policy(self, template: Mapping[str, Any]) -> AccessPolicy | None:
-        """The template's policies that grant networkmonitor actions: the handler's."""
-        documents = [
-            self._resolve(resource["Properties"]["PolicyDocument"], template)
-            for resource in template.get("Resources", {}).values()
-            if resource.get("Type") == "AWS::IAM::Policy"
-            and "networkmonitor:" in json.dumps(resource["Properties"]["PolicyDocument"])
-        ]
-        return AccessPolicy.from_documents(documents) if documents else None
+        """The policies of the role the handler runs as; None (IAM left out) where the monitors'
+        service token names no function of the template."""
+        found = handler_resources(template)
+        if not found.found:
+            return None
+        return AccessPolicy.from_documents([self._resolve(dict(d), template) for d in found.policy_documents])
 
     # -- requests ---------------------------------------------------------------------------------
 
@@ -412,16 +433,14 @@ class StackDriver:
             return self.resources[name].physical_id
         if name in self.refs:
             return self.refs[name]
-        raise UnsupportedTemplateError(f"Ref {name}: no resource or parameter of that name is known to the driver")
+        raise UnsupportedTemplateError(f"Ref {name}: no resource or parameter of that name is in the template", name)
 
     def _import(self, name: str) -> str:
         if name in self.exports:
             return self.exports[name]
         if name in self.refs:
             return self.refs[name]
-        raise UnsupportedTemplateError(
-            f"Fn::ImportValue {name}: no stack deployed before this one exports it (give it: --ref {name}=VALUE)"
-        )
+        raise UnsupportedTemplateError(f"Fn::ImportValue {name}: no stack deployed before this one exports it", name)
 
     def outputs(self, template: Mapping[str, Any]) -> dict[str, str]:
         """The template's exports, by export name, with their values resolved: what a later stack
@@ -439,7 +458,7 @@ class StackDriver:
         key = f"{logical_id}.{attribute}"
         if key in self.refs:
             return self.refs[key]
-        raise UnsupportedTemplateError(f"Fn::GetAtt {key}: the driver knows no value for it (pass it in refs)")
+        raise UnsupportedTemplateError(f"Fn::GetAtt {key}: no resource deployed so far returned it", key)
 
 
 class _FailedResourceError(Exception):

@@ -1,7 +1,9 @@
 """What users import for their own tests of stacks that use `NetworkMonitor`.
 
-For offline deploys: `handler_pointed_at` (the shipped handler on a client that reaches the
-emulator), `Progress` (progress lines, as the driver's `observe`) and `describe`.
+For offline deploys: `offline_stack` (a stack deployed by the shipped handler to the emulator, as
+CloudFormation would deploy it), `handler_pointed_at` (the shipped handler on a client that reaches
+the emulator, for a `StackDriver` of your own), `Progress` (progress lines, as the driver's
+`observe`), `describe` and `declared_quotas`.
 
 - `declared_monitors(stack_or_template)`: each monitor's `Monitor` document as plain data, with
   deploy-time values written readably (`${VpcPrivateSubnet1Subnet...}`), so that tests can assert on
@@ -18,20 +20,22 @@ import re
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, TextIO
-
-from aws_cdk import Stack
-from aws_cdk.assertions import Template
+from typing import TYPE_CHECKING, Any, TextIO
 
 from cdk_netmon.handler import service
 from cdk_netmon.handler.lifecycle import Handler
 from cdk_netmon.handler.model import LEGACY_PROPERTY, RESOURCE_TYPE, MonitorSpec, endpoint
-from cdk_netmon.handler.rules import is_owner_tag
+from cdk_netmon.handler.rules import DEFAULT_QUOTAS, Quotas, is_owner_tag
 from cdk_netmon.preview import Resolver
 
+from .cloudformation import StackDriver
 from .ec2 import add_principal
 from .emulator import LocalNetworkMonitor
 from .emulator.network import DESCRIPTION
+from .provider import handler_resources
+
+if TYPE_CHECKING:
+    from aws_cdk import Stack
 
 SERVICE_GROUP_DESCRIPTION = DESCRIPTION.format(monitor="")
 
@@ -40,9 +44,11 @@ ASSET_PLACEHOLDER = "<asset-hash>"
 
 
 def template_of(stack_or_template: Stack | Mapping[str, Any]) -> dict[str, Any]:
-    if isinstance(stack_or_template, Stack):
-        return dict(Template.from_stack(stack_or_template).to_json())
-    return dict(stack_or_template)
+    if isinstance(stack_or_template, Mapping):
+        return dict(stack_or_template)
+    from aws_cdk.assertions import Template  # aws-cdk-lib (and Node.js) only for a stack
+
+    return dict(Template.from_stack(stack_or_template).to_json())
 
 
 def declared_monitors(stack_or_template: Stack | Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -122,22 +128,80 @@ def normalise_asset_hashes(template: Mapping[str, Any]) -> dict[str, Any]:
 
 @contextmanager
 def handler_pointed_at(
-    emulator: LocalNetworkMonitor, account: str | None = None, region: str | None = None
+    emulator: LocalNetworkMonitor,
+    account: str | None = None,
+    region: str | None = None,
+    *,
+    quotas: Quotas | None = None,
 ) -> Iterator[Handler]:
     """The shipped handler, with its own retry budget, on SDK clients that reach the emulator and
     its EC2 as `account` in `region`; the SDK's backoff and the handler's clock are the emulator's
-    virtual clock."""
+    virtual clock. `quotas`: those the stack declares (`declared_quotas(template)`), which the
+    deployed handler reads from its environment. `offline_stack` does all of this for a stack."""
     with emulator.virtual_sdk_sleep():
-        yield handler_for(emulator, account, region)
+        yield handler_for(emulator, account, region, quotas=quotas)
 
 
-def handler_for(emulator: LocalNetworkMonitor, account: str | None = None, region: str | None = None) -> Handler:
+def handler_for(
+    emulator: LocalNetworkMonitor,
+    account: str | None = None,
+    region: str | None = None,
+    *,
+    quotas: Quotas | None = None,
+) -> Handler:
     """The shipped handler on its own kind of clients (its retry budget), reaching the emulator and
     its EC2, on the emulator's clock."""
     return Handler(
         service.new_client(**emulator.client_options(account, region)),
         service.new_client("ec2", **emulator.ec2_client_options(account, region)),
         now=emulator.clock.now,
+        quotas=quotas or DEFAULT_QUOTAS,
+    )
+
+
+def declared_quotas(stack_or_template: Stack | Mapping[str, Any]) -> Quotas:
+    """The quotas a stack declares (`NetworkMonitorProvider.configure(quotas=...)`), as its handler
+    functions' environment carries them; the service's defaults where it declares none."""
+    environment = handler_resources(template_of(stack_or_template)).environment
+    return Quotas.from_environment({k: v for k, v in environment.items() if isinstance(v, str)})
+
+
+@contextmanager
+def offline_stack(
+    emulator: LocalNetworkMonitor, account: str | None = None, region: str | None = None, **options: Any
+) -> Iterator[StackDriver]:
+    """A stack in `account` and `region` (the emulator's defaults) that `deploy(template)` deploys
+    as CloudFormation would, through the shipped handler, to the emulator: the emulator enforces
+    the handler's policy; the quotas the template declares reach the handler and the emulator's
+    account and region (as a team raised them there); every resource the driver does not deploy has
+    a stand-in physical id. `options` are `StackDriver`'s (`stack_name`, `parameters`, `refs`,
+    `exports`, `observe`, ...); the SDK's backoff passes on the virtual clock."""
+    with emulator.virtual_sdk_sleep():
+        yield stack_on(emulator, account, region, **options)
+
+
+def stack_on(
+    emulator: LocalNetworkMonitor, account: str | None = None, region: str | None = None, **options: Any
+) -> StackDriver:
+    """`offline_stack`'s driver, for callers that manage the SDK's sleep themselves (the command)."""
+    account, region = account or emulator.default_account, region or emulator.default_region
+    handler = handler_for(emulator, account, region)
+
+    def environment(variables: Mapping[str, str]) -> None:
+        quotas = Quotas.from_environment(variables)
+        handler.quotas = quotas
+        if quotas != DEFAULT_QUOTAS:
+            emulator.set_quotas(account, region, **vars(quotas))
+
+    return StackDriver(
+        on_event=handler.on_event,
+        is_complete=handler.is_complete,
+        clock=emulator.clock,
+        grant=lambda policy: emulator.use_policy(policy, account),
+        environment=environment,
+        account=account,
+        region=region,
+        **{"placeholders": True, **options},
     )
 
 

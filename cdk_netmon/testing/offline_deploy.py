@@ -1,168 +1,258 @@
-"""Deploy synthesized stacks' monitors to a local emulator, as successive updates of one stack.
+"""Deploy a synthesized app's monitors to a local emulator, as CloudFormation would, version after version.
 
-    python -m cdk_netmon.testing.offline_deploy v1.template.json v2.template.json
-    python -m cdk_netmon.testing.offline_deploy cdk.out --stack Hub --keep --state hub.json
-    python -m cdk_netmon.testing.offline_deploy cdk.out        # every stack of the app, in dependency order
+    python -m cdk_netmon.testing.offline_deploy cdk.out              # every stack of the app, in dependency order
+    python -m cdk_netmon.testing.offline_deploy v1.out v2.out        # the app, then v2 of it as an update
+    python -m cdk_netmon.testing.offline_deploy v1.json v2.json      # one stack's templates, v2 as an update
+    python -m cdk_netmon.testing.offline_deploy cdk.out --keep --state app.json   # resumed later with --state
 
-Each template is deployed in turn as an update of one stack, with progress lines and the write
-calls each step made; then the stack is destroyed, unless --keep. With --state FILE the emulator's
-and the stack's state are read from FILE when it exists and written back at the end, so a change can
-be deployed today and the next one tomorrow. The handler that ships runs unmodified, against the
-emulator over HTTP; CloudFormation and the Provider framework are played by `StackDriver`. Time is
-virtual: PENDING minutes pass instantly, and progress lines show the virtual time since the start.
+Each input is a version: a cloud assembly (every stack of the app, or those `--stack` names and the
+stacks they depend on, as `cdk deploy` picks them) or a template (one stack). Each version is
+deployed in turn as an update of the stacks the earlier ones deployed, each stack after those it
+imports from, with their exports passed on; then every stack is destroyed, in the reverse order,
+unless --keep. Progress lines and the write calls of each step are printed. With --state FILE the
+emulator's and the stacks' state are read from FILE when it exists and written back at the end, so
+a change can be deployed today and the next one tomorrow. The handler that ships runs unmodified,
+against the emulator over HTTP, with the quotas each stack declares; CloudFormation and the Provider
+framework are played by `StackDriver`. Time is virtual: PENDING minutes pass instantly, and progress
+lines show the virtual time since the start. `--ref` gives values from outside the app only.
 """
 
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
 from cdk_netmon.assembly import InputError, StackInput, name_value, read_app, read_input
 
-from .cloudformation import DeployFailedError, StackDriver, UnsupportedTemplateError, placeholder_ids
+from .cloudformation import DeployFailedError, StackDriver, UnsupportedTemplateError
 from .emulator import DEFAULT_ACCOUNT, DEFAULT_REGION, LocalNetworkMonitor, SettlingWrites
-from .iam import AccessPolicy
-from .kit import Progress, describe, handler_for, handler_pointed_at, service_security_groups
+from .emulator.network import DESCRIPTION
+from .kit import Progress, describe, service_security_groups, stack_on
 
 DEFAULT_INPUT = Path("cdk.out")
+STATE_VERSION = 2
+"""The layout of --state files: 2 holds every stack of the app (1, one stack, is still read)."""
+
+
+@dataclass
+class _Stack:
+    """One stack of the app as deployed so far."""
+
+    name: str
+    account: str
+    region: str
+    driver: StackDriver
+    template: Mapping[str, Any] | None = None
+    """The template last deployed, for its policy when a --state file resumes the stack."""
+
+
+@dataclass
+class OfflineApp:
+    """The app's stacks in one emulator: deployed version after version, then destroyed."""
+
+    emulator: LocalNetworkMonitor
+    out: TextIO
+    account: str | None = None
+    region: str | None = None
+    parameters: Mapping[str, str] = field(default_factory=dict)
+    """`NAME=VALUE` for every stack with that parameter, `STACK:NAME=VALUE` for one stack's."""
+    refs: Mapping[str, str] = field(default_factory=dict)
+    stacks: dict[str, _Stack] = field(default_factory=dict)
+    """By stack name, in the order they were first deployed."""
+    exports: dict[str, str] = field(default_factory=dict)
+    """Every deployed stack's exports, for the `Fn::ImportValue`s of the stacks after it."""
+
+    def deploy(self, stack_input: StackInput, number: int, versions: int, *, name: str | None = None) -> None:
+        """Deploy one stack's template: a create, or an update of what is deployed under its name."""
+        name = name or stack_input.stack_name
+        stack = self.stacks.get(name) or self._new_stack(name, stack_input)
+        stack.driver.parameters = self._parameters_of(name)
+        verb = "Updating" if stack.driver.deployed else "Deploying"
+        self.out.write(
+            f"{verb} {name} ({stack.account}, {stack.region}) with {stack_input.source} ({number} of {versions})\n"
+        )
+        before = len(self.emulator.calls)
+        stack.driver.deploy(stack_input.template)
+        stack.template = stack_input.template
+        self.exports.update(stack.driver.outputs(stack_input.template))
+        writes = self.emulator.writes(before)
+        self.out.write(f"Write calls: {', '.join(writes) if writes else 'none'}\n")
+        self.out.write(f"Deployed:\n{describe(self.emulator, stack.account, stack.region)}\n")
+
+    def report(self) -> None:
+        for stack in self.stacks.values():
+            for logical_id, resource in stack.driver.resources.items():
+                self.out.write(f"  {stack.name}/{logical_id} returned {json.dumps(resource.data, sort_keys=True)}\n")
+
+    def destroy(self) -> bool:
+        """Destroy every stack, the last deployed first; True if nothing is left but what a Retain
+        policy keeps (monitors, and their security groups)."""
+        for stack in reversed(list(self.stacks.values())):
+            self.out.write(f"Destroying {stack.name}\n")
+            stack.driver.destroy()
+        kept = sorted({physical_id for s in self.stacks.values() for _, physical_id in s.driver.retained})
+        places = sorted({(s.account, s.region) for s in self.stacks.values()})
+        monitors = sorted(name for place in places for name in self.emulator.snapshot(*place))
+        groups = [g for place in places for g in service_security_groups(self.emulator, *place)]
+        kept_groups = {DESCRIPTION.format(monitor=name) for name in kept}
+        left_over = [m for m in monitors if m not in kept] + [
+            g["GroupId"] for g in groups if g["Description"] not in kept_groups
+        ]
+        what = next(iter(self.stacks)) if len(self.stacks) == 1 else f"{len(self.stacks)} stacks"
+        self.out.write(f"Destroyed {what}: the emulator holds {len(monitors)} monitors")
+        self.out.write(f" (kept by their Retain policy: {', '.join(kept)})" if kept else "")
+        self.out.write(f", its EC2 {len(groups)} security groups of the service.\n")
+        self.stacks.clear()
+        return not left_over
+
+    # -- state --------------------------------------------------------------------------------------
+
+    def dump(self) -> dict[str, Any]:
+        return {
+            "version": STATE_VERSION,
+            "emulator": self.emulator.dump_state(),
+            "exports": self.exports,
+            "stacks": [
+                {
+                    "name": s.name,
+                    "account": s.account,
+                    "region": s.region,
+                    "stack": s.driver.dump(),
+                    "template": s.template,
+                }
+                for s in self.stacks.values()
+            ],
+        }
+
+    def load(self, state: Mapping[str, Any]) -> None:
+        """Take up a `dump` (or a one-stack state file of an earlier release)."""
+        if "stack_name" in state:  # version 1: one stack
+            state = {
+                "emulator": state["emulator"],
+                "stacks": [{**state, "name": state["stack_name"]}],
+            }
+        self.emulator.load_state(state["emulator"])
+        self.exports.update(state.get("exports") or {})
+        for body in state["stacks"]:
+            stack = self._new_stack(body["name"], None, account=body["account"], region=body["region"])
+            stack.driver.load(body["stack"], body.get("template"))
+            stack.template = body.get("template")
+        resumed = ", ".join(self.stacks)
+        places = sorted({(s.account, s.region) for s in self.stacks.values()})
+        self.out.write(f"Resumed {resumed}:\n" + "\n".join(describe(self.emulator, *p) for p in places) + "\n")
+
+    # -- helpers ------------------------------------------------------------------------------------
+
+    def _new_stack(
+        self, name: str, stack_input: StackInput | None, *, account: str | None = None, region: str | None = None
+    ) -> _Stack:
+        account = account or (stack_input.account if stack_input else None) or self.account or DEFAULT_ACCOUNT
+        region = region or (stack_input.region if stack_input else None) or self.region or DEFAULT_REGION
+        driver = stack_on(
+            self.emulator,
+            account,
+            region,
+            stack_name=name,
+            refs=dict(self.refs),
+            exports=self.exports,
+            observe=Progress(self.emulator, self.out, account, region),
+        )
+        stack = self.stacks[name] = _Stack(name, account, region, driver)
+        return stack
+
+    def _parameters_of(self, stack_name: str) -> dict[str, str]:
+        given = {k: v for k, v in self.parameters.items() if ":" not in k}
+        given.update({k.split(":", 1)[1]: v for k, v in self.parameters.items() if k.startswith(f"{stack_name}:")})
+        return given
 
 
 def run(
-    inputs: Sequence[StackInput],
+    versions: Sequence[Sequence[StackInput]],
     out: TextIO,
     *,
     account: str | None = None,
     region: str | None = None,
     parameters: Mapping[str, str] | None = None,
+    refs: Mapping[str, str] | None = None,
     keep: bool = False,
     state_file: Path | None = None,
     pending_seconds: float = 60.0,
     settling_writes: SettlingWrites = "accept",
-    refs: Mapping[str, str] | None = None,
+    one_stack: bool = False,
 ) -> int:
-    """Deploy each input in turn as an update of one stack, then destroy it unless `keep`.
-    `refs` gives values of references the template makes to what is not in it (`--ref`).
-
-    A resumed stack (`state_file`) keeps the name, account and region it was deployed with: its
-    stack id is in its monitors' ownership tags."""
+    """Deploy each version (the app's stacks, in dependency order) in turn, then destroy every
+    stack unless `keep`. `one_stack`: the versions are templates of one stack, deployed under the
+    first one's name. A resumed stack (`state_file`) keeps the name, account and region it was
+    deployed with: its stack id is in its monitors' ownership tags."""
     saved = json.loads(state_file.read_text()) if state_file is not None and state_file.exists() else None
-    first = inputs[0]
-    stack_name = saved["stack_name"] if saved else first.stack_name
-    account = (saved or {}).get("account") or account or first.account or DEFAULT_ACCOUNT
-    region = (saved or {}).get("region") or region or first.region or DEFAULT_REGION
     with (
         LocalNetworkMonitor(pending_seconds=pending_seconds, settling_writes=settling_writes) as emulator,
-        handler_pointed_at(emulator, account, region) as handler,
+        emulator.virtual_sdk_sleep(),
     ):
-        progress = Progress(emulator, out, account, region)
-        driver = StackDriver(
-            on_event=handler.on_event,
-            is_complete=handler.is_complete,
-            grant=lambda policy: emulator.use_policy(policy, account),
-            clock=emulator.clock,
-            parameters=dict(parameters or {}),
-            stack_name=stack_name,
-            account=account,
-            region=region,
-            observe=progress,
-        )
+        app = OfflineApp(emulator, out, account, region, dict(parameters or {}), dict(refs or {}))
         if saved is not None:
-            emulator.load_state(saved["emulator"])
-            driver.load(saved["stack"], saved.get("template"))
-            out.write(f"Resumed {stack_name} from {state_file}:\n{describe(emulator, account, region)}\n")
-        out.write(f"A local Network Monitor emulator at {emulator.endpoint_url} ({account}, {region})\n")
-        last: Mapping[str, Any] | None = saved.get("template") if saved else None
-        for number, stack_input in enumerate(inputs, start=1):
-            driver.refs = {**placeholder_ids(stack_input.template, account, region), **driver.refs, **(refs or {})}
-            verb = "Updating" if driver.deployed else "Deploying"
-            out.write(f"{verb} {stack_name} with {stack_input.source} ({number} of {len(inputs)})\n")
-            before = len(emulator.calls)
-            driver.deploy(stack_input.template)
-            last = stack_input.template
-            writes = emulator.writes(before)
-            out.write(f"Write calls: {', '.join(writes) if writes else 'none'}\n")
-            out.write(f"Deployed:\n{describe(emulator, account, region)}\n")
-        for logical_id, resource in driver.resources.items():
-            out.write(f"  {logical_id} returned {json.dumps(resource.data, sort_keys=True)}\n")
-        if not keep:
-            out.write(f"Destroying {stack_name}\n")
-            driver.destroy()
-            kept = {physical_id for _, physical_id in driver.retained}
-            remaining = set(emulator.snapshot(account, region))
-            groups = service_security_groups(emulator, account, region)
-            out.write(f"Destroyed: the emulator holds {len(remaining)} monitors")
-            out.write(f" (kept by their Retain policy: {', '.join(sorted(kept))})" if kept else "")
-            out.write(f", its EC2 {len(groups)} security groups of the service.\n")
-            if remaining - kept or (groups and not kept):
-                return 1
-        if state_file is not None:
-            state = {
-                "stack_name": stack_name,
-                "account": account,
-                "region": region,
-                "emulator": emulator.dump_state(),
-                "stack": driver.dump(),
-                "template": last if keep else None,
-            }
-            state_file.write_text(json.dumps(state, indent=1, sort_keys=True))
-            out.write(f"State written to {state_file}\n")
-    return 0
-
-
-def run_app(
-    stacks: Sequence[StackInput],
-    out: TextIO,
-    *,
-    account: str | None = None,
-    region: str | None = None,
-    parameters: Mapping[str, str] | None = None,
-    refs: Mapping[str, str] | None = None,
-    pending_seconds: float = 60.0,
-    settling_writes: SettlingWrites = "accept",
-    keep: bool = False,
-) -> int:
-    """Deploy every stack of an app, each after those it imports from (their exports passed on), to
-    one emulator; then destroy them in the reverse order unless `keep`."""
-    with LocalNetworkMonitor(pending_seconds=pending_seconds, settling_writes=settling_writes) as emulator:
+            app.load(saved)
         out.write(f"A local Network Monitor emulator at {emulator.endpoint_url}\n")
-        exports: dict[str, str] = {}
-        deployed: list[tuple[StackInput, StackDriver, str, str]] = []
-        with emulator.virtual_sdk_sleep():
-            for stack in stacks:
-                where = (stack.account or account or DEFAULT_ACCOUNT, stack.region or region or DEFAULT_REGION)
-                handler = handler_for(emulator, *where)
-                driver = StackDriver(
-                    on_event=handler.on_event,
-                    is_complete=handler.is_complete,
-                    grant=functools.partial(_grant, emulator, where[0]),
-                    clock=emulator.clock,
-                    parameters=dict(parameters or {}),
-                    stack_name=stack.stack_name,
-                    account=where[0],
-                    region=where[1],
-                    observe=Progress(emulator, out, *where),
-                    exports=exports,
-                    refs={**placeholder_ids(stack.template, *where), **(refs or {})},
-                )
-                out.write(f"Deploying {stack.stack_name} ({where[0]}, {where[1]}) with {stack.source}\n")
-                driver.deploy(stack.template)
-                exports.update(driver.outputs(stack.template))
-                deployed.append((stack, driver, *where))
-                out.write(f"Deployed:\n{describe(emulator, *where)}\n")
-            if keep:
-                return 0
-            left = 0
-            for stack, driver, stack_account, stack_region in reversed(deployed):
-                out.write(f"Destroying {stack.stack_name}\n")
-                driver.destroy()
-                left += len(emulator.snapshot(stack_account, stack_region)) - len(driver.retained)
-            out.write(f"Destroyed {len(deployed)} stacks: {left} monitors left but those retained.\n")
-            return 1 if left else 0
+        name = None
+        if one_stack:
+            name = next(iter(app.stacks), None) or versions[0][0].stack_name
+        for number, stacks in enumerate(versions, start=1):
+            for stack_input in stacks:
+                app.deploy(stack_input, number, len(versions), name=name)
+        app.report()
+        clean = True
+        if not keep:
+            clean = app.destroy()
+        if state_file is not None:
+            state_file.write_text(json.dumps(app.dump(), indent=1, sort_keys=True))
+            out.write(f"State written to {state_file}\n")
+    return 0 if clean else 1
+
+
+def read_versions(paths: Sequence[Path], stacks: Sequence[str]) -> tuple[list[list[StackInput]], bool]:
+    """Each input as a version: a cloud assembly's stacks (those named and their dependencies), or
+    one template; and whether the versions are templates of one stack."""
+    assemblies = [_is_assembly(path) for path in paths]
+    if any(assemblies) and not all(assemblies):
+        raise InputError("give cloud assemblies or templates, not both: a version is one or the other")
+    if not all(assemblies):
+        if stacks:
+            raise InputError("--stack picks stacks of a cloud assembly; these inputs are templates")
+        return [[read_input(path)] for path in paths], True
+    versions = []
+    for path in paths:
+        app = read_app(path)
+        if stacks:
+            app = _with_dependencies(path, app, stacks)
+        versions.append(app)
+    return versions, False
+
+
+def _with_dependencies(path: Path, app: Sequence[StackInput], wanted: Sequence[str]) -> list[StackInput]:
+    """The named stacks and every stack they depend on (their imports' exporters), in app order."""
+    names = {s.stack_name for s in app}
+    unknown = [name for name in wanted if name not in names]
+    if unknown:
+        raise InputError(f"{path}: no stack {', '.join(unknown)}; the app's stacks: {', '.join(sorted(names))}")
+    manifest = json.loads((_assembly_dir(path) / "manifest.json").read_text())
+    artifacts = manifest.get("artifacts", {})
+    picked: set[str] = set()
+
+    def pick(name: str) -> None:
+        if name in picked or name not in names:
+            return
+        picked.add(name)
+        for dependency in artifacts.get(name, {}).get("dependencies", []):
+            pick(dependency)
+
+    for name in wanted:
+        pick(name)
+    return [s for s in app if s.stack_name in picked]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -174,20 +264,24 @@ def main(argv: list[str] | None = None) -> int:
         nargs="*",
         type=Path,
         default=[DEFAULT_INPUT],
-        metavar="TEMPLATE",
-        help="synthesized templates, or a cloud assembly directory (default: cdk.out, from `cdk synth`)",
+        metavar="INPUT",
+        help="cloud assemblies (versions of the app) or templates (versions of one stack); default: cdk.out",
     )
-    parser.add_argument("--stack", help="the stack to deploy from a cloud assembly with several")
-    parser.add_argument("--account", help="default: the stack's account when the app gives one, else 123456789012")
-    parser.add_argument("--region", help="default: the stack's region when the app gives one, else eu-west-1")
     parser.add_argument(
-        "--parameter", action="append", default=[], metavar="NAME=VALUE", help="a template parameter's value"
-    )
+        "--stack", action="append", default=[], metavar="NAME",
+        help="deploy only this stack of each cloud assembly, and those it depends on (repeatable)",
+    )  # fmt: skip
+    parser.add_argument("--account", help="for stacks without one: default 123456789012")
+    parser.add_argument("--region", help="for stacks without one: default eu-west-1")
+    parser.add_argument(
+        "--parameter", action="append", default=[], metavar="[STACK:]NAME=VALUE",
+        help="a template parameter's value, for every stack or for STACK's",
+    )  # fmt: skip
     parser.add_argument(
         "--ref", action="append", default=[], metavar="NAME=VALUE",
-        help="a value the app does not hold: a resource outside the template, or an import (Fn::ImportValue)",
+        help="a value from outside the app: a resource no template holds, or an export no stack makes",
     )  # fmt: skip
-    parser.add_argument("--keep", action="store_true", help="leave the stack deployed (see --state)")
+    parser.add_argument("--keep", action="store_true", help="leave the stacks deployed (see --state)")
     parser.add_argument("--state", type=Path, metavar="FILE", help="resume from FILE if it exists; save to it")
     parser.add_argument(
         "--pending-seconds", type=float, default=60.0, help="how long things stay PENDING (virtual seconds)"
@@ -202,46 +296,35 @@ def main(argv: list[str] | None = None) -> int:
     try:
         parameters = dict(name_value(p, "--parameter") for p in args.parameter)
         refs = dict(name_value(r, "--ref") for r in args.ref)
-        if len(args.inputs) == 1 and args.stack is None and args.state is None and _stacks_in(args.inputs[0]) > 1:
-            return run_app(
-                read_app(args.inputs[0]),
-                sys.stdout,
-                account=args.account,
-                region=args.region,
-                parameters=parameters,
-                refs=refs,
-                pending_seconds=args.pending_seconds,
-                settling_writes=args.settling_writes,
-                keep=args.keep,
-            )
-        inputs = [read_input(path, args.stack) for path in args.inputs]
+        versions, one_stack = read_versions(args.inputs, args.stack)
         return run(
-            inputs,
+            versions,
             sys.stdout,
             account=args.account,
             region=args.region,
             parameters=parameters,
+            refs=refs,
             keep=args.keep,
             state_file=args.state,
             pending_seconds=args.pending_seconds,
             settling_writes=args.settling_writes,
-            refs=refs,
+            one_stack=one_stack,
         )
-    except (InputError, UnsupportedTemplateError, DeployFailedError) as error:
+    except UnsupportedTemplateError as error:
+        hint = f"; give it with --ref {error.needed}=VALUE" if error.needed else ""
+        print(f"offline_deploy: {error.reason}{hint}", file=sys.stderr)
+        return 1
+    except (InputError, DeployFailedError) as error:
         print(f"offline_deploy: {error}", file=sys.stderr)
         return 1
 
 
-def _grant(emulator: LocalNetworkMonitor, account: str, policy: AccessPolicy | None) -> None:
-    emulator.use_policy(policy, account)
+def _is_assembly(path: Path) -> bool:
+    return path.is_dir() or path.name == "manifest.json"
 
 
-def _stacks_in(path: Path) -> int:
-    """How many stacks a cloud assembly holds (0 for a template file)."""
-    if not path.is_dir():
-        return 0
-    manifest = json.loads((path / "manifest.json").read_text()) if (path / "manifest.json").exists() else {}
-    return sum(a.get("type") == "aws:cloudformation:stack" for a in manifest.get("artifacts", {}).values())
+def _assembly_dir(path: Path) -> Path:
+    return path if path.is_dir() else path.parent
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ errors), and this facade (server, clock, backends, faults, policies).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import random
 import threading
 import time
@@ -242,6 +243,25 @@ class LocalNetworkMonitor:
                 network = ServiceNetwork(self.ec2_endpoint_url, *key)
                 self.backends[key] = NetworkMonitorBackend(*key, self.clock, self.settings, network)
             return self.backends[key]
+
+    def set_quotas(
+        self,
+        account: str | None = None,
+        region: str | None = None,
+        *,
+        probes_per_monitor: int | None = None,
+        probes_per_subnet: int | None = None,
+    ) -> None:
+        """The quotas of one account and region (the defaults when not given), as a team raises them
+        in Service Quotas; a quota not given keeps its value."""
+        backend = self.backend(account, region)
+        with self.lock:
+            settings = backend.settings
+            backend.settings = dataclasses.replace(
+                settings,
+                probes_per_monitor=settings.probes_per_monitor if probes_per_monitor is None else probes_per_monitor,
+                probes_per_subnet=settings.probes_per_subnet if probes_per_subnet is None else probes_per_subnet,
+            )
 
     def out_of_band(self, account: str | None = None, region: str | None = None) -> OutOfBand:
         """What tests break behind the handler's back, in one account and region (the defaults)."""

@@ -30,6 +30,12 @@ def serve(argv: list[str] | None = None) -> int:
     parser.add_argument("--pending-seconds", type=float, default=60.0, help="virtual seconds PENDING (default 60)")
     parser.add_argument("--deleting-seconds", type=float, default=20.0, help="virtual seconds DELETING (default 20)")
     parser.add_argument("--settling-writes", choices=["accept", "refuse"], default="accept")
+    parser.add_argument(
+        "--probes-per-monitor", type=int, help="the quota, where an account's is raised (default: the service's, 24)"
+    )
+    parser.add_argument(
+        "--probes-per-subnet", type=int, help="the quota, where an account's is raised (default: the service's, 4)"
+    )
     parser.add_argument("--endpoint-file", type=Path, help="write the endpoint URL here once serving")
     parser.add_argument(
         "--ec2-endpoint", help="the EC2 where probes leave their footprint (default: moto's, started here)"
@@ -50,6 +56,8 @@ def serve(argv: list[str] | None = None) -> int:
         deleting_seconds=args.deleting_seconds,
         settling_writes=args.settling_writes,
         ec2_endpoint=args.ec2_endpoint,
+        probes_per_monitor=args.probes_per_monitor,
+        probes_per_subnet=args.probes_per_subnet,
     ) as emulator:
         if args.endpoint_file is not None:
             args.endpoint_file.write_text(emulator.endpoint_url + "\n")
