@@ -35,10 +35,10 @@ synth: setup
 	cdk synth --no-notices --quiet
 
 offline-deploy: synth
-	$(BIN)/python -m cdk_netmon.testing.offline_deploy cdk.out --stack NetmonHybridConnectivity
+	$(BIN)/python -m cdk_netmon.testing.offline_deploy cdk.out
 
 deploy-local: setup
-	$(BIN)/python -m localcloud --stack NetmonHybridConnectivity
+	$(BIN)/python -m localcloud
 
 benchmark: setup
 	$(BIN)/python -m benchmarks.run

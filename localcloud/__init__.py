@@ -1,7 +1,7 @@
 """Deploy an app with the real CDK CLI to a local cloud: ministack, with the Network Monitor emulator.
 
-    make deploy-local                      # the example app: bootstrap, deploy, watch, destroy
-    python -m localcloud --stack NetmonHybridConnectivity
+    make deploy-local                      # the example app: bootstrap, synth, deploy, watch, destroy
+    python -m localcloud --stack NetmonHybridConnectivity   # one stack (and those it depends on)
 
 This is the repository's own tooling, not part of the package (the wheel has no `localcloud`): it
 drives the project's pinned CDK CLI and ministack's own environment. The emulator's server, which
@@ -17,10 +17,15 @@ handler's clean-up lets CloudFormation delete the VPC. ministack lives in its ow
 (`localcloud/requirements.txt`, installed into `.local-cloud/venv`), since it pins its own botocore,
 and its Lambdas inherit its environment: that is how the handler reaches the emulator
 (AWS_ENDPOINT_URL_NETWORKMONITOR) and the Provider framework reaches ministack (AWS_ENDPOINT_URL).
+The app is synthesized in the local cloud's environment (its account and region are the CLI's
+defaults) and the quotas its stacks declare become the emulator's account's, as a team that
+declares raised quotas has raised them.
 
 Both servers listen on 127.0.0.1 only and are stopped by their process ids whatever happens; every
 wait is bounded. Known gaps of ministack, and how they are met here:
-- it has no provisioner for AWS::EC2::FlowLog: `localcloud/launch_ministack.py` registers one;
+- it has no provisioner for AWS::EC2::FlowLog or AWS::CloudWatch::CompositeAlarm:
+  `localcloud/launch_ministack.py` registers them (composite alarms through ministack's own
+  CloudWatch, which has PutCompositeAlarm);
 - its Node.js Lambdas have no `@aws-sdk/client-ec2`, which aws-cdk-lib's restrictDefaultSecurityGroup
   custom resource needs and AWS's runtime provides: the project's package.json pins it, on NODE_PATH;
 - it sends no Delete after a failed Create, ignores the physical id of a FAILED response, never
@@ -39,6 +44,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Mapping, Sequence
@@ -55,6 +61,8 @@ CLOCK_SCALE = 10.0
 """Virtual seconds per real second: a 60 s PENDING period lasts 6 s."""
 WAITER_SCALE = "0.2"
 """ministack's SFN_WAIT_SCALE: the framework's 15 s polls take 3 s."""
+SERVICE_GROUP_DESCRIPTION = "Created By Amazon CloudWatch Network Monitor for "
+"""How the service describes the security group it makes per monitor and VPC."""
 UNTRUSTED_CA_VARIABLES = ("NODE_EXTRA_CA_CERTS", "AWS_CA_BUNDLE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 """Preset on these machines; they would point the SDKs at certificates ministack's plain HTTP does not use."""
 
@@ -146,6 +154,67 @@ class LocalCloud:
         if result.returncode != 0:
             raise LocalCloudError(f"cdk {arguments[0]} failed ({result.returncode}):\n{_tail(output)}")
         return output
+
+    def synth(self, out: Path, *, app: str | None = None, context: Sequence[str] = ()) -> Path:
+        """Synthesize the app (cdk.json's, or `app`) into `out` as a deploy here would: with the
+        local cloud's account and region as the CLI's defaults. The quotas its stacks declare
+        (`NetworkMonitorProvider.configure(quotas=...)`) become the emulator's, as if the team had
+        raised them in this account."""
+        arguments = ["synth", "--quiet", "--output", str(out), *(["--app", app] if app else [])]
+        self.cdk(*arguments, *(f"--context={c}" for c in context), timeout=600)
+        self.raise_quotas(out)
+        return out
+
+    def raise_quotas(self, assembly: Path) -> None:
+        """The emulator's account takes the largest quotas the assembly's stacks declare."""
+        from cdk_netmon.handler.rules import DEFAULT_QUOTAS
+        from cdk_netmon.testing.kit import declared_quotas
+
+        declared = [declared_quotas(json.loads(t.read_text())) for t in sorted(assembly.glob("*.template.json"))]
+        raised = {
+            "probes_per_monitor": max([q.probes_per_monitor for q in declared], default=0),
+            "probes_per_subnet": max([q.probes_per_subnet for q in declared], default=0),
+        }
+        if any(value > getattr(DEFAULT_QUOTAS, name) for name, value in raised.items()):
+            request = urllib.request.Request(
+                f"{self.emulator_url}/_emulator/quotas/{ACCOUNT}/{REGION}",
+                data=json.dumps(raised).encode(),
+                method="POST",
+            )
+            with urllib.request.urlopen(request, timeout=10):
+                pass
+
+    def deploy(
+        self, assembly: Path, stacks: Sequence[str] = (), *, parameters: Sequence[str] = (), timeout: float = 900
+    ) -> str:
+        """`cdk deploy` of a synthesized app's stacks (every one if none is named), printing the
+        monitors whenever they change; the CLI's output."""
+        command = [
+            str(self.root / "node_modules" / ".bin" / "cdk"), "deploy", *(stacks or ["--all"]), "--app", str(assembly),
+            "--require-approval", "never", *(f"--parameters={p}" for p in parameters), "--no-notices",
+        ]  # fmt: skip
+        deploy = subprocess.Popen(
+            command, cwd=self.root, env=self.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        output: list[str] = []
+        reader = threading.Thread(target=lambda: output.extend(deploy.stdout or ()), daemon=True)
+        reader.start()
+        self.watch(deploy, timeout=timeout)
+        reader.join(timeout=30)
+        if deploy.returncode != 0:
+            raise LocalCloudError(f"cdk deploy failed ({deploy.returncode}):\n{_tail(''.join(output))}")
+        return "".join(output)
+
+    def destroy(self, assembly: Path, stacks: Sequence[str] = (), timeout: float = 600) -> str:
+        return self.cdk("destroy", *(stacks or ["--all"]), "--app", str(assembly), "--force", timeout=timeout)
+
+    def service_groups(self) -> dict[str, str]:
+        """The security groups the service made in ministack's EC2: group id -> VPC id."""
+        return {
+            g["GroupId"]: g.get("VpcId", "")
+            for g in self.ec2().describe_security_groups()["SecurityGroups"]
+            if g["Description"].startswith(SERVICE_GROUP_DESCRIPTION)
+        }
 
     def monitors(self) -> dict[str, Any]:
         """The emulator's monitors in the local cloud's account and region, as GetMonitor answers."""
@@ -274,27 +343,18 @@ def _tail(text: str, lines: int = 25) -> str:
     return "\n".join(text.rstrip().splitlines()[-lines:])
 
 
-def deploy_and_destroy(root: Path, stack: str, out: TextIO) -> int:
-    """`make deploy-local`: bootstrap, deploy (watching the monitors converge), destroy."""
+def deploy_and_destroy(root: Path, stacks: Sequence[str], out: TextIO) -> int:
+    """`make deploy-local`: bootstrap, synthesize, deploy (watching the monitors converge), destroy;
+    every stack of cdk.json's app unless `stacks` names some."""
     started = time.monotonic()
     with LocalCloud(root, out=out) as cloud:
         out.write(f"ministack at {cloud.endpoint}, the Network Monitor emulator at {cloud.emulator_url}\n")
         out.write(f"cdk bootstrap aws://{ACCOUNT}/{REGION}\n")
         cloud.cdk("bootstrap", f"aws://{ACCOUNT}/{REGION}", timeout=300)
-        out.write(f"cdk deploy {stack}\n")
-        command = [str(root / "node_modules" / ".bin" / "cdk"), "deploy", stack, "--require-approval", "never"]
-        deploy = subprocess.Popen(
-            [*command, "--no-notices"],
-            cwd=root,
-            env=cloud.env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        cloud.watch(deploy, timeout=600)
-        output = deploy.stdout.read() if deploy.stdout else ""
-        if deploy.returncode != 0:
-            raise LocalCloudError(f"cdk deploy failed ({deploy.returncode}):\n{_tail(output)}")
+        assembly = cloud.synth(cloud.workdir / "cdk.out")
+        named = " ".join(stacks) or "--all"
+        out.write(f"cdk deploy {named}\n")
+        cloud.deploy(assembly, stacks)
         for name, monitor in sorted(cloud.monitors().items()):
             out.write(f"  {name}: {monitor['state']}, aggregation {monitor['aggregationPeriod']} s\n")
             for probe in monitor["probes"]:
@@ -304,14 +364,9 @@ def deploy_and_destroy(root: Path, stack: str, out: TextIO) -> int:
                     f"    {probe['probeId']} {probe['state']:<8} {probe['protocol']:<4} "
                     f"{subnet} -> {probe['destination']}{port}\n"
                 )
-        out.write(f"cdk destroy {stack}\n")
-        cloud.cdk("destroy", stack, "--force", timeout=300)
-        remaining = cloud.monitors()
-        groups = [
-            g["GroupId"]
-            for g in cloud.ec2().describe_security_groups()["SecurityGroups"]
-            if g["Description"].startswith("Created By Amazon CloudWatch Network Monitor for ")
-        ]
+        out.write(f"cdk destroy {named}\n")
+        cloud.destroy(assembly, stacks)
+        remaining, groups = cloud.monitors(), cloud.service_groups()
         out.write(
             f"Destroyed: the emulator holds {len(remaining)} monitors, ministack {len(groups)} security groups "
             f"of the service ({time.monotonic() - started:.0f} s).\n"
@@ -321,7 +376,10 @@ def deploy_and_destroy(root: Path, stack: str, out: TextIO) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m localcloud", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--stack", default="NetmonHybridConnectivity", help="the stack of cdk.json's app to deploy")
+    parser.add_argument(
+        "--stack", action="append", default=[], metavar="NAME",
+        help="a stack of cdk.json's app to deploy, with those it depends on (repeatable; default: every stack)",
+    )  # fmt: skip
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="the project with cdk.json (default: here)")
     args = parser.parse_args(argv)
     try:

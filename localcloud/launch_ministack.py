@@ -1,13 +1,22 @@
-"""Start ministack with what it lacks for the example app: a provisioner for AWS::EC2::FlowLog.
+"""Start ministack with what it lacks for the example apps: provisioners for AWS::EC2::FlowLog and
+AWS::CloudWatch::CompositeAlarm.
 
-Run by the local cloud's own Python (local-cloud/requirements.txt), never by the project's: it
+Run by the local cloud's own Python (localcloud/requirements.txt), never by the project's: it
 imports ministack only. Flow logs deliver nothing locally, so create and delete record nothing.
+Composite alarms go through ministack's own CloudWatch (PutCompositeAlarm, DeleteAlarms), which
+checks the rule and that its alarms exist, keeps their states and answers DescribeAlarms: the
+template's properties are those of the resource page
+(https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-cloudwatch-compositealarm.html):
+AlarmName (replacement), AlarmRule, AlarmDescription, ActionsEnabled, the three action lists and
+Tags; Ref is the name, Fn::GetAtt Arn the ARN. ActionsSuppressor* are not emulated and are refused.
 """
 
 import hashlib
+import json
 import sys
 
 from ministack.app import main
+from ministack.services import cloudwatch
 from ministack.services.cloudformation import provisioners
 
 
@@ -20,8 +29,64 @@ def _flow_log_delete(physical_id: str, props: dict) -> None:
     return None
 
 
+def _answered(response: tuple, what: str) -> None:
+    """ministack's CloudWatch answers (status, headers, body); anything but 200 fails the resource."""
+    status, _, body = response
+    if status != 200:
+        message = json.loads(body).get("message", body) if body else status
+        raise ValueError(f"{what}: {message}")
+
+
+def _composite_put(name: str, props: dict) -> tuple[str, dict]:
+    suppressors = [key for key in props if key.startswith("ActionsSuppressor")]
+    if suppressors:
+        raise ValueError(f"AWS::CloudWatch::CompositeAlarm {', '.join(suppressors)} is not supported locally")
+    request = {
+        "AlarmName": name,
+        "AlarmRule": props.get("AlarmRule", ""),
+        "AlarmDescription": props.get("AlarmDescription", ""),
+        "ActionsEnabled": str(props.get("ActionsEnabled", True)).lower() != "false",
+        "AlarmActions": list(props.get("AlarmActions") or []),
+        "OKActions": list(props.get("OKActions") or []),
+        "InsufficientDataActions": list(props.get("InsufficientDataActions") or []),
+        "Tags": list(props.get("Tags") or []),
+    }
+    _answered(cloudwatch._put_composite_alarm({}, request, False, is_json=True), f"PutCompositeAlarm {name}")
+    arn = f"arn:aws:cloudwatch:{cloudwatch.get_region()}:{cloudwatch.get_account_id()}:alarm:{name}"
+    return name, {"Arn": arn}
+
+
+def _composite_create(logical_id: str, props: dict, stack_name: str) -> tuple[str, dict]:
+    return _composite_put(props.get("AlarmName") or provisioners._physical_name(stack_name, logical_id), props)
+
+
+def _composite_update(
+    physical_id: str, old_props: dict, new_props: dict, stack_name: str, logical_id: str | None = None
+) -> tuple[str, dict]:
+    """In place under the same name (PutCompositeAlarm keeps the state); a new AlarmName replaces it."""
+    name = new_props.get("AlarmName") or provisioners._physical_name(stack_name, logical_id or physical_id)
+    replaced = provisioners._rename_replacement(
+        physical_id, old_props, new_props, stack_name, logical_id, name, physical_id,
+        _composite_create, _composite_delete,
+    )  # fmt: skip
+    return replaced if replaced is not None else _composite_put(name, new_props)
+
+
+def _composite_delete(physical_id: str, props: dict) -> None:
+    _answered(cloudwatch._delete_alarms({}, {"AlarmNames": [physical_id]}, False, is_json=True), "DeleteAlarms")
+
+
 provisioners._RESOURCE_HANDLERS.setdefault(
     "AWS::EC2::FlowLog", {"create": _flow_log_create, "delete": _flow_log_delete}
+)
+provisioners._RESOURCE_HANDLERS.setdefault(
+    "AWS::CloudWatch::CompositeAlarm",
+    {
+        "create": _composite_create,
+        "update": _composite_update,
+        "update_with_logical_id": True,
+        "delete": _composite_delete,
+    },
 )
 sys.argv = sys.argv[:1]
 main()

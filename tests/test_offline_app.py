@@ -121,9 +121,7 @@ def two_stack_app(outdir: Path, *, port: int) -> Path:
     return outdir
 
 
-def test_two_versions_of_an_app_of_two_stacks_need_no_flag(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_two_versions_of_an_app_of_two_stacks_need_no_flag(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     v1 = two_stack_app(tmp_path / "v1.out", port=443)
     v2 = two_stack_app(tmp_path / "v2.out", port=8443)
     assert main([str(v1), str(v2)]) == 0, capsys.readouterr().err

@@ -102,6 +102,10 @@ class StackDriver:
     values of `Fn::ImportValue` names that no deployed stack exports."""
     exports: Mapping[str, str] = field(default_factory=dict)
     """What other stacks of the app export (their `outputs`), for `Fn::ImportValue`."""
+    stack_outputs: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """Every output of the app's other stacks, by `<region>/<stack name>` then output name (their
+    `output_values(template)`), for `Fn::GetStackOutput`: aws-cdk-lib writes a
+    cross-stack reference so under `@aws-cdk/core:defaultCrossStackReferences: weak`."""
     parameters: Mapping[str, str] = field(default_factory=dict)
     """Values of the template's parameters; a parameter not given takes its Default."""
     stack_name: str = "Stack"
@@ -403,6 +407,8 @@ class StackDriver:
                 return separator.join(str(self._resolve(p, template)) for p in parts)
             if key == "Fn::ImportValue":
                 return self._import(str(self._resolve(argument, template)))
+            if key == "Fn::GetStackOutput" and isinstance(argument, Mapping):
+                return self._stack_output(self._resolve(dict(argument), template))
             if key.startswith("Fn::") or key == "Condition":
                 raise UnsupportedTemplateError(
                     f"{key} is not supported by the offline driver (it resolves Ref, Fn::GetAtt and Fn::Join)"
@@ -442,6 +448,22 @@ class StackDriver:
             return self.refs[name]
         raise UnsupportedTemplateError(f"Fn::ImportValue {name}: no stack deployed before this one exports it", name)
 
+    def _stack_output(self, spec: Mapping[str, Any]) -> str:
+        stack, name = str(spec.get("StackName", "")), str(spec.get("OutputName", ""))
+        region = str(spec.get("Region") or self.region)
+        if "RoleArn" in spec:
+            raise UnsupportedTemplateError("Fn::GetStackOutput with a RoleArn is not supported by the offline driver")
+        found = self.stack_outputs.get(f"{region}/{stack}", {})
+        if name in found:
+            return found[name]
+        needed = f"{stack}.{name}"
+        if needed in self.refs:
+            return self.refs[needed]
+        raise UnsupportedTemplateError(
+            f"Fn::GetStackOutput {needed}: no stack {stack} deployed before this one in {region} has that output",
+            needed,
+        )
+
     def outputs(self, template: Mapping[str, Any]) -> dict[str, str]:
         """The template's exports, by export name, with their values resolved: what a later stack
         of the app imports."""
@@ -451,6 +473,11 @@ class StackDriver:
                 name = str(self._resolve(output["Export"]["Name"], template))
                 found[name] = str(self._resolve(output["Value"], template))
         return found
+
+    def output_values(self, template: Mapping[str, Any]) -> dict[str, str]:
+        """Every output of the template by its name, with its value resolved: what a later stack of
+        the app reads with `Fn::GetStackOutput`."""
+        return {key: str(self._resolve(o["Value"], template)) for key, o in template.get("Outputs", {}).items()}
 
     def _get_att(self, logical_id: str, attribute: str) -> Any:
         if logical_id in self.resources and attribute in self.resources[logical_id].data:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -255,10 +255,18 @@ def service_security_groups(
     ]
 
 
-def describe(emulator: LocalNetworkMonitor, account: str | None = None, region: str | None = None) -> str:
-    """Every monitor and probe of one account and region, a line each."""
+def describe(
+    emulator: LocalNetworkMonitor,
+    account: str | None = None,
+    region: str | None = None,
+    *,
+    names: Collection[str] | None = None,
+) -> str:
+    """Every monitor and probe of one account and region (or of the monitors `names`), a line each."""
     lines = []
     for name, monitor in sorted(emulator.snapshot(account, region).items()):
+        if names is not None and name not in names:
+            continue
         tags = ", ".join(f"{k}={v}" for k, v in sorted(monitor["tags"].items()) if not is_owner_tag(k))
         lines.append(f"  {name}: {monitor['state']}, aggregation {monitor['aggregationPeriod']} s, {tags or 'no tags'}")
         for probe in monitor["probes"]:

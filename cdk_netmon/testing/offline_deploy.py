@@ -66,6 +66,8 @@ class OfflineApp:
     """By stack name, in the order they were first deployed."""
     exports: dict[str, str] = field(default_factory=dict)
     """Every deployed stack's exports, for the `Fn::ImportValue`s of the stacks after it."""
+    stack_outputs: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Every deployed stack's outputs by `<region>/<name>`, for the `Fn::GetStackOutput`s after it."""
 
     def deploy(self, stack_input: StackInput, number: int, versions: int, *, name: str | None = None) -> None:
         """Deploy one stack's template: a create, or an update of what is deployed under its name."""
@@ -80,9 +82,11 @@ class OfflineApp:
         stack.driver.deploy(stack_input.template)
         stack.template = stack_input.template
         self.exports.update(stack.driver.outputs(stack_input.template))
+        self.stack_outputs[f"{stack.region}/{name}"] = stack.driver.output_values(stack_input.template)
         writes = self.emulator.writes(before)
         self.out.write(f"Write calls: {', '.join(writes) if writes else 'none'}\n")
-        self.out.write(f"Deployed:\n{describe(self.emulator, stack.account, stack.region)}\n")
+        names = {resource.physical_id for resource in stack.driver.resources.values()}
+        self.out.write(f"Deployed:\n{describe(self.emulator, stack.account, stack.region, names=names)}\n")
 
     def report(self) -> None:
         for stack in self.stacks.values():
@@ -117,6 +121,7 @@ class OfflineApp:
             "version": STATE_VERSION,
             "emulator": self.emulator.dump_state(),
             "exports": self.exports,
+            "stack_outputs": self.stack_outputs,
             "stacks": [
                 {
                     "name": s.name,
@@ -138,6 +143,7 @@ class OfflineApp:
             }
         self.emulator.load_state(state["emulator"])
         self.exports.update(state.get("exports") or {})
+        self.stack_outputs.update(state.get("stack_outputs") or {})
         for body in state["stacks"]:
             stack = self._new_stack(body["name"], None, account=body["account"], region=body["region"])
             stack.driver.load(body["stack"], body.get("template"))
@@ -160,6 +166,7 @@ class OfflineApp:
             stack_name=name,
             refs=dict(self.refs),
             exports=self.exports,
+            stack_outputs=self.stack_outputs,
             observe=Progress(self.emulator, self.out, account, region),
         )
         stack = self.stacks[name] = _Stack(name, account, region, driver)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import random
 import threading
 import time
@@ -317,7 +318,7 @@ class LocalNetworkMonitor:
 
         def handle() -> Mapping[str, Any]:
             if http.path.startswith(CONTROL_PATH):
-                return self._control()
+                return self._control(http.command, http.path[len(CONTROL_PATH) :], body)
             operation = self.protocol.operation_of(http.command, http.path)
             self.calls.append(operation)
             self._inject_faults()
@@ -336,9 +337,22 @@ class LocalNetworkMonitor:
         http.end_headers()
         http.wfile.write(payload)
 
-    def _control(self) -> Mapping[str, Any]:
-        """`GET /_emulator/state`: every account and region's monitors, as GetMonitor answers,
-        the operations received so far, and the clock, for scripts that watch a standalone emulator."""
+    def _control(self, method: str, path: str, body: bytes) -> Mapping[str, Any]:
+        """The emulator's own requests, for scripts that drive a standalone emulator:
+        `GET /_emulator/state`: every account and region's monitors, as GetMonitor answers, the
+        operations received so far, and the clock;
+        `POST /_emulator/quotas/<account>/<region>` with `{"probes_per_monitor": n, "probes_per_subnet": n}`:
+        that account and region's quotas, as a team raised them (`set_quotas`)."""
+        if method == "POST" and path.startswith("quotas/"):
+            _, account, region = path.split("/", 2)
+            raised = json.loads(body or b"{}")
+            self.set_quotas(
+                account,
+                region,
+                probes_per_monitor=raised.get("probes_per_monitor"),
+                probes_per_subnet=raised.get("probes_per_subnet"),
+            )
+            return {}
         with self.lock:
             monitors = {}
             for (account, region), backend in self.backends.items():

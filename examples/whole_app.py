@@ -1,0 +1,150 @@
+"""The whole app: every feature of cdk_netmon at once, across two stacks, as a platform team writes it.
+
+`NetmonNetwork` holds the VPC. `NetmonMonitoring` measures the paths from its subnets (a cross-stack
+reference) and from another team's shared-services subnets (by ARN) to the data centres, their
+gateways, a bastion, a disaster-recovery site and the branch offices:
+
+- sources from `vpc.select_subnets(...)` and from subnet ARNs; `add_probes` (every subnet to every
+  destination), `add_probe` with names, and `NetworkMonitor.fan_out` over the branches;
+- a TCP port from a `CfnParameter`, a literal port, a probe paused during a maintenance window;
+- quotas the team has raised (`NetworkMonitorProvider.configure(quotas=...)`): 5 probes from one
+  subnet, and the branches in one monitor instead of two;
+- probe alarms, the composite alarms a team pages on, a dashboard with a monitor imported by name
+  and one of another account imported by ARN;
+- `grant_read` to an operators' role, `grant` to a tagging automation, `Tags.of` on the stack.
+
+`version=2` (the context value, or `version=2` below) is the next change: the bastion's port moves
+and the recovery site comes out of maintenance, both in place. A feature added to cdk_netmon joins
+this app, and tests/test_whole_app.py takes it through every tool a user runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Acknowledgment, App, CfnParameter, Duration, Stack, Tags, Validations
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from cdk_netmon import NetworkMonitor, NetworkMonitorProvider, ProbeProtocol, Quotas
+
+NETWORK_STACK = "NetmonNetwork"
+MONITORING_STACK = "NetmonMonitoring"
+RAISED_QUOTAS = Quotas(probes_per_monitor=48, probes_per_subnet=8)
+"""What the team raised in Service Quotas for this account and region."""
+SHARED_SERVICES_SUBNETS = [f"subnet-0a1b2c3d4e5f6000{i}" for i in range(1, 5)]
+"""Another team's subnets in this account and region, known by id only."""
+DATA_CENTRES = ["10.100.20.15", "10.100.20.16"]
+GATEWAYS = ["10.100.0.1", "10.100.0.2"]
+BRANCHES = [f"10.50.{i}.1" for i in range(1, 6)]
+
+
+class NetworkStack(Stack):
+    """The VPC, with an isolated subnet per AZ for the probes."""
+
+    def __init__(self, scope: Construct, id: str, **kwargs: Any) -> None:
+        super().__init__(scope, id, **kwargs)
+        self.vpc = ec2.Vpc(
+            self,
+            "Vpc",
+            ip_addresses=ec2.IpAddresses.cidr("10.20.0.0/16"),
+            max_azs=2,
+            nat_gateways=0,
+            subnet_configuration=[
+                ec2.SubnetConfiguration(name="Probes", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=24)
+            ],
+        )
+
+
+class MonitoringStack(Stack):
+    """The monitors, their alarms and dashboard, and who may read them."""
+
+    def __init__(self, scope: Construct, id: str, *, vpc: ec2.IVpc, version: int = 1, **kwargs: Any) -> None:
+        super().__init__(scope, id, **kwargs)
+        NetworkMonitorProvider.configure(self, quotas=RAISED_QUOTAS, log_retention=logs.RetentionDays.ONE_MONTH)
+        service_port = CfnParameter(
+            self, "ServicePort", type="Number", default=443, min_value=1, max_value=65535,
+            description="The data centres' TCP service port",
+        )  # fmt: skip
+        private = vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+        shared = [
+            self.format_arn(service="ec2", resource="subnet", resource_name=subnet_id)
+            for subnet_id in SHARED_SERVICES_SUBNETS
+        ]
+
+        monitor = NetworkMonitor(
+            self, "DataCentres", aggregation_period=Duration.seconds(30), tags={"purpose": "hybrid-connectivity"}
+        )
+        monitor.add_probes(
+            sources=private,
+            destinations=DATA_CENTRES,
+            protocol=ProbeProtocol.TCP,
+            destination_port=service_port.value_as_number,
+        )
+        monitor.add_probes(sources=private, destinations=GATEWAYS, protocol=ProbeProtocol.ICMP)
+        monitor.add_probe(
+            name="bastion-ssh",
+            source=private.subnets[0],
+            destination="10.100.30.10",
+            protocol=ProbeProtocol.TCP,
+            destination_port=22 if version == 1 else 2222,
+        )
+        monitor.add_probe(
+            name="recovery-site",
+            source_arn=shared[0],
+            destination="10.200.0.1",
+            protocol=ProbeProtocol.ICMP,
+            enabled=version >= 2,  # paused while the site is in its maintenance window
+        )
+        monitor.add_probe_alarms(packet_loss_percent=5, rtt_threshold=Duration.millis(50))
+        self.paging = monitor.add_aggregate_alarms()
+
+        branches = NetworkMonitor.fan_out(
+            self, "Branches", sources=shared, destinations=BRANCHES, protocol=ProbeProtocol.ICMP,
+            tags={"purpose": "branches"},
+        )  # fmt: skip
+        legacy = NetworkMonitor.from_monitor_name(self, "LegacyDx", "legacy-dx-monitor")
+        transit = NetworkMonitor.from_monitor_arn(
+            self, "Transit", "arn:aws:networkmonitor:eu-west-1:999999999999:monitor/transit-hub"
+        )
+        cloudwatch.Dashboard(
+            self,
+            "Dashboard",
+            widgets=[
+                monitor.dashboard_widgets(),
+                *(m.dashboard_widgets() for m in branches),
+                [
+                    cloudwatch.GraphWidget(
+                        title="Legacy Direct Connect and transit hub",
+                        left=[
+                            legacy.metric_packet_loss(probe_id="probe-0123456789abcdefghij0"),
+                            transit.metric_packet_loss(probe_id="probe-9876543210abcdefghij0"),
+                        ],
+                    )
+                ],
+            ],
+        )
+
+        operators = iam.Role(self, "NetworkOperators", assumed_by=iam.AccountRootPrincipal())
+        for readable in (monitor, *branches, legacy):
+            readable.grant_read(operators)
+        Validations.of(operators).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions::AwsSolutions-IAM5[Resource::*]",
+                reason="networkmonitor:ListMonitors has no resource type: IAM authorizes it on * only.",
+            )
+        )
+        tagging = iam.Role(self, "CostTagging", assumed_by=iam.AccountRootPrincipal())
+        monitor.grant(tagging, "networkmonitor:TagResource", "networkmonitor:ListTagsForResource")
+        Tags.of(self).add("cost-centre", "network")
+
+
+def build(app: App, *, version: int | None = None, env: Any = None) -> tuple[NetworkStack, MonitoringStack]:
+    """Both stacks in `app`; the version from the app's `version` context unless given."""
+    version = version if version is not None else int(app.node.try_get_context("version") or 1)
+    network = NetworkStack(app, NETWORK_STACK, env=env)
+    monitoring = MonitoringStack(app, MONITORING_STACK, vpc=network.vpc, version=version, env=env)
+    return network, monitoring
