@@ -74,6 +74,9 @@ class Resolver:
             return self._named(".".join(value["Fn::GetAtt"]))
         if set(value) == {"Fn::ImportValue"}:
             return self._named(f"ImportValue:{self(value['Fn::ImportValue'])}")
+        if set(value) == {"Fn::GetStackOutput"} and isinstance(value["Fn::GetStackOutput"], Mapping):
+            output = self(value["Fn::GetStackOutput"])  # a weak cross-stack reference
+            return self._named(f"StackOutput:{output.get('StackName')}.{output.get('OutputName')}")
         return {k: self(v) for k, v in value.items()}
 
     def _named(self, name: str) -> str:

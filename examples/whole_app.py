@@ -43,7 +43,8 @@ BRANCHES = [f"10.50.{i}.1" for i in range(1, 6)]
 
 
 class NetworkStack(Stack):
-    """The VPC, with an isolated subnet per AZ for the probes."""
+    """The VPC, with an isolated subnet per AZ for the probes and flow logs (the probes say that a path
+    degrades, the flow logs help say why)."""
 
     def __init__(self, scope: Construct, id: str, **kwargs: Any) -> None:
         super().__init__(scope, id, **kwargs)
@@ -56,6 +57,7 @@ class NetworkStack(Stack):
             subnet_configuration=[
                 ec2.SubnetConfiguration(name="Probes", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=24)
             ],
+            flow_logs={"All": ec2.FlowLogOptions(traffic_type=ec2.FlowLogTrafficType.ALL)},
         )
 
 

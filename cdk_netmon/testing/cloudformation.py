@@ -456,11 +456,11 @@ class StackDriver:
         found = self.stack_outputs.get(f"{region}/{stack}", {})
         if name in found:
             return found[name]
-        needed = f"{stack}.{name}"
+        needed = f"StackOutput:{stack}.{name}"
         if needed in self.refs:
             return self.refs[needed]
         raise UnsupportedTemplateError(
-            f"Fn::GetStackOutput {needed}: no stack {stack} deployed before this one in {region} has that output",
+            f"Fn::GetStackOutput {stack}.{name}: no stack {stack} deployed before this one in {region} has that output",
             needed,
         )
 
