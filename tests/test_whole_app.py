@@ -160,7 +160,7 @@ def test_the_offline_command_deploys_both_versions_and_destroys_them_with_no_fla
     assert output.index("Deploying NetmonNetwork") < output.index("Deploying NetmonMonitoring")
     update = output[output.index("Updating NetmonMonitoring") :]
     assert update.split("Write calls: ", 1)[1].startswith("UpdateProbe, UpdateProbe\n")
-    assert "TCP  subnet-" in update and "-> 10.100.30.10:2222" in update
+    assert "-> 10.100.30.10:2222" in update
     assert output.rstrip().endswith(
         "Destroyed 2 stacks: the emulator holds 0 monitors, its EC2 0 security groups of the service."
     )
@@ -250,7 +250,8 @@ def test_the_local_cloud_deploys_updates_and_destroys_both_stacks(tmp_path: Path
         assert sorted(len(m["probes"]) for m in created.values()) == [10, 20]
         vpcs = {p["vpcId"] for m in created.values() for p in m["probes"]}
         stack_vpc = {p["vpcId"] for m in created.values() for p in m["probes"] if p["destination"] == "10.100.0.1"}
-        assert len(stack_vpc) == 1 and stack_vpc < vpcs
+        assert len(stack_vpc) == 1
+        assert stack_vpc < vpcs  # the shared-services subnets are in a VPC of their own
 
         v2 = cloud.synth(tmp_path / "v2", app=APP, context=["version=2"])
         calls = len(cloud.emulator_calls())
