@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -59,9 +60,9 @@ USER_APP = textwrap.dedent(
 
 
 @pytest.fixture(scope="module")
-def clean_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The wheel, built by a PEP 517 build, installed with its declared dependencies alone."""
-    work = tmp_path_factory.mktemp("clean-install")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel, built by a PEP 517 build."""
+    work = tmp_path_factory.mktemp("wheel")
     subprocess.run(
         [
             sys.executable,
@@ -78,13 +79,18 @@ def clean_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
         capture_output=True,
         timeout=300,
     )
-    [wheel] = work.glob("cdk_netmon-*.whl")
-    packages = {name.split("/")[0] for name in zipfile.ZipFile(wheel).namelist()}
+    [built] = work.glob("cdk_netmon-*.whl")
+    packages = {name.split("/")[0] for name in zipfile.ZipFile(built).namelist()}
     assert packages == {"cdk_netmon", f"cdk_netmon-{__version__}.dist-info"}  # no localcloud, tests or examples
+    return built
+
+
+def venv_with(work: Path, requirement: str) -> Path:
+    """A fresh virtualenv in `work` with `requirement` (the wheel, perhaps with extras) installed.
+    The pins the project tested (requirements-dev.txt) are constraints: what is installed is only
+    what the wheel declares, at the versions CI knows."""
     venv = work / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
-    # The pins the project tested (requirements-dev.txt) as constraints: what is installed is only
-    # what the wheel declares, at the versions CI knows.
     installed = subprocess.run(
         [
             str(venv / "bin" / "python"),
@@ -95,15 +101,21 @@ def clean_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "--disable-pip-version-check",
             "--constraint",
             str(ROOT / "requirements-dev.txt"),
-            str(wheel),
+            requirement,
         ],
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=900,
         check=False,
     )
     assert installed.returncode == 0, installed.stderr
     return venv
+
+
+@pytest.fixture(scope="module")
+def clean_venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel installed with its declared dependencies alone."""
+    return venv_with(tmp_path_factory.mktemp("clean-install"), str(wheel))
 
 
 def test_the_clean_install_has_no_boto3(clean_venv: Path) -> None:
@@ -165,3 +177,32 @@ def test_importing_the_library_needs_neither_boto3_nor_botocore() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("ok")
+
+
+def test_the_readmes_snapshot_test_runs_as_the_readme_says(wheel: Path, tmp_path: Path) -> None:
+    """`pip install "cdk-netmon[snapshot]"` (with the kit) gives what the README's snapshot test
+    needs; its first `pytest --snapshot-update` writes the snapshot, and `pytest` then passes."""
+    venv = venv_with(tmp_path / "user", f"{wheel}[testing,snapshot]")
+    [block] = [
+        b
+        for b in re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.DOTALL)
+        if b.startswith("# tests/test_snapshot.py")
+    ]
+    project = tmp_path / "project"
+    (project / "tests").mkdir(parents=True)
+    (project / "tests" / "test_snapshot.py").write_text(block)
+    env = {**os.environ, "JSII_NODE": str(VENV_BIN / "node"), "PYTHONPATH": ""}
+
+    def pytest_run(*arguments: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(venv / "bin" / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", *arguments],
+            cwd=project, env=env, capture_output=True, text=True, timeout=600, check=False,
+        )  # fmt: skip
+
+    first = pytest_run("--snapshot-update")
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "1 snapshot generated" in first.stdout
+    assert list((project / "tests" / "__snapshots__").glob("*.ambr"))
+    again = pytest_run()
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "1 snapshot passed" in again.stdout
