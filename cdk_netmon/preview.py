@@ -707,7 +707,7 @@ def run(
         out_lines = [f"Plan for {stack.stack_name}: {stack.source} against {against.source}"]
         plans = _against(stack, new, against, old)
     else:
-        _check_resolved(unresolved)
+        _check_resolved(stack, unresolved)
         live, others = live_monitors(client, stack.stack_name, [monitor.spec.name for monitor in new.values()])
         out_lines = [f"Plan for {stack.stack_name}: {stack.source} against the live account (read-only)"]
         plans = _live(stack, new, live, others)
@@ -822,19 +822,19 @@ def _check_parameters(
             raise InputError(f"{option} {name}: {which}{listed}")
 
 
-def _check_resolved(unresolved: set[str]) -> None:
+def _check_resolved(stack: StackInput, unresolved: set[str]) -> None:
     """Live, every value that identifies a probe must be concrete."""
-    unevaluated = sorted(name.split(":")[0] for name in unresolved if name.startswith("Fn::"))
+    unevaluated = sorted({name.split(":")[0] for name in unresolved if name.startswith("Fn::")})
     needed = sorted(name for name in unresolved if not name.startswith("Fn::"))
     if unevaluated:
         raise InputError(
-            f"to compare with the live account the plan needs concrete values; it does not evaluate "
-            f"{', '.join(sorted(set(unevaluated)))} in the template's monitors"
+            f"{stack.source}: to compare with the live account the plan needs concrete values; "
+            f"it does not evaluate {', '.join(unevaluated)} in the template's monitors"
         )
     if needed:
         raise InputError(
-            "to compare with the live account, give each of these (--ref NAME=VALUE, --parameter NAME=VALUE, "
-            f"or --account, --region): {', '.join(needed)}"
+            f"{stack.source}: to compare with the live account, give each of these (--ref NAME=VALUE, "
+            f"--parameter NAME=VALUE, or --account, --region): {', '.join(needed)}"
         )
 
 

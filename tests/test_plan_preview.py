@@ -144,7 +144,7 @@ def test_live_it_asks_for_what_it_cannot_resolve() -> None:
         probe["SourceArn"] = {"Fn::Join": ["", ["arn:aws:ec2:eu-west-1:123456789012:subnet/", {"Ref": "Subnet1"}]]}
     with offline() as emulator:
         client = boto3.client("networkmonitor", **emulator.client_options())
-        with pytest.raises(InputError, match=r"--ref NAME=VALUE.*Subnet1"):
+        with pytest.raises(InputError, match=r"^new.template.json: .*--ref NAME=VALUE.*Subnet1"):
             planned(body, client=client)
         code, text, _ = planned(body, client=client, refs={"Subnet1": "subnet-0a1b2c3d4e5f60001"})
         assert "subnet-0a1b2c3d4e5f60001 -> 10.0.0.1 ICMP" in text
