@@ -29,42 +29,59 @@ class StackInput:
 
 
 def read_input(path: Path, stack: str | None = None) -> StackInput:
-    """A template file, or a cloud assembly (its directory or manifest.json) and a stack in it."""
+    """A template file, or a cloud assembly (its directory or manifest.json) and a stack in it,
+    named by its artifact id or its stack name."""
+    artifact: Mapping[str, Any] | None
     if path.is_dir() or path.name == "manifest.json":
         assembly = path if path.is_dir() else path.parent
-        manifest = _manifest(assembly)
-        stacks = {
-            name: artifact
-            for name, artifact in manifest.get("artifacts", {}).items()
-            if artifact.get("type") == "aws:cloudformation:stack"
-        }
-        if stack is None and len(stacks) == 1:
+        stacks = _stacks(assembly)
+        names = ", ".join(sorted(stacks)) or "(none)"
+        if stack is None and len(stacks) != 1:
+            several = f"several stacks: name one with --stack ({names})" if stacks else "no stack"
+            raise InputError(f"{assembly} holds {several}")
+        if stack is None:
             [stack] = stacks
-        if stack not in stacks:
-            raise InputError(f"{assembly}: name a stack with --stack, one of: {', '.join(sorted(stacks)) or '(none)'}")
-        artifact = stacks[stack]
-        template_path = assembly / artifact["properties"]["templateFile"]
-    else:
+        found = stacks.get(stack) or next(
+            (a for a in stacks.values() if a["properties"].get("stackName") == stack), None
+        )
+        if found is None:
+            raise InputError(f"{assembly}: no stack {stack} in this cloud assembly; its stacks: {names}")
+        template_file = found["properties"].get("templateFile")
+        if not isinstance(template_file, str):
+            raise InputError(f"{assembly / 'manifest.json'}: stack {stack} names no templateFile")
+        template_path, artifact = assembly / template_file, found
+    else:  # a template file; the manifest beside it, if any, gives its stack's environment
         template_path, artifact = path, _artifact_of(path)
-    try:
-        template = json.loads(template_path.read_text())
-    except FileNotFoundError:
-        raise InputError(f"{template_path} does not exist") from None
-    except json.JSONDecodeError as error:
-        raise InputError(f"{template_path} is not JSON: {error}") from None
+    template = _json(template_path)
     if not isinstance(template, dict) or "Resources" not in template:
         raise InputError(f"{template_path} is not a CloudFormation template (it has no Resources)")
     account, region = _environment(artifact)
     name = (artifact or {}).get("properties", {}).get("stackName") or template_path.name.split(".")[0]
-    return StackInput(template, name, account, region, str(template_path))
+    return StackInput(template, str(name), account, region, str(template_path))
+
+
+def _json(path: Path) -> Any:
+    """A JSON file's value; an InputError naming the file when it is missing, unreadable or not JSON."""
+    try:
+        return json.loads(path.read_bytes().decode())
+    except FileNotFoundError:
+        raise InputError(f"{path} does not exist") from None
+    except OSError as error:
+        raise InputError(f"{path} cannot be read: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        byte = error.object[error.start]
+        raise InputError(
+            f"{path} is not JSON: it is not UTF-8 text (byte 0x{byte:02x} at offset {error.start})"
+        ) from None
+    except json.JSONDecodeError as error:
+        raise InputError(f"{path} is not JSON: {error}") from None
 
 
 def read_app(path: Path) -> list[StackInput]:
     """Every stack of a cloud assembly, each after the stacks it depends on (its imports' exporters)."""
     assembly = path if path.is_dir() else path.parent
-    manifest = _manifest(assembly)
-    artifacts = manifest.get("artifacts", {})
-    stacks = [name for name, artifact in artifacts.items() if artifact.get("type") == "aws:cloudformation:stack"]
+    artifacts = _stacks(assembly)
+    stacks = list(artifacts)
     ordered: list[str] = []
 
     def visit(name: str, seen: tuple[str, ...] = ()) -> None:
@@ -72,7 +89,7 @@ def read_app(path: Path) -> list[StackInput]:
             return
         if name in seen:
             raise InputError(f"{assembly}: stacks depend on each other in a cycle: {' -> '.join([*seen, name])}")
-        for dependency in artifacts[name].get("dependencies", []):
+        for dependency in artifacts[name].get("dependencies") or []:
             visit(dependency, (*seen, name))
         ordered.append(name)
 
@@ -81,23 +98,28 @@ def read_app(path: Path) -> list[StackInput]:
     return [read_input(assembly, name) for name in ordered]
 
 
-def _manifest(assembly: Path) -> dict[str, Any]:
-    try:
-        return dict(json.loads((assembly / "manifest.json").read_text()))
-    except FileNotFoundError:
-        raise InputError(f"{assembly} is not a cloud assembly (no manifest.json): run cdk synth first") from None
+def _stacks(assembly: Path) -> dict[str, dict[str, Any]]:
+    """The stack artifacts of a cloud assembly's manifest, by artifact id."""
+    if not (assembly / "manifest.json").exists():
+        raise InputError(f"{assembly} is not a cloud assembly (no manifest.json): run cdk synth first")
+    manifest = _json(assembly / "manifest.json")
+    artifacts = manifest.get("artifacts") if isinstance(manifest, dict) else None
+    if not isinstance(artifacts, dict):
+        raise InputError(f"{assembly / 'manifest.json'} is not a cloud assembly's manifest (it has no artifacts)")
+    return {
+        name: {**artifact, "properties": dict(artifact.get("properties") or {})}
+        for name, artifact in artifacts.items()
+        if isinstance(artifact, dict) and artifact.get("type") == "aws:cloudformation:stack"
+    }
 
 
 def _artifact_of(template_path: Path) -> Mapping[str, Any] | None:
     """The manifest entry of a template that sits in a cloud assembly, for its environment."""
     try:
-        manifest = json.loads((template_path.parent / "manifest.json").read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
+        stacks = _stacks(template_path.parent)
+    except InputError:
         return None
-    for artifact in manifest.get("artifacts", {}).values():
-        if artifact.get("properties", {}).get("templateFile") == template_path.name:
-            return dict(artifact)
-    return None
+    return next((a for a in stacks.values() if a["properties"].get("templateFile") == template_path.name), None)
 
 
 def _environment(artifact: Mapping[str, Any] | None) -> tuple[str | None, str | None]:
@@ -116,3 +138,16 @@ def name_value(text: str, option: str) -> tuple[str, str]:
     if not separator or not name:
         raise InputError(f"{option} {text!r}: write it as NAME=VALUE")
     return name, value
+
+
+def delivered(value: Any) -> Any:
+    """A property as CloudFormation delivers it to a custom resource: every number and boolean a string."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, list):
+        return [delivered(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: delivered(v) for k, v in value.items()}
+    return value
