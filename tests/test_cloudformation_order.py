@@ -317,6 +317,31 @@ def test_a_retained_monitor_survives_a_failed_first_deploy() -> None:
         assert sorted(emulator.snapshot()) == ["onprem", "other"]
 
 
+def retained_except_on_create(*monitors: dict[str, object]) -> dict[str, Any]:
+    """RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE, as aws-cdk-lib writes it."""
+    written = template(*monitors)
+    for resource in written["Resources"].values():
+        if resource["Type"] == "Custom::NetworkMonitor":
+            resource.update({"DeletionPolicy": "RetainExceptOnCreate", "UpdateReplacePolicy": "Retain"})
+    return written
+
+
+def test_retain_except_on_create_keeps_a_removed_monitor_but_not_one_its_failed_create_made() -> None:
+    broken = {**OTHER, "probes": [{"sourceArn": B, "destination": "10.0.0.66", "protocol": "ICMP"}]}
+    with offline() as emulator:
+        emulator.out_of_band().force_error_on_probes_to("10.0.0.66")
+        stack = driver(emulator)
+        with pytest.raises(DeployFailedError, match=r"10\.0\.0\.66"):
+            stack.deploy(retained_except_on_create(NAMED, broken))
+        assert stack.retained == []  # the rollback of the create deletes what it made
+        assert emulator.snapshot() == {}
+        stack.deploy(retained_except_on_create(NAMED))
+        stack.deploy(retained_except_on_create(OTHER))  # NAMED's resource (Monitor0) now declares OTHER
+        stack.deploy(template(logical_ids=[]))
+        assert stack.retained == [("Monitor0", "onprem"), ("Monitor0", "other")]
+        assert sorted(emulator.snapshot()) == ["onprem", "other"]
+
+
 # --- parameters -----------------------------------------------------------------------------------
 
 

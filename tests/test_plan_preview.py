@@ -197,11 +197,6 @@ def the_driver_writes(old: dict[str, Any], new: dict[str, Any]) -> tuple[Counter
         return Counter(emulator.writes(before)), set(emulator.snapshot())
 
 
-RETAINED = pytest.mark.xfail(
-    strict=True, reason="the kit's StackDriver retains only on Retain; CloudFormation also on RetainExceptOnCreate"
-)
-
-
 @pytest.mark.parametrize(
     ("policy", "line", "calls"),
     [
@@ -226,7 +221,7 @@ def test_a_removed_monitor_is_deleted_unless_its_deletion_policy_retains_it(
     assert code == preview.EXIT_CHANGES  # the stack changes even where no call is made
 
 
-@pytest.mark.parametrize("policy", [None, "Delete", "Retain", pytest.param("RetainExceptOnCreate", marks=RETAINED)])
+@pytest.mark.parametrize("policy", [None, "Delete", "Retain", "RetainExceptOnCreate"])
 def test_the_plan_of_a_removal_is_what_the_kits_stackdriver_does(policy: str | None) -> None:
     old = with_policies(template(KEPT, monitor("removed", icmp(A, "10.1.0.1"))), deletion=policy)
     new = with_policies(template(KEPT), deletion=policy)

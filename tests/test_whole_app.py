@@ -141,7 +141,8 @@ def test_plan_between_the_versions_with_a_parameter_value(
     ])  # fmt: skip
     output = capsys.readouterr().out
     assert code == 2, output
-    assert re.search(r"~ probe bastion-ssh \(subnet-\S+ -> 10\.100\.30\.10:2222 TCP\): port 22 -> 2222", output)
+    source = r"\$\{StackOutput:NetmonNetwork\.PublishOutputRef\w+\}"  # the network stack's subnet
+    assert re.search(rf"~ probe bastion-ssh \({source} -> 10\.100\.30\.10:2222 TCP\): port 22 -> 2222", output)
     assert "~ probe recovery-site (subnet-0a1b2c3d4e5f60001 -> 10.200.0.1 ICMP): resumed" in output
     assert "10.100.20.15:8443 TCP" not in output  # the parameter's value is the same on both sides
     assert output.rstrip().endswith("Calls: UpdateProbe x2")

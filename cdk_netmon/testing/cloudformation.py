@@ -22,7 +22,8 @@ functions' environment (handed to `environment`, where the stack's quotas are):
 - destroy deletes the custom resources, then the policy.
 
 `DeletionPolicy: Retain` keeps a resource's monitor where CloudFormation would delete it: on destroy,
-on removal from the template, and when a failed deployment rolls back what it created.
+on removal from the template, and when a failed deployment rolls back what it created;
+`RetainExceptOnCreate` the same, except in that rollback.
 `UpdateReplacePolicy: Retain` keeps the old monitor of a replacement. Retained resources are listed
 in `retained`. Parameters take the values given in `parameters`, else their defaults. Other resource
 types are not deployed; references to them resolve from `refs` (see `placeholder_ids`, which
@@ -39,6 +40,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol
 
+from cdk_netmon.assembly import delivered
 from cdk_netmon.handler.model import RESOURCE_TYPE
 
 from .defaults import DEFAULT_ACCOUNT, DEFAULT_REGION
@@ -48,6 +50,10 @@ from .provider import handler_resources
 CREATE_FAILED_MARKER = "AWSCDK::CustomResourceProviderFramework::CREATE_FAILED"
 RETAIN, DELETE = "Retain", "Delete"
 """The DeletionPolicy and UpdateReplacePolicy values the stand-in honours (Delete by default)."""
+RETAIN_EXCEPT_ON_CREATE = "RetainExceptOnCreate"
+"""A DeletionPolicy that retains as Retain does, except when the rollback of the stack operation
+that created the resource deletes it (CloudFormation's DeletionPolicy attribute page); aws-cdk-lib
+writes it for RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE."""
 
 Handler = Callable[[Mapping[str, Any], Any], Mapping[str, Any]]
 FailedReplacement = Literal["delete-new", "update-old"]
@@ -263,11 +269,14 @@ class StackDriver:
         except _ProviderFailure as failure:
             raise DeployFailedError(logical_id, f"DELETE_FAILED: {failure.reason}") from None
 
-    def _remove(self, logical_id: str, deployed: Deployed, policy: str, *, clean_up: bool) -> None:
+    def _remove(
+        self, logical_id: str, deployed: Deployed, policy: str, *, clean_up: bool, undoing_create: bool = False
+    ) -> None:
         """A Delete, unless `policy` (the DeletionPolicy, or the UpdateReplacePolicy of a replaced
-        resource) is Retain. A clean-up Delete's failure leaves the resource behind without failing
-        the stack; any other Delete's fails it."""
-        if policy == RETAIN:
+        resource) is Retain, or RetainExceptOnCreate where a rollback is not undoing the operation
+        that created the resource. A clean-up Delete's failure leaves the resource behind without
+        failing the stack; any other Delete's fails it."""
+        if policy == RETAIN or (policy == RETAIN_EXCEPT_ON_CREATE and not undoing_create):
             self.retained.append((logical_id, deployed.physical_id))
             return
         if not clean_up:
@@ -321,12 +330,12 @@ class StackDriver:
 
         if first:  # ROLLBACK_IN_PROGRESS: what was created goes, the policy last
             for logical_id, deployed in created:
-                self._remove(logical_id, deployed, deployed.deletion_policy, clean_up=False)
+                self._remove(logical_id, deployed, deployed.deletion_policy, clean_up=False, undoing_create=True)
             self._set_policy(NO_PERMISSIONS if self.policy is not None else None)
             return
         self._set_policy(policy_before)
         for logical_id, deployed in created:  # UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS
-            self._remove(logical_id, deployed, deployed.deletion_policy, clean_up=True)
+            self._remove(logical_id, deployed, deployed.deletion_policy, clean_up=True, undoing_create=True)
 
     def _request(
         self,
@@ -345,12 +354,12 @@ class StackDriver:
             "RequestId": str(uuid.uuid4()),
             "LogicalResourceId": logical_id,
             "ResourceType": RESOURCE_TYPE,
-            "ResourceProperties": stringify(properties),
+            "ResourceProperties": delivered(properties),
         }
         if physical_id is not None:
             event["PhysicalResourceId"] = physical_id
         if old is not None:
-            event["OldResourceProperties"] = stringify(old)
+            event["OldResourceProperties"] = delivered(old)
         result = self._provide(event)
         if self.deliver_twice:
             result = self._provide(event)
@@ -509,19 +518,6 @@ def custom_resources(template: Mapping[str, Any]) -> dict[str, Mapping[str, Any]
         if "Condition" in resource:
             raise UnsupportedTemplateError(f"{logical_id} has a Condition, which the offline driver does not evaluate")
     return found
-
-
-def stringify(value: Any) -> Any:
-    """CloudFormation turns every number and boolean in custom resource properties into a string."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    if isinstance(value, list):
-        return [stringify(v) for v in value]
-    if isinstance(value, dict):
-        return {k: stringify(v) for k, v in value.items()}
-    return value
 
 
 def placeholder_ids(
