@@ -2,6 +2,6 @@
 
 import sys
 
-from localcloud import main
+from localcloud.command import main
 
 sys.exit(main())
