@@ -14,6 +14,7 @@ from typing import Any
 from aws_cdk import Token
 
 _TOKEN_MARKER = "{Token["
+_LIST_TOKEN_MARKER = "#{Token["
 
 
 def ec2_type(name: str) -> Any:
@@ -39,6 +40,17 @@ def is_unresolved(value: Any) -> bool:
     if isinstance(value, float) and not math.isfinite(value):
         return False
     return bool(Token.is_unresolved(value))
+
+
+def is_list_element(value: object) -> bool:
+    """A string that stands for a deploy-time list (`CfnParameter(type="CommaDelimitedList").value_as_list`
+    is one), or an element of one taken with `[i]`: aws-cdk-lib refuses it wherever a string belongs."""
+    return isinstance(value, str) and _LIST_TOKEN_MARKER in value
+
+
+def is_list_token(value: object) -> bool:
+    """A deploy-time list (a list parameter's `value_as_list`, `Fn.split`), which holds no items at synth."""
+    return isinstance(value, list | tuple) and any(is_list_element(item) for item in value)
 
 
 def implements(value: object, interface: Any) -> bool:

@@ -18,12 +18,11 @@ from cdk_netmon.handler.lifecycle import (
     ABANDONED_MONITOR,
     GIVE_UP_AFTER_SECONDS,
     GIVE_UP_AT,
-    RESPONSE_LIMIT_BYTES,
     Handler,
     MonitorFailedError,
     SecurityGroupInUseError,
 )
-from cdk_netmon.handler.model import InvalidSpecError
+from cdk_netmon.handler.model import RESPONSE_LIMIT_BYTES, InvalidSpecError
 from cdk_netmon.handler.plan import client_token
 from tests.handler_events import (
     ACCOUNT_PREFIX,

@@ -30,15 +30,23 @@ from typing import Any
 
 from . import service
 from .clients import Ec2Client, NetworkMonitorClient
-from .model import ERROR, OWNERSHIP_PROPERTY, LiveMonitor, MonitorSpec, Owner, Verdict, declared_name
+from .model import (
+    ERROR,
+    OWNERSHIP_PROPERTY,
+    RESPONSE_LIMIT_BYTES,
+    LiveMonitor,
+    MonitorSpec,
+    Owner,
+    Verdict,
+    declared_name,
+    response_data,
+    response_size,
+)
 from .plan import client_token, plan_changes
 from .rules import DEFAULT_QUOTAS, QUOTAS_VARIABLE, Quotas, check_monitor_name
 from .security_groups import SecurityGroups, leftovers, probe_vpcs
 
 log = logging.getLogger(__name__)
-
-RESPONSE_LIMIT_BYTES = 4096
-"""CloudFormation refuses a custom resource response larger than this, Data included."""
 
 ABANDONED_MONITOR = "AbandonedMonitor"
 """Set by on_event when an Update rolls back a replacement: the monitor the failed update created,
@@ -58,6 +66,10 @@ class MonitorFailedError(RuntimeError):
 
 class SecurityGroupInUseError(RuntimeError):
     """A security group the service left is still in use when the handler stops waiting."""
+
+
+class ResponseTooLongError(RuntimeError):
+    """The answer would not fit in CloudFormation's response: said in a message that does."""
 
 
 @dataclass(frozen=True)
@@ -238,7 +250,27 @@ class Handler:
         vpcs = probe_vpcs(live)
         if vpcs is not None and not self._remove_security_groups(request, spec.name, vpcs):
             return {"IsComplete": False}
-        return {"IsComplete": True, "Data": response_data(spec, live)}
+        return {"IsComplete": True, "Data": self._answer(request, spec, live)}
+
+    def _answer(self, request: Request, spec: MonitorSpec, live: LiveMonitor) -> dict[str, str]:
+        """The attributes, measured as the framework will send them: a response over CloudFormation's
+        limit would be refused and the outcome lost, so it fails here with a message that fits."""
+        by_identity = {p.spec.identity: p.probe_id for p in live.probes}
+        data = response_data(live.arn, live.name, {p.key: by_identity[p.identity] for p in spec.probes})
+        size = response_size(
+            stack_id=request.stack_id,
+            request_id=request.request_id,
+            logical_id=request.logical_id,
+            physical_id=str(request.physical_id),
+            data=data,
+        )
+        if size > RESPONSE_LIMIT_BYTES:
+            raise ResponseTooLongError(
+                f"monitor {spec.name!r}: the response to CloudFormation would be {size:,} bytes, over its limit of "
+                f"{RESPONSE_LIMIT_BYTES:,}, with {len(spec.probes)} ProbeId attributes; give the probes shorter "
+                "names, or spread them over several monitors"
+            )
+        return data
 
 
 @functools.cache
@@ -276,16 +308,6 @@ def _failures(live: LiveMonitor, kept_probe_ids: frozenset[str]) -> list[str]:
         if p.state == ERROR and p.probe_id in kept_probe_ids
     ]
     return failures
-
-
-def response_data(spec: MonitorSpec, live: LiveMonitor) -> dict[str, str]:
-    """Attributes for Fn::GetAtt: the ARN, the name, and `ProbeId.<key>` for each declared probe
-    (its key in `Probes`; its index for properties of releases up to 0.2.0)."""
-    by_identity = {p.spec.identity: p.probe_id for p in live.probes}
-    data = {"MonitorArn": live.arn, "MonitorName": live.name}
-    for probe in spec.probes:
-        data[f"ProbeId.{probe.key}"] = by_identity[probe.identity]
-    return data
 
 
 def _names_a_monitor(physical_id: str | None) -> bool:
