@@ -32,14 +32,29 @@ def is_ec2(value: object, name: str) -> bool:
 
 def is_unresolved(value: Any) -> bool:
     """Token.is_unresolved without a round trip to jsii for the plain values that dominate. NaN and
-    infinities are no tokens (and JSON, so jsii, cannot carry them)."""
+    infinities are no tokens (and JSON, so jsii, cannot carry them); nor is any Python object jsii
+    knows nothing of (it cannot carry those either), nor a dict. A list is one as aws-cdk-lib's
+    `unresolved` says: a list token."""
     if value is None or isinstance(value, bool | int):
         return False
     if isinstance(value, str):
         return _TOKEN_MARKER in value
-    if isinstance(value, float) and not math.isfinite(value):
+    if isinstance(value, float):
+        return math.isfinite(value) and bool(Token.is_unresolved(value))
+    if isinstance(value, list | tuple):
+        return is_list_token(value)
+    if not _known_to_jsii(value):
         return False
     return bool(Token.is_unresolved(value))
+
+
+def _known_to_jsii(value: object) -> bool:
+    """An object of aws-cdk-lib (or another jsii library), or of a class that implements one of its
+    interfaces: what jsii can hand over."""
+    kind = type(value)
+    return (
+        hasattr(value, "__jsii_ref__") or hasattr(kind, "__jsii_type__") or bool(getattr(kind, "__jsii_ifaces__", None))
+    )
 
 
 def is_list_element(value: object) -> bool:

@@ -147,7 +147,7 @@ class _NetworkMonitorBase(Resource):
     def _default_period(self) -> Duration:
         return Duration.seconds(DEFAULT_AGGREGATION_PERIOD)
 
-    def _probe_id_and_label(self, probe: MonitorProbe) -> tuple[str, str]:
+    def _probe_id_and_label(self, probe: MonitorProbe, where: str) -> tuple[str, str] | None:
         raise ValueError(
             f"{self.node.path}: an imported monitor has no probes of this app; pass the probe's id as probe_id"
         )
@@ -198,18 +198,37 @@ class _NetworkMonitorBase(Resource):
         for HealthIndicator); the label names the probe (`TCP subnet-0abc -> 10.0.0.1:443`); no
         unit, since the published units are not confirmed.
         """
-        if probe is not None and probe_id is not None:
-            raise ValueError(f"{self.node.path}: give the probe or its probe_id, not both")
         from . import metrics  # aws-cdk-lib's CloudWatch, only once a metric helper runs
 
-        problems = metrics.option_problems(f"metric({metric_name})", options)
+        where = f"metric({metric_name})"
+        problems = metrics.option_problems(where, options)
+        if not isinstance(metric_name, str) or not metric_name or is_list_element(metric_name):
+            problems.append(
+                f"metric: metric_name {metric_name!r} is not a metric's name; pass 'RTT', 'PacketLoss' or "
+                "'HealthIndicator' (or use metric_rtt, ...)"
+            )
+            metric_name = metrics.RTT
+        if probe is not None and probe_id is not None:
+            problems.append(f"{where}: give the probe or its probe_id, not both")
+            probe_id = None
+        elif probe_id is not None and (
+            not isinstance(probe_id, str)
+            or is_list_element(probe_id)
+            or (not is_unresolved(probe_id) and not 1 <= len(probe_id) <= 255)  # a metric dimension's bounds
+        ):
+            problems.append(
+                f"{where}: probe_id {probe_id!r} is {kind(probe_id)}; pass a probe's id, such as 'probe-...'"
+            )
+            probe_id = None
         if problems:
             self._report(problems)  # and the metric is made from the defaults
             options = {}
         label = options.get("label")
         if probe is not None:
-            probe_id, probe_label = self._probe_id_and_label(probe)
-            label = label if label is not None else probe_label
+            found = self._probe_id_and_label(probe, where)
+            if found is not None:
+                probe_id, probe_label = found
+                label = label if label is not None else probe_label
         return metrics.metric(
             self.monitor_name,
             metric_name,
@@ -614,8 +633,11 @@ class NetworkMonitor(_NetworkMonitorBase):
                 f"add_aggregate_alarms: no add_probe_alarms(id={id!r}) before it; call add_probe_alarms first"
             )
             return None
-        if alarm_name_prefix is not None and not isinstance(alarm_name_prefix, str):
-            self._later_problems.append(f"add_aggregate_alarms: alarm_name_prefix {alarm_name_prefix!r} is not a str")
+        from . import metrics  # aws-cdk-lib's CloudWatch, only once a metric helper runs
+
+        problems = metrics.alarm_name_prefix_problems("add_aggregate_alarms", alarm_name_prefix)
+        if problems:
+            self._later_problems += problems
             return None
         probes = dict(zip(self._probe_keys().values(), self._probes, strict=True))
         members = []
@@ -627,8 +649,6 @@ class NetworkMonitor(_NetworkMonitorBase):
             destination = probe.destination if literal else f"deploy-time destination of {probe_metrics.key}"
             subnet = _literal_source(probe) or f"deploy-time source of {probe_metrics.key}"
             members.append((alarm, str(destination), subnet))
-        from . import metrics  # aws-cdk-lib's CloudWatch, only once a metric helper runs
-
         return metrics.aggregate_alarms(
             self, members, prefix=f"{prefix}Aggregate", title=self.node.path, alarm_name_prefix=alarm_name_prefix
         )
@@ -637,9 +657,14 @@ class NetworkMonitor(_NetworkMonitorBase):
         self, *, title: str | None = None, period: Duration | None = None, width: int = 8, height: int = 6
     ) -> list[cloudwatch.IWidget]:
         """Round-trip time, packet loss and AWS network health, one line per probe, for
-        `cloudwatch.Dashboard(widgets=[monitor.dashboard_widgets()])`. Default title: the monitor's name."""
+        `cloudwatch.Dashboard(widgets=[monitor.dashboard_widgets()])`. Default title: the monitor's name.
+        Options of the wrong type or range join the synth report, and their defaults are used."""
         from . import metrics  # aws-cdk-lib's CloudWatch, only once a metric helper runs
 
+        problems = metrics.dashboard_problems(title=title, period=period, width=width, height=height)
+        if problems:
+            self._later_problems += problems
+            title, period, width, height = None, None, 8, 6
         return metrics.dashboard_widgets(
             title if title is not None else self.monitor_name,
             [self._probe_metrics(p, period, labelled=True) for p in self._real_probes()],
@@ -650,7 +675,9 @@ class NetworkMonitor(_NetworkMonitorBase):
     def _probe_metrics(self, probe: MonitorProbe, period: Duration | None, *, labelled: bool) -> metrics.ProbeMetrics:
         """A probe's metrics; alarms take them unlabelled, since a label turns an alarm's metric
         into a metric-math expression (their description names the probe instead)."""
-        probe_id, label = self._probe_id_and_label(probe)
+        found = self._probe_id_and_label(probe, "metrics")
+        assert found is not None  # one of this monitor's probes
+        probe_id, label = found
         options: dict[str, Any] = {"probe_id": probe_id, "label": label if labelled else None, "period": period}
         from . import metrics  # aws-cdk-lib's CloudWatch, only once a metric helper runs
 
@@ -662,9 +689,16 @@ class NetworkMonitor(_NetworkMonitorBase):
             health=self.metric_health_indicator(**options),
         )
 
-    def _probe_id_and_label(self, probe: MonitorProbe) -> tuple[str, str]:
+    def _probe_id_and_label(self, probe: MonitorProbe, where: str) -> tuple[str, str] | None:
+        """The probe's id and label; None, with the problem in the report, for no probe of this monitor."""
+        if not isinstance(probe, MonitorProbe) or not any(candidate is probe for candidate in self._probes):
+            self._report([f"{where}: probe {_described(probe)} is not one of this monitor's probes; pass one of them"])
+            return None
         probe_id = self.probe_id(probe)
-        source = _literal_source(probe) or "a deploy-time source"
+        if implements(probe.source, ec2_type("ISubnet")):
+            source = probe.source.subnet_id  # type: ignore[union-attr]  # a token reads as the subnet's Ref
+        else:
+            source = _text(probe.source_arn, "a deploy-time source").rsplit("/", 1)[-1]
         return probe_id, f"{_protocol_name(probe)} {source} -> {_endpoint(probe)}"
 
     def _real_probes(self) -> list[MonitorProbe]:
@@ -672,7 +706,11 @@ class NetworkMonitor(_NetworkMonitorBase):
         return [p for p in self._probes if isinstance(p, MonitorProbe)]
 
     def _default_period(self) -> Duration:
-        return self.aggregation_period
+        """The aggregation period, where it is one a metric can take (a wrong one is in the report, a
+        deploy-time one is unknown: a minute, the service's default)."""
+        seconds = self._period_seconds
+        known = isinstance(seconds, int) and seconds in (30, 60)
+        return Duration.seconds(seconds if known else DEFAULT_AGGREGATION_PERIOD)
 
     def _report(self, problems: list[str]) -> None:
         self._later_problems += problems
@@ -1022,6 +1060,13 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
+def _described(probe: object) -> str:
+    """A probe as messages name it: by its destination, else by its type."""
+    if isinstance(probe, MonitorProbe) and isinstance(probe.destination, str) and not is_unresolved(probe.destination):
+        return f"to {probe.destination}"
+    return kind(probe)
+
+
 def _protocol_name(probe: MonitorProbe) -> str:
     """TCP or ICMP; a protocol of the wrong type (in the synth report) as a word that cannot be a token."""
     if isinstance(probe.protocol, ProbeProtocol):
@@ -1031,4 +1076,12 @@ def _protocol_name(probe: MonitorProbe) -> str:
 
 def _endpoint(probe: MonitorProbe) -> str:
     port = whole_number(probe.destination_port) if probe.protocol is ProbeProtocol.TCP else None
-    return endpoint(str(probe.destination), port)
+    return endpoint(_text(probe.destination, "a deploy-time destination"), None if port is None else _text(port, "?"))
+
+
+def _text(value: object, instead: str) -> str:
+    """A value as labels write it: a string as it is (a token reads as its reference), anything
+    else, and a deploy-time list that no string can hold, as `instead` (they are in the report)."""
+    if isinstance(value, str):
+        return instead if is_list_element(value) else value
+    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else instead

@@ -200,8 +200,8 @@ def test_metric_options_are_typed_and_win_over_the_defaults() -> None:
         "#d62728",
         cloudwatch.Unit.PERCENT,
     )
-    with pytest.raises(ValueError, match="give the probe or its probe_id, not both"):
-        monitor.metric_rtt(probe, probe_id="probe-x")
+    monitor.metric_rtt(probe, probe_id="probe-x")
+    assert "metric(RTT): give the probe or its probe_id, not both" in monitor.node.validate()
 
 
 def test_an_imported_monitor_takes_probe_ids() -> None:

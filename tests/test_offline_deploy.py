@@ -106,7 +106,8 @@ def test_successive_templates_are_updates_of_one_stack_with_their_write_calls(
     assert code == 0, output
     assert "(111122223333, eu-central-1)" in output
     assert re.search(r"Deploying v1 with \S+v1.json \(1 of 2\)\n(\[t\+.*\n)+Write calls: CreateMonitor\n", output)
-    assert re.search(r"Updating v1 with \S+v2.json \(2 of 2\)\n(\[t\+.*\n)+Write calls: UpdateProbe\n", output)
+    updated = r"Updating v1 with \S+v2.json \(2 of 2\)\n(\[t\+.*\n)+Write calls: TagResource, UpdateProbe\n"
+    assert re.search(updated, output)  # the request's mark, then the change
     assert re.search(r"TCP  subnet-0a1b2c3d4e5f60001 -> \[2001:db8::10\]:8443", output)
     assert output.rstrip().endswith(
         "Destroyed: the emulator holds 0 monitors, its EC2 0 security groups of the service."
@@ -126,7 +127,8 @@ def test_keep_and_state_let_a_later_run_deploy_the_next_change(
     assert main([str(v3), "--state", str(state), *region_args]) == 0
     output = capsys.readouterr().out
     assert f"Resumed v1 from {state}:" in output
-    assert re.search(r"Updating v1 with \S+v3.json \(1 of 1\)\n(\[t\+.*\n)+Write calls: CreateProbe\n", output)
+    updated = r"Updating v1 with \S+v3.json \(1 of 1\)\n(\[t\+.*\n)+Write calls: TagResource, CreateProbe\n"
+    assert re.search(updated, output)
     assert output.count("ACTIVE   ICMP") == 1
     assert "Destroyed: the emulator holds 0 monitors, its EC2 0 security groups of the service." in output
 

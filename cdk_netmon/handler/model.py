@@ -321,6 +321,14 @@ class MonitorSpec:
             quotas=quotas,
         )
 
+    @property
+    def digest(self) -> str:
+        """12 hex digits of what the monitor must be live, the same however the properties say it (a
+        0.2.0 `Monitor` string or properties of their own, probes in any order, keys aside)."""
+        probes = sorted(json.dumps([*p.identity, p.packet_size, p.state, p.tags], **_CANON) for p in self.probes)
+        canonical = json.dumps([self.name, self.aggregation_period, self.tags, probes], **_CANON)
+        return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
     def owned_by(self, owner: Owner) -> MonitorSpec:
         """The monitor as it must be live: the declared tags plus the ownership tags."""
         return MonitorSpec(self.name, self.aggregation_period, {**self.tags, **owner.tags}, self.probes)
@@ -333,6 +341,9 @@ class MonitorSpec:
             probes=[p.to_api("probeTags") for p in self.probes],
         )
         return {**document, "clientToken": client_token}
+
+
+_CANON: dict[str, Any] = {"sort_keys": True, "default": str}
 
 
 def declared_name(properties: Mapping[str, Any] | None) -> str | None:
@@ -388,6 +399,42 @@ class Owner:
 
     def without_legacy(self) -> Owner:
         return Owner(self.stack_id, self.logical_id)
+
+
+@dataclass(frozen=True)
+class Generation:
+    """One request of a resource, as the monitor's `cdk-netmon:generation` tag records the last that
+    wrote to it: when its on_event began (milliseconds on the handler's clock), its RequestId, and
+    the digest of the monitor it declares.
+
+    CloudFormation may cancel a request and send the next one (a rollback) while the Provider
+    framework's waiter of the cancelled one keeps polling (aws/aws-cdk#31541); a waiter that finds
+    a newer request's mark stops writing, so two waiters never fight over one monitor."""
+
+    started_ms: int
+    request_id: str
+    digest: str = ""
+
+    @property
+    def tag_value(self) -> str:
+        return f"{self.started_ms}:{self.request_id}:{self.digest}"
+
+    @classmethod
+    def of(cls, tags: Mapping[str, str]) -> Generation | None:
+        """The mark a live monitor carries; None where it has none (one of 0.2.0 or earlier) or one
+        that does not read."""
+        started, _, rest = str(tags.get(rules.GENERATION_TAG, "")).partition(":")
+        request_id, _, digest = rest.rpartition(":")
+        if not re.fullmatch(r"[0-9]{1,20}", started) or not request_id:
+            return None
+        return cls(int(started), request_id, digest)
+
+    def supersedes(self, other: Generation) -> bool:
+        """Whether this is a newer request than `other`; never the same request (CloudFormation may
+        deliver one request twice, each time with its RequestId)."""
+        if self.request_id == other.request_id:
+            return False
+        return (self.started_ms, self.request_id) > (other.started_ms, other.request_id)
 
 
 @dataclass(frozen=True)

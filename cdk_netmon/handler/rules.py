@@ -46,8 +46,11 @@ OWNER_TAG_PREFIX = "cdk-netmon:"
 OWNER_STACK_TAG = f"{OWNER_TAG_PREFIX}stack-id"
 OWNER_LOGICAL_ID_TAG = f"{OWNER_TAG_PREFIX}logical-id"
 OWNER_TAG_KEYS = (OWNER_STACK_TAG, OWNER_LOGICAL_ID_TAG)
-MAX_MONITOR_TAGS = MAX_TAGS - len(OWNER_TAG_KEYS)
-"""What a user may declare on a monitor: the service's 200, less the ownership tags the handler adds."""
+GENERATION_TAG = f"{OWNER_TAG_PREFIX}generation"
+"""The request that last wrote to the monitor (see `model.Generation`): the newest request wins."""
+HANDLER_TAG_KEYS = (*OWNER_TAG_KEYS, GENERATION_TAG)
+MAX_MONITOR_TAGS = MAX_TAGS - len(HANDLER_TAG_KEYS)
+"""What a user may declare on a monitor: the service's 200, less the tags the handler keeps there."""
 
 
 def check_monitor_name(field: str, name: object) -> list[str]:
