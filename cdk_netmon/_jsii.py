@@ -14,6 +14,7 @@ from typing import Any
 from aws_cdk import Token
 
 _TOKEN_MARKER = "{Token["
+_LIST_TOKEN_MARKER = "#{Token["
 
 
 def ec2_type(name: str) -> Any:
@@ -31,14 +32,40 @@ def is_ec2(value: object, name: str) -> bool:
 
 def is_unresolved(value: Any) -> bool:
     """Token.is_unresolved without a round trip to jsii for the plain values that dominate. NaN and
-    infinities are no tokens (and JSON, so jsii, cannot carry them)."""
+    infinities are no tokens (and JSON, so jsii, cannot carry them); nor is any Python object jsii
+    knows nothing of (it cannot carry those either), nor a dict. A list is one as aws-cdk-lib's
+    `unresolved` says: a list token."""
     if value is None or isinstance(value, bool | int):
         return False
     if isinstance(value, str):
         return _TOKEN_MARKER in value
-    if isinstance(value, float) and not math.isfinite(value):
+    if isinstance(value, float):
+        return math.isfinite(value) and bool(Token.is_unresolved(value))
+    if isinstance(value, list | tuple):
+        return is_list_token(value)
+    if not _known_to_jsii(value):
         return False
     return bool(Token.is_unresolved(value))
+
+
+def _known_to_jsii(value: object) -> bool:
+    """An object of aws-cdk-lib (or another jsii library), or of a class that implements one of its
+    interfaces: what jsii can hand over."""
+    kind = type(value)
+    return (
+        hasattr(value, "__jsii_ref__") or hasattr(kind, "__jsii_type__") or bool(getattr(kind, "__jsii_ifaces__", None))
+    )
+
+
+def is_list_element(value: object) -> bool:
+    """A string that stands for a deploy-time list (`CfnParameter(type="CommaDelimitedList").value_as_list`
+    is one), or an element of one taken with `[i]`: aws-cdk-lib refuses it wherever a string belongs."""
+    return isinstance(value, str) and _LIST_TOKEN_MARKER in value
+
+
+def is_list_token(value: object) -> bool:
+    """A deploy-time list (a list parameter's `value_as_list`, `Fn.split`), which holds no items at synth."""
+    return isinstance(value, list | tuple) and any(is_list_element(item) for item in value)
 
 
 def implements(value: object, interface: Any) -> bool:

@@ -19,6 +19,9 @@ from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
+from ._jsii import is_list_element, is_unresolved
+from .validation import list_element_problem
+
 NAMESPACE = "AWS/NetworkMonitor"
 RTT = "RTT"
 PACKET_LOSS = "PacketLoss"
@@ -58,7 +61,28 @@ def option_problems(where: str, options: Mapping[str, Any]) -> list[str]:
             problems.append(f"{where}: {name}={value!r} is not an option; allowed: {', '.join(_OPTION_TYPES)}")
         elif value is not None and not isinstance(value, _OPTION_TYPES[name][0]):
             problems.append(f"{where}: {name} {value!r} is {_kind(value)}; pass {_OPTION_TYPES[name][1]}")
+        elif is_list_element(value):
+            problems.append(list_element_problem(f"{where}: {name}"))
+        elif name == "period" and isinstance(value, Duration):
+            problems += period_problems(f"{where}: period", value)
     return problems
+
+
+def period_problems(field: str, period: Duration) -> list[str]:
+    """A metric's period is whole seconds known at synth: 1, 5, 10, 30 or a multiple of 60 (aws-cdk-lib's
+    `Metric` refuses anything else, as CloudWatch does; it cannot judge a token)."""
+    try:
+        seconds: Any = period.to_seconds()
+    except Exception:  # a fraction of a second, or a token in another unit
+        seconds = None
+    if (
+        not isinstance(seconds, int | float)
+        or not _is_number(seconds)
+        or is_unresolved(seconds)
+        or not (seconds in (1, 5, 10, 30) or (seconds > 0 and seconds % 60 == 0))
+    ):
+        return [f"{field} is not a metric period; allowed: 1, 5, 10 or 30 seconds, or whole minutes, known at synth"]
+    return []
 
 
 @dataclass(frozen=True)
@@ -104,6 +128,11 @@ class AlarmOptions:
             problems.append(
                 f"{where}: rtt_threshold {rtt_threshold!r} is {_kind(rtt_threshold)}, not a Duration; pass {hint}"
             )
+        elif rtt_threshold is not None and _milliseconds(rtt_threshold) is None:
+            problems.append(
+                f"{where}: rtt_threshold is not a finite number of milliseconds known at synth; pass such as "
+                "Duration.millis(50)"
+            )
         if not isinstance(health_indicator, bool):
             problems.append(
                 f"{where}: health_indicator {health_indicator!r} is {_kind(health_indicator)}, not a bool; "
@@ -126,21 +155,46 @@ class AlarmOptions:
             )
         if period is not None and not isinstance(period, Duration):
             problems.append(f"{where}: period {period!r} is {_kind(period)}, not a Duration; pass Duration.minutes(1)")
+        elif period is not None:
+            problems += period_problems(f"{where}: period", period)
         if not isinstance(treat_missing_data, cloudwatch.TreatMissingData):
             problems.append(
                 f"{where}: treat_missing_data {treat_missing_data!r} is {_kind(treat_missing_data)}; "
                 "pass a cloudwatch.TreatMissingData"
             )
-        if alarm_name_prefix is not None and (not isinstance(alarm_name_prefix, str) or len(alarm_name_prefix) > 100):
-            problems.append(
-                f"{where}: alarm_name_prefix {alarm_name_prefix!r} is not a str of at most 100 characters; "
-                "pass such as 'network-'"
-            )
+        problems += alarm_name_prefix_problems(where, alarm_name_prefix)
         return problems
 
 
+def alarm_name_prefix_problems(where: str, alarm_name_prefix: Any) -> list[str]:
+    if alarm_name_prefix is not None and (
+        not isinstance(alarm_name_prefix, str) or len(alarm_name_prefix) > 100 or is_list_element(alarm_name_prefix)
+    ):
+        return [
+            f"{where}: alarm_name_prefix {alarm_name_prefix!r} is not a str of at most 100 characters; "
+            "pass such as 'network-'"
+        ]
+    return []
+
+
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    """A finite int or float that jsii can carry (JSON has no Infinity, and an int beyond a float's
+    range becomes one)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
+def _milliseconds(duration: Duration) -> float | None:
+    """A duration's milliseconds, where they are a finite number known at synth."""
+    try:
+        milliseconds = duration.to_milliseconds(integral=False)
+    except Exception:  # a token in another unit
+        return None
+    return milliseconds if _is_number(milliseconds) and not is_unresolved(milliseconds) else None
 
 
 def _kind(value: object) -> str:
@@ -248,7 +302,7 @@ def probe_alarms(
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             )
         if rtt_threshold is not None:
-            microseconds = rtt_threshold.to_milliseconds() * 1000
+            microseconds = (_milliseconds(rtt_threshold) or 0) * 1000
             alarm(
                 probe,
                 "Rtt",
@@ -323,6 +377,28 @@ def _in_alarm(alarm: cloudwatch.IAlarm) -> cloudwatch.IAlarmRule:
 def _slug(text: str) -> str:
     """Letters and digits of a label, for construct ids and alarm names."""
     return "".join(part.capitalize() for part in "".join(c if c.isalnum() else " " for c in text).split())
+
+
+GRID_WIDTH = 24
+"""aws-cdk-lib's `GRID_WIDTH` (aws-cloudwatch/lib/widget.js, not exported to Python): a wider widget
+is refused ("Widget is too wide")."""
+
+
+def dashboard_problems(*, title: Any, period: Any, width: Any, height: Any) -> list[str]:
+    """`dashboard_widgets`' options of the wrong type or range."""
+    where = "dashboard_widgets"
+    problems = []
+    if title is not None and (not isinstance(title, str) or is_list_element(title)):
+        problems.append(f"{where}: title {title!r} is {_kind(title)}, not a str; pass such as 'Data centre'")
+    if period is not None and not isinstance(period, Duration):
+        problems.append(f"{where}: period {period!r} is {_kind(period)}, not a Duration; pass Duration.minutes(1)")
+    elif period is not None:
+        problems += period_problems(f"{where}: period", period)
+    for name, value, most in (("width", width, GRID_WIDTH), ("height", height, None)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1 or (most is not None and value > most):
+            allowed = f"1 to {most}" if most is not None else "at least 1"
+            problems.append(f"{where}: {name} {value!r} is not a whole number of grid units; allowed: {allowed}")
+    return problems
 
 
 def dashboard_widgets(

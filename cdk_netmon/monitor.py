@@ -12,6 +12,7 @@ import jsii
 from aws_cdk import (
     Arn,
     ArnFormat,
+    CfnElement,
     CustomResource,
     Duration,
     IResource,
@@ -27,24 +28,27 @@ from aws_cdk import (
 from aws_cdk.interfaces.aws_networkmonitor import IMonitorRef, MonitorReference
 from constructs import Construct, IValidation
 
-from ._jsii import ec2_type, implements, is_ec2, is_unresolved, whole_number
+from ._jsii import ec2_type, implements, is_ec2, is_list_element, is_list_token, is_unresolved, whole_number
 from .handler.model import (
     ACTIVE,
     AGGREGATION_PERIOD,
     DEFAULT_AGGREGATION_PERIOD,
+    MONITOR_ARN_ATTRIBUTE,
     MONITOR_NAME,
     OWNERSHIP_PROPERTY,
     OWNERSHIP_PROPERTY_VALUE,
     PAUSED,
+    PROBE_ID_ATTRIBUTE,
     PROBES,
     RESOURCE_TYPE,
+    RESPONSE_LIMIT_BYTES,
     TAGS,
     endpoint,
     probe_key,
     probe_properties,
     unique_keys,
 )
-from .handler.rules import address_family, check_monitor_name
+from .handler.rules import SUBNET_ARN_PATTERN, address_family, check_monitor_name
 from .probe import MonitorProbe, ProbeFields, ProbeOptions, ProbeProtocol, unexpected_keywords
 from .provider import SERVICE_TIMEOUT, NetworkMonitorProvider
 from .validation import (
@@ -53,6 +57,7 @@ from .validation import (
     ResolvedProbe,
     is_list_like,
     kind,
+    list_token_problem,
     monitor_problems,
     monitor_type_problems,
     probe_type_problems,
@@ -72,7 +77,7 @@ if TYPE_CHECKING:
     Sources = ec2.SelectedSubnets | Sequence[ec2.ISubnet | str]
     """Where fanned-out probes run from: `vpc.select_subnets(...)`, subnets, or subnet ARN strings."""
 
-MONITOR_ARN = re.compile(r"arn:aws[a-z-]*:networkmonitor:[a-z0-9-]+:\d{12}:monitor/[a-zA-Z0-9_-]{1,200}")
+MONITOR_ARN = re.compile(r"arn:aws[a-z-]*:networkmonitor:[a-z0-9-]+:[0-9]{12}:monitor/[a-zA-Z0-9_-]{1,200}", re.ASCII)
 
 
 class INetworkMonitor(IResource, IMonitorRef, Protocol):
@@ -142,7 +147,7 @@ class _NetworkMonitorBase(Resource):
     def _default_period(self) -> Duration:
         return Duration.seconds(DEFAULT_AGGREGATION_PERIOD)
 
-    def _probe_id_and_label(self, probe: MonitorProbe) -> tuple[str, str]:
+    def _probe_id_and_label(self, probe: MonitorProbe, where: str) -> tuple[str, str] | None:
         raise ValueError(
             f"{self.node.path}: an imported monitor has no probes of this app; pass the probe's id as probe_id"
         )
@@ -193,18 +198,37 @@ class _NetworkMonitorBase(Resource):
         for HealthIndicator); the label names the probe (`TCP subnet-0abc -> 10.0.0.1:443`); no
         unit, since the published units are not confirmed.
         """
-        if probe is not None and probe_id is not None:
-            raise ValueError(f"{self.node.path}: give the probe or its probe_id, not both")
         from . import metrics  # aws-cdk-lib's CloudWatch, only once a metric helper runs
 
-        problems = metrics.option_problems(f"metric({metric_name})", options)
+        where = f"metric({metric_name})"
+        problems = metrics.option_problems(where, options)
+        if not isinstance(metric_name, str) or not metric_name or is_list_element(metric_name):
+            problems.append(
+                f"metric: metric_name {metric_name!r} is not a metric's name; pass 'RTT', 'PacketLoss' or "
+                "'HealthIndicator' (or use metric_rtt, ...)"
+            )
+            metric_name = metrics.RTT
+        if probe is not None and probe_id is not None:
+            problems.append(f"{where}: give the probe or its probe_id, not both")
+            probe_id = None
+        elif probe_id is not None and (
+            not isinstance(probe_id, str)
+            or is_list_element(probe_id)
+            or (not is_unresolved(probe_id) and not 1 <= len(probe_id) <= 255)  # a metric dimension's bounds
+        ):
+            problems.append(
+                f"{where}: probe_id {probe_id!r} is {kind(probe_id)}; pass a probe's id, such as 'probe-...'"
+            )
+            probe_id = None
         if problems:
             self._report(problems)  # and the metric is made from the defaults
             options = {}
         label = options.get("label")
         if probe is not None:
-            probe_id, probe_label = self._probe_id_and_label(probe)
-            label = label if label is not None else probe_label
+            found = self._probe_id_and_label(probe, where)
+            if found is not None:
+                probe_id, probe_label = found
+                label = label if label is not None else probe_label
         return metrics.metric(
             self.monitor_name,
             metric_name,
@@ -333,24 +357,27 @@ class NetworkMonitor(_NetworkMonitorBase):
             removal_policy=removal_policy,
             probes=probes,
         )
-        self._probes: list[MonitorProbe] = list(probes) if is_list_like(probes) else []
+        self._probes: list[MonitorProbe] = list(probes) if is_list_like(probes) and not is_list_token(probes) else []
         self._aggregation_period = aggregation_period if isinstance(aggregation_period, Duration) else None
         self._period_seconds: Any = DEFAULT_AGGREGATION_PERIOD
         if self._aggregation_period is not None:
             self._period_seconds, problem = _seconds(self._aggregation_period)
             self._type_problems += [problem] if problem else []
-        self._name_is_explicit = isinstance(monitor_name, str)
+        self._name_is_explicit = isinstance(monitor_name, str) and not is_list_element(monitor_name)
         # The path below a stack is the stack's path (known to its provider) and the id: no jsii call.
         path = f"{provider.stack_path}/{id}" if scope is stack else node.path
-        self._declared_name: str = monitor_name if isinstance(monitor_name, str) else provider.names.generate(path)
+        self._declared_name: str = (
+            monitor_name if self._name_is_explicit else provider.names.generate(path)  # type: ignore[assignment]
+        )
         initial_tags = dict(tags) if isinstance(tags, Mapping) and not tag_type_problems("tags", tags) else {}
         self._own_tags = initial_tags
         self._tags = TagManager(TagType.MAP, RESOURCE_TYPE, initial_tags)
         self._origins: dict[int, str] = {}
         """Which add_probes call made a probe, for quota messages that state the product."""
-        self._subnet_arns: dict[int, tuple[ec2.ISubnet, str, str, str | None]] = provider.subnet_sources
-        """Per subnet: the subnet, its ARN, the words that name it, and why it cannot be a source;
-        the stack's, shared by its monitors (a fan-out's share subnets), each asked of jsii once."""
+        self._subnet_arns: dict[int, tuple[ec2.ISubnet, str, str, str | None, str]] = provider.subnet_sources
+        """Per subnet: the subnet, its ARN, the words that name it, why it cannot be a source, and what
+        the monitor-wide rules compare it by; the stack's, shared by its monitors (a fan-out's share
+        subnets), each asked of jsii once."""
 
         synthesis = _Synthesis(self)
         self._resource = CustomResource(
@@ -444,7 +471,8 @@ class NetworkMonitor(_NetworkMonitorBase):
         monitors: list[NetworkMonitor] = []
         for chunk in _destination_chunks(targets, quotas.probes_per_subnet):
             per_monitor = max(1, quotas.probes_per_monitor // len(chunk))
-            for start in range(0, len(subnets), per_monitor):
+            start = 0
+            while start < len(subnets):
                 monitor = cls(
                     group,
                     f"Monitor{len(monitors) + 1}",
@@ -452,8 +480,11 @@ class NetworkMonitor(_NetworkMonitorBase):
                     tags=tags,
                     removal_policy=removal_policy,
                 )
-                monitor.add_probes(sources=subnets[start : start + per_monitor], destinations=chunk, **probe)
+                # As many subnets as the quotas allow, and as the response to CloudFormation has room for.
+                take = monitor._subnets_that_fit(subnets[start : start + per_monitor], chunk, **probe)
+                monitor.add_probes(sources=subnets[start : start + take], destinations=chunk, **probe)
                 monitors.append(monitor)
+                start += take
         return monitors
 
     @property
@@ -467,7 +498,7 @@ class NetworkMonitor(_NetworkMonitorBase):
     def monitor_arn(self) -> str:
         """The monitor's ARN, resolved at deploy."""
         if self._monitor_arn is None:
-            self._monitor_arn = self._resource.get_att_string("MonitorArn")
+            self._monitor_arn = self._resource.get_att_string(MONITOR_ARN_ATTRIBUTE)
         return self._monitor_arn
 
     @property
@@ -504,16 +535,7 @@ class NetworkMonitor(_NetworkMonitorBase):
         if found:  # said once for the call, not once per probe it would make
             self._later_problems += [f"add_probes: {p}" for p in found]
             return []
-        probes = [
-            MonitorProbe(
-                source=None if isinstance(subnet, str) else subnet,
-                source_arn=subnet if isinstance(subnet, str) else None,
-                destination=destination,
-                **probe,
-            )
-            for subnet in subnets
-            for destination in targets
-        ]
+        probes = [_fanned_out(subnet, destination, probe) for subnet in subnets for destination in targets]
         origin = (
             f"add_probes: {_count(len(subnets), 'subnet')} × {_count(len(targets), 'destination')}"
             f" = {_count(len(probes), 'probe')}"
@@ -582,7 +604,7 @@ class NetworkMonitor(_NetworkMonitorBase):
             return []
         made = metrics.probe_alarms(
             self,
-            [self._probe_metrics(p, period, labelled=False) for p in self._probes if p.enabled is not False],
+            [self._probe_metrics(p, period, labelled=False) for p in self._real_probes() if p.enabled is not False],
             prefix=prefix,
             options=options,
         )
@@ -611,8 +633,11 @@ class NetworkMonitor(_NetworkMonitorBase):
                 f"add_aggregate_alarms: no add_probe_alarms(id={id!r}) before it; call add_probe_alarms first"
             )
             return None
-        if alarm_name_prefix is not None and not isinstance(alarm_name_prefix, str):
-            self._later_problems.append(f"add_aggregate_alarms: alarm_name_prefix {alarm_name_prefix!r} is not a str")
+        from . import metrics  # aws-cdk-lib's CloudWatch, only once a metric helper runs
+
+        problems = metrics.alarm_name_prefix_problems("add_aggregate_alarms", alarm_name_prefix)
+        if problems:
+            self._later_problems += problems
             return None
         probes = dict(zip(self._probe_keys().values(), self._probes, strict=True))
         members = []
@@ -624,8 +649,6 @@ class NetworkMonitor(_NetworkMonitorBase):
             destination = probe.destination if literal else f"deploy-time destination of {probe_metrics.key}"
             subnet = _literal_source(probe) or f"deploy-time source of {probe_metrics.key}"
             members.append((alarm, str(destination), subnet))
-        from . import metrics  # aws-cdk-lib's CloudWatch, only once a metric helper runs
-
         return metrics.aggregate_alarms(
             self, members, prefix=f"{prefix}Aggregate", title=self.node.path, alarm_name_prefix=alarm_name_prefix
         )
@@ -634,12 +657,17 @@ class NetworkMonitor(_NetworkMonitorBase):
         self, *, title: str | None = None, period: Duration | None = None, width: int = 8, height: int = 6
     ) -> list[cloudwatch.IWidget]:
         """Round-trip time, packet loss and AWS network health, one line per probe, for
-        `cloudwatch.Dashboard(widgets=[monitor.dashboard_widgets()])`. Default title: the monitor's name."""
+        `cloudwatch.Dashboard(widgets=[monitor.dashboard_widgets()])`. Default title: the monitor's name.
+        Options of the wrong type or range join the synth report, and their defaults are used."""
         from . import metrics  # aws-cdk-lib's CloudWatch, only once a metric helper runs
 
+        problems = metrics.dashboard_problems(title=title, period=period, width=width, height=height)
+        if problems:
+            self._later_problems += problems
+            title, period, width, height = None, None, 8, 6
         return metrics.dashboard_widgets(
             title if title is not None else self.monitor_name,
-            [self._probe_metrics(p, period, labelled=True) for p in self._probes],
+            [self._probe_metrics(p, period, labelled=True) for p in self._real_probes()],
             width=width,
             height=height,
         )
@@ -647,7 +675,9 @@ class NetworkMonitor(_NetworkMonitorBase):
     def _probe_metrics(self, probe: MonitorProbe, period: Duration | None, *, labelled: bool) -> metrics.ProbeMetrics:
         """A probe's metrics; alarms take them unlabelled, since a label turns an alarm's metric
         into a metric-math expression (their description names the probe instead)."""
-        probe_id, label = self._probe_id_and_label(probe)
+        found = self._probe_id_and_label(probe, "metrics")
+        assert found is not None  # one of this monitor's probes
+        probe_id, label = found
         options: dict[str, Any] = {"probe_id": probe_id, "label": label if labelled else None, "period": period}
         from . import metrics  # aws-cdk-lib's CloudWatch, only once a metric helper runs
 
@@ -659,13 +689,28 @@ class NetworkMonitor(_NetworkMonitorBase):
             health=self.metric_health_indicator(**options),
         )
 
-    def _probe_id_and_label(self, probe: MonitorProbe) -> tuple[str, str]:
+    def _probe_id_and_label(self, probe: MonitorProbe, where: str) -> tuple[str, str] | None:
+        """The probe's id and label; None, with the problem in the report, for no probe of this monitor."""
+        if not isinstance(probe, MonitorProbe) or not any(candidate is probe for candidate in self._probes):
+            self._report([f"{where}: probe {_described(probe)} is not one of this monitor's probes; pass one of them"])
+            return None
         probe_id = self.probe_id(probe)
-        source = probe.source.subnet_id if probe.source is not None else str(probe.source_arn).rsplit("/", 1)[-1]
-        return probe_id, f"{probe.protocol.value} {source} -> {_endpoint(probe)}"
+        if implements(probe.source, ec2_type("ISubnet")):
+            source = probe.source.subnet_id  # type: ignore[union-attr]  # a token reads as the subnet's Ref
+        else:
+            source = _text(probe.source_arn, "a deploy-time source").rsplit("/", 1)[-1]
+        return probe_id, f"{_protocol_name(probe)} {source} -> {_endpoint(probe)}"
+
+    def _real_probes(self) -> list[MonitorProbe]:
+        """The probes that are MonitorProbes (the rest is in the synth report)."""
+        return [p for p in self._probes if isinstance(p, MonitorProbe)]
 
     def _default_period(self) -> Duration:
-        return self.aggregation_period
+        """The aggregation period, where it is one a metric can take (a wrong one is in the report, a
+        deploy-time one is unknown: a minute, the service's default)."""
+        seconds = self._period_seconds
+        known = isinstance(seconds, int) and seconds in (30, 60)
+        return Duration.seconds(seconds if known else DEFAULT_AGGREGATION_PERIOD)
 
     def _report(self, problems: list[str]) -> None:
         self._later_problems += problems
@@ -675,7 +720,7 @@ class NetworkMonitor(_NetworkMonitorBase):
         for metrics, pass the probe itself to `metric_rtt` and the others."""
         for candidate in self._probes:
             if candidate is probe:
-                return self._resource.get_att_string(f"ProbeId.{self._probe_keys()[id(probe)]}")
+                return self._resource.get_att_string(PROBE_ID_ATTRIBUTE.format(key=self._probe_keys()[id(probe)]))
         raise ValueError(f"{self.node.path}: the probe to {probe.destination} is not one of this monitor's probes")
 
     def _resolved_probes(self, monitor_tags: Mapping[str, str]) -> tuple[list[str], list[ResolvedProbe]]:
@@ -700,8 +745,10 @@ class NetworkMonitor(_NetworkMonitorBase):
         self, probe: MonitorProbe, tags: Mapping[str, str], origin: str | None, where: str, bad: frozenset[str]
     ) -> ResolvedProbe:
         if probe.source is None or probe.source_arn is not None or "source" in bad:
-            label = None if not is_unresolved(probe.source_arn) else "a deploy-time source_arn"
-            return ResolvedProbe(probe, probe.source_arn, label, tags, origin, where, bad)
+            arn = probe.source_arn
+            label = "a deploy-time source_arn" if is_unresolved(arn) else arn
+            key = arn if is_unresolved(arn) else _subnet_id_of(arn)
+            return ResolvedProbe(probe, arn, label, tags, origin, where, bad, source_key=key)
         # One ARN string per subnet, so that probes from one subnet compare equal at synth.
         cached = self._subnet_arns.get(id(probe.source))
         if cached is None:
@@ -711,10 +758,13 @@ class NetworkMonitor(_NetworkMonitorBase):
             arn = home.format_arn(
                 service="ec2", resource="subnet", resource_name=subnet_id, arn_format=ArnFormat.SLASH_RESOURCE_NAME
             )
-            label = subnet.node.path if is_unresolved(subnet_id) else subnet_id
-            cached = self._subnet_arns[id(subnet)] = (subnet, arn, label, self._foreign_subnet(home, label))
+            literal = not is_unresolved(subnet_id)
+            label = subnet_id if literal else subnet.node.path
+            # A subnet and its own literal ARN are one source: by id where the id is known at synth.
+            key = subnet_id if literal else arn
+            cached = self._subnet_arns[id(subnet)] = (subnet, arn, label, self._foreign_subnet(home, label), key)
         problem = f"{where}.source {cached[3]}" if cached[3] else None
-        return ResolvedProbe(probe, cached[1], cached[2], tags, origin, where, bad, problem)
+        return ResolvedProbe(probe, cached[1], cached[2], tags, origin, where, bad, problem, cached[4])
 
     def _foreign_subnet(self, home: Stack, label: str) -> str | None:
         """Why a subnet of another stack cannot be a source: its stack's account or region differs
@@ -757,6 +807,7 @@ class NetworkMonitor(_NetworkMonitorBase):
                 quotas=self._provider.quotas,
             )
             + self._name_taken()
+            + self._response_problems(self._probes)
         )
         return list(dict.fromkeys(found))  # the same problem once, however many probes share it
 
@@ -803,20 +854,30 @@ class NetworkMonitor(_NetworkMonitorBase):
         }
 
     def _probe_keys(self) -> dict[int, str]:
-        """Each probe's key (by `id`): its name, else generated from what is literal of its source,
-        destination and protocol (`handler.model.probe_key`), `-2`, `-3` added to a repeat in the
-        order the probes were declared. Never from a token's text: that changes between processes."""
-        bases = []
-        for probe in self._probes:
-            name = getattr(probe, "name", None)
-            if isinstance(name, str):
-                bases.append(name)
-                continue
-            protocol = probe.protocol.value if isinstance(probe.protocol, ProbeProtocol) else str(probe.protocol)
-            destination = probe.destination if isinstance(probe.destination, str) else None
-            literal = None if is_unresolved(destination) else destination
-            bases.append(probe_key(protocol, literal, _literal_source(probe)))
-        return {id(p): key for p, key in zip(self._probes, unique_keys(bases), strict=True)}
+        """Each probe's key, by `id` (see `_keys_of`)."""
+        return {id(p): key for p, key in zip(self._probes, _keys_of(self._probes), strict=True)}
+
+    def _response_problems(self, probes: Sequence[object]) -> list[str]:
+        """The response to CloudFormation could exceed its limit with these probes (see `ResponseBound`)."""
+        keys = [key for probe, key in zip(probes, _keys_of(probes), strict=True) if isinstance(probe, MonitorProbe)]
+        name = None if is_unresolved(self._declared_name) else self._declared_name
+        if self._provider.response_bound(None, name).largest(keys) <= RESPONSE_LIMIT_BYTES:
+            return []  # fits with the longest logical id, which is then never asked of jsii
+        cfn = self._resource.node.default_child
+        logical_id = self._stack.resolve(cfn.logical_id) if isinstance(cfn, CfnElement) else None
+        problem = self._provider.response_bound(logical_id, name).problem(keys)
+        return [problem] if problem else []
+
+    def _subnets_that_fit(self, subnets: Sequence[ec2.ISubnet | str], destinations: Sequence[str], **probe: Any) -> int:
+        """How many of `subnets` (at least one) fan_out can give this monitor, each with every destination,
+        before its response to CloudFormation could exceed the limit."""
+        take = len(subnets)
+        while take > 1:
+            made = [_fanned_out(subnet, target, probe) for subnet in subnets[:take] for target in destinations]
+            if not self._response_problems([*self._probes, *made]):
+                break
+            take -= 1
+        return take
 
 
 @jsii.implements(IValidation)
@@ -844,6 +905,35 @@ class _Synthesis:
 
     def produce(self) -> Any:
         return self._monitor._probe_properties() or None
+
+
+def _keys_of(probes: Sequence[object]) -> list[str]:
+    """Each probe's key: its name, else generated from what is literal of its source, destination and
+    protocol (`handler.model.probe_key`), `-2`, `-3` added to a repeat in the order the probes were
+    declared. Never from a token's text: that changes between processes."""
+    bases = []
+    for probe in probes:
+        if not isinstance(probe, MonitorProbe):  # in the synth report, never in the template
+            bases.append("not-a-probe")
+            continue
+        name = probe.name
+        if isinstance(name, str) and not is_unresolved(name):
+            bases.append(name)
+            continue
+        destination = probe.destination if isinstance(probe.destination, str) else None
+        literal = None if is_unresolved(destination) else destination
+        bases.append(probe_key(_protocol_name(probe), literal, _literal_source(probe)))
+    return unique_keys(bases)
+
+
+def _fanned_out(subnet: ec2.ISubnet | str, destination: str, options: Mapping[str, Any]) -> MonitorProbe:
+    """One probe of add_probes: from a subnet or a subnet ARN."""
+    return MonitorProbe(
+        source=None if isinstance(subnet, str) else subnet,
+        source_arn=subnet if isinstance(subnet, str) else None,
+        destination=destination,
+        **options,
+    )
 
 
 def _literal_source(probe: MonitorProbe) -> str | None:
@@ -874,6 +964,11 @@ def _seconds(period: Duration) -> tuple[Any, str | None]:
                 "aggregation_period is a deploy-time amount in a unit other than seconds, which cannot be "
                 "converted at synth; pass Duration.seconds(<the value in seconds>)"
             )
+        if not isinstance(fraction, int | float) or not math.isfinite(fraction):  # JSON carries Infinity as null
+            return DEFAULT_AGGREGATION_PERIOD, (
+                "aggregation_period is not a finite number of seconds; allowed: Duration.seconds(30) or "
+                "Duration.seconds(60)"
+            )
         return DEFAULT_AGGREGATION_PERIOD, (
             f"aggregation_period {fraction:g} seconds is not a whole number of seconds; "
             "allowed: Duration.seconds(30) or Duration.seconds(60)"
@@ -881,6 +976,13 @@ def _seconds(period: Duration) -> tuple[Any, str | None]:
     if isinstance(seconds, float) and seconds.is_integer() and not is_unresolved(seconds):
         return int(seconds), None
     return seconds, None
+
+
+def _subnet_id_of(source_arn: str | None) -> str | None:
+    """The subnet id a literal subnet ARN names (the ARN itself when it names none)."""
+    if isinstance(source_arn, str) and SUBNET_ARN_PATTERN.fullmatch(source_arn):
+        return source_arn.rsplit("/", 1)[-1]
+    return source_arn
 
 
 def _sources(sources: object) -> tuple[list[ec2.ISubnet | str], list[str]]:
@@ -894,6 +996,8 @@ def _sources(sources: object) -> tuple[list[ec2.ISubnet | str], list[str]]:
             f"{shown} is {kind(sources)}, not a list; pass vpc.select_subnets(...), a list of ec2.ISubnet, "
             "or a list of subnet ARNs"
         ]
+    if is_list_token(sources):
+        return [], [list_token_problem("sources", "vpc.select_subnets(...), a list of ec2.ISubnet, or of subnet ARNs")]
     items = list(sources)
     problems = [
         f"sources[{index}] is {kind(item)}; pass an ec2.ISubnet or a subnet ARN"
@@ -912,6 +1016,8 @@ def _destinations(destinations: object) -> tuple[list[str], list[str]]:
     if isinstance(destinations, str) or not is_list_like(destinations):
         shown = f"destinations {destinations!r}" if isinstance(destinations, str) else "destinations"
         return [], [f"{shown} is {kind(destinations)}, not a list; pass a list such as ['10.0.0.1']"]
+    if is_list_token(destinations):
+        return [], [list_token_problem("destinations", "a list such as ['10.0.0.1'], or Fn.select(i, the_list) items")]
     return list(destinations), []
 
 
@@ -954,6 +1060,28 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
+def _described(probe: object) -> str:
+    """A probe as messages name it: by its destination, else by its type."""
+    if isinstance(probe, MonitorProbe) and isinstance(probe.destination, str) and not is_unresolved(probe.destination):
+        return f"to {probe.destination}"
+    return kind(probe)
+
+
+def _protocol_name(probe: MonitorProbe) -> str:
+    """TCP or ICMP; a protocol of the wrong type (in the synth report) as a word that cannot be a token."""
+    if isinstance(probe.protocol, ProbeProtocol):
+        return probe.protocol.value
+    return re.sub(r"[^A-Za-z0-9]+", "-", str(probe.protocol)).strip("-")[:8] or "unknown"
+
+
 def _endpoint(probe: MonitorProbe) -> str:
     port = whole_number(probe.destination_port) if probe.protocol is ProbeProtocol.TCP else None
-    return endpoint(str(probe.destination), port)
+    return endpoint(_text(probe.destination, "a deploy-time destination"), None if port is None else _text(port, "?"))
+
+
+def _text(value: object, instead: str) -> str:
+    """A value as labels write it: a string as it is (a token reads as its reference), anything
+    else, and a deploy-time list that no string can hold, as `instead` (they are in the report)."""
+    if isinstance(value, str):
+        return instead if is_list_element(value) else value
+    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else instead

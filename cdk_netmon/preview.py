@@ -49,14 +49,15 @@ from .handler.model import (
     OWNERSHIP_PROPERTY,
     PAUSED,
     RESOURCE_TYPE,
+    Generation,
     LiveMonitor,
     LiveProbe,
     MonitorSpec,
     ProbeSpec,
     endpoint,
 )
-from .handler.plan import match_probes, plan_changes, probe_changes, tag_calls
-from .handler.rules import OWNER_LOGICAL_ID_TAG, OWNER_STACK_TAG, is_owner_tag
+from .handler.plan import mark_call, match_probes, plan_changes, probe_changes, tag_calls
+from .handler.rules import GENERATION_TAG, OWNER_LOGICAL_ID_TAG, OWNER_STACK_TAG, is_owner_tag
 
 EXIT_NO_CHANGES, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 FRAMEWORK_PROPERTIES = ("ServiceToken", "ServiceTimeout")
@@ -518,13 +519,14 @@ def _monitor(resource: Mapping[str, Any], resolve: Resolver) -> Declared:
 
 
 def as_if_deployed(spec: MonitorSpec) -> LiveMonitor:
-    """A monitor as the handler leaves it converged, for a template given as the live state."""
+    """A monitor as the handler leaves it converged, for a template given as the live state: marked
+    by the request that deployed it."""
     return LiveMonitor(
         name=spec.name,
         arn=f"arn:monitor/{spec.name}",
         state=ACTIVE if spec.probes else PAUSED,  # an empty monitor is INACTIVE, as a paused probe
         aggregation_period=spec.aggregation_period,
-        tags=dict(spec.tags),
+        tags={**spec.tags, GENERATION_TAG: Generation(0, "deployed", spec.digest).tag_value},
         probes=tuple(LiveProbe(f"<{p.key}>", f"arn:probe/{p.key}", p.state, p) for p in spec.probes),
     )
 
@@ -575,6 +577,11 @@ def _in_place(logical_id: str, new: MonitorSpec, live: LiveMonitor, adopt: bool)
     # The ownership tags are the handler's own: kept as the live monitor has them.
     owner_tags = {k: v for k, v in live.tags.items() if is_owner_tag(k)}
     declared = MonitorSpec(new.name, new.aggregation_period, {**new.tags, **owner_tags}, new.probes)
+    planner = plan_changes(declared, live, "preview")
+    # The deploy's request marks the monitor as its own before its first write (the newest request wins).
+    mark = mark_call(live, Generation(0, "the next deploy", new.digest), planner)
+    if mark is not None:
+        plan.add("~ monitor marked as this deploy's request", "TagResource")
     if live.aggregation_period != declared.aggregation_period:
         plan.add(f"~ aggregation period {live.aggregation_period} -> {declared.aggregation_period} s", "UpdateMonitor")
     _tags(plan, "monitor", live.tags, declared.tags)
@@ -591,7 +598,8 @@ def _in_place(logical_id: str, new: MonitorSpec, live: LiveMonitor, adopt: bool)
         then = ["UpdateProbe"] if spec.state == PAUSED else []
         plan.add(f"+ probe {spec.key} ({describe(spec)}){' paused' if then else ''}", "CreateProbe", *then)
     # The handler's own planner decides; the lines above say it probe by probe, and must add up.
-    planned = Counter(_api_name(call.operation) for call in plan_changes(declared, live, "preview").calls)
+    planned = Counter(_api_name(call.operation) for call in planner.calls)
+    planned["TagResource"] += mark is not None
     planned["UpdateProbe"] += sum(1 for spec in match.missing if spec.state == PAUSED)  # paused after creation
     planned["TagResource"] += adopt
     if Counter(plan.calls) != planned:

@@ -21,6 +21,7 @@ from constructs import Construct
 from ._jsii import is_unresolved
 from ._nag import acknowledge_deliberate_findings
 from ._policy import StackArns, handler_policy_document
+from .handler.model import ResponseBound
 from .handler.rules import DEFAULT_QUOTAS, QUOTAS_VARIABLE, Quotas
 from .naming import MonitorNames
 from .validation import Environment
@@ -211,6 +212,19 @@ class NetworkMonitorProvider(Construct):
         self.service_token = provider.service_token
         acknowledge_deliberate_findings(
             scope, self._arns, role=role, policy=self.policy, framework=provider, invoked=[on_event, is_complete]
+        )
+
+    def response_bound(self, logical_id: str | None, monitor_name: str | None) -> ResponseBound:
+        """What the stack knows at synth of a monitor's response to CloudFormation."""
+        stack_name = self.names.stack_name
+        environment = self.environment
+        return ResponseBound(
+            None if is_unresolved(stack_name) else stack_name,
+            logical_id,
+            monitor_name,
+            self._arns.known_partition,
+            environment.region,
+            environment.account,
         )
 
 

@@ -16,7 +16,7 @@ from typing import Any, TypeGuard
 
 from aws_cdk import Duration, RemovalPolicy
 
-from ._jsii import ec2_type, implements, is_ec2, is_unresolved, whole_number
+from ._jsii import ec2_type, implements, is_ec2, is_list_element, is_list_token, is_unresolved, whole_number
 from .handler import rules
 from .probe import MonitorProbe, ProbeProtocol
 
@@ -47,6 +47,8 @@ def monitor_type_problems(
     problems: list[str] = []
     if monitor_name is not None and not isinstance(monitor_name, str):
         problems.append(f"monitor_name {monitor_name!r} is {kind(monitor_name)}, not a str; pass a str or None")
+    elif is_list_element(monitor_name):
+        problems.append(list_element_problem("monitor_name"))
     if aggregation_period is not None and not isinstance(aggregation_period, Duration):
         seconds = aggregation_period if isinstance(aggregation_period, int) else 30
         hint = f"Duration.seconds({seconds})"
@@ -63,7 +65,19 @@ def monitor_type_problems(
         problems.append(removal_policy_problem(removal_policy))
     if probes is not None and not is_list_like(probes):
         problems.append(f"probes is {kind(probes)}, not a list; pass a list of MonitorProbe")
+    elif is_list_token(probes):
+        problems.append(list_token_problem("probes", "a list of MonitorProbe"))
     return problems
+
+
+def list_token_problem(field: str, allowed: str) -> str:
+    """A deploy-time list where the construct needs the items at synth."""
+    return f"{field} is a deploy-time list, whose items are unknown at synth; pass {allowed}"
+
+
+def list_element_problem(field: str) -> str:
+    """An element of a deploy-time list taken with `[i]`, which aws-cdk-lib cannot write as a string."""
+    return f"{field} is an item of a deploy-time list taken with [i]; pass Fn.select(i, the_list)"
 
 
 def removal_policy_problem(policy: RemovalPolicy) -> str:
@@ -78,11 +92,16 @@ def tag_type_problems(field: str, tags: Any) -> list[str]:
         return []
     if not isinstance(tags, Mapping):
         return [f"{field} {tags!r} is {kind(tags)}, not a dict; pass a dict of str to str"]
-    return [
-        f"{field} entry {key!r}: {value!r} is not str to str; pass a dict of str to str"
-        for key, value in tags.items()
-        if not isinstance(key, str) or not isinstance(value, str)
-    ]
+    problems = []
+    for key, value in tags.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            problems.append(f"{field} entry {key!r}: {value!r} is not str to str; pass a dict of str to str")
+        elif is_list_element(key) or is_list_element(value):
+            problems.append(list_element_problem(f"{field} entry"))
+        elif is_unresolved(key):
+            # A template's map keys are literal: CloudFormation resolves no key. Its values may be tokens.
+            problems.append(f"{field} has a deploy-time key; allowed: keys known at synth (values may be deploy-time)")
+    return list(dict.fromkeys(problems))
 
 
 def probe_type_problems(where: str, probe: object) -> dict[str, str]:
@@ -96,6 +115,8 @@ def probe_type_problems(where: str, probe: object) -> dict[str, str]:
             f"{where}.destination {probe.destination!r} is {kind(probe.destination)}, not a str; "
             "pass an IP address such as '10.0.0.1'"
         )
+    elif is_list_element(probe.destination):
+        problems["destination"] = list_element_problem(f"{where}.destination")
     protocol = protocol_problem(f"{where}.protocol", probe.protocol)
     if protocol:
         problems["protocol"] = protocol
@@ -113,6 +134,8 @@ def probe_type_problems(where: str, probe: object) -> dict[str, str]:
         problems["source_arn"] = (
             f"{where}.source_arn {probe.source_arn!r} is {kind(probe.source_arn)}, not a str; pass a subnet ARN"
         )
+    elif is_list_element(probe.source_arn):
+        problems["source_arn"] = list_element_problem(f"{where}.source_arn")
     for field, example in (("destination_port", 443), ("packet_size", 56)):
         value = whole_number(getattr(probe, field))
         if isinstance(value, str) and is_unresolved(value):
@@ -127,6 +150,11 @@ def probe_type_problems(where: str, probe: object) -> dict[str, str]:
     if probe.name is not None and not isinstance(probe.name, str):
         name_kind = kind(probe.name)
         problems["name"] = f"{where}.name {probe.name!r} is {name_kind}, not a str; pass a name such as 'dc1-https'"
+    elif is_unresolved(probe.name):
+        problems["name"] = (
+            f"{where}.name is a deploy-time value; allowed: a name known at synth, since it keys the probe in the "
+            "template (leave it unset for a generated key)"
+        )
     if probe.enabled is not None and not isinstance(probe.enabled, bool):
         problems["enabled"] = (
             f"{where}.enabled {probe.enabled!r} is {kind(probe.enabled)}, not a bool; pass True or False"
@@ -170,6 +198,9 @@ class ResolvedProbe:
     bad_fields: frozenset[str] = frozenset()
     source_problem: str | None = None
     """The source cannot be this monitor's (a subnet of another account or region)."""
+    source_key: str | None = None
+    """What the monitor-wide rules compare sources by: the subnet id where it is known at synth (so that a
+    subnet object and its own literal ARN are one source), else the ARN (one token string per subnet)."""
 
 
 @dataclass(frozen=True)
@@ -236,7 +267,7 @@ def _probe_values(resolved: ResolvedProbe) -> rules.ProbeValues:
         tags={} if "probe_tags" in bad else _known(resolved.tags),
         name=rules.UNKNOWN if "name" in bad or name is None or is_unresolved(name) else name,
         found=found,
-        source=None if {"source", "source_arn"} & bad else resolved.source_arn,
+        source=None if {"source", "source_arn"} & bad else resolved.source_key,
         source_label=resolved.source_label,
         origin=resolved.origin,
     )

@@ -7,10 +7,12 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from cdk_netmon.handler.model import OWNERSHIP_PROPERTY, OWNERSHIP_PROPERTY_VALUE
+from cdk_netmon.handler.model import OWNERSHIP_PROPERTY, OWNERSHIP_PROPERTY_VALUE, MonitorSpec
+from cdk_netmon.handler.rules import GENERATION_TAG
 
 STACK_ID = "arn:aws:cloudformation:eu-west-1:123456789012:stack/Stack/11111111-2222-3333-4444-555555555555"
 LOGICAL_ID = "Monitor23E00D08"
+REQUEST_ID = "6a0e6b5e-0000-4000-8000-000000000001"
 SERVICE_TOKEN = "arn:aws:lambda:eu-west-1:123456789012:function:Stack-cdknetmonframeworkonEvent"
 ACCOUNT_PREFIX = "arn:aws:networkmonitor:eu-west-1:123456789012"
 CREATE_FAILED_MARKER = "AWSCDK::CustomResourceProviderFramework::CREATE_FAILED"
@@ -65,7 +67,7 @@ def event(
     *,
     physical_id: str | None = None,
     old: Mapping[str, Any] | None = None,
-    request_id: str = "6a0e6b5e-0000-4000-8000-000000000001",
+    request_id: str = REQUEST_ID,
     release: str = "current",
     old_release: str = "current",
 ) -> dict[str, Any]:
@@ -84,6 +86,12 @@ def event(
     if old is not None:
         body["OldResourceProperties"] = properties(old, old_release)
     return body
+
+
+def mark(declared: Mapping[str, Any], started_ms: int, request_id: str = REQUEST_ID) -> str:
+    """The `cdk-netmon:generation` tag a request writes: when it began, its id, what it declares."""
+    digest = MonitorSpec.from_properties(properties(declared)).digest
+    return f"{started_ms}:{request_id}:{digest}"
 
 
 def after_on_event(original: Mapping[str, Any], response: Mapping[str, Any]) -> dict[str, Any]:
@@ -119,14 +127,16 @@ def live_monitor(
     period: int = 60,
     tags: Mapping[str, str] | None = None,
     owner_tags: Mapping[str, str] = OWNER_TAGS,
+    mark: str | None = None,
 ) -> dict[str, Any]:
-    """A GetMonitor answer; the monitor carries this resource's ownership tags unless told otherwise."""
+    """A GetMonitor answer; the monitor carries this resource's ownership tags unless told otherwise,
+    and the `cdk-netmon:generation` mark `mark` where given (none, as a monitor made before 0.3.1)."""
     return {
         "monitorArn": f"{ACCOUNT_PREFIX}:monitor/{name}",
         "monitorName": name,
         "state": state,
         "aggregationPeriod": period,
-        "tags": {**(tags or {}), **owner_tags},
+        "tags": {**(tags or {}), **owner_tags, **({GENERATION_TAG: mark} if mark is not None else {})},
         "probes": list(probes),
         "createdAt": WHEN,
         "modifiedAt": WHEN,

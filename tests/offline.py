@@ -33,6 +33,61 @@ def offline(
         yield emulator
 
 
+class LambdaKilled(RuntimeError):
+    """What the Provider framework sees of a handler Lambda that timed out or ran out of memory:
+    a FunctionError, which it answers FAILED (cfn-response.js, `safeHandler`)."""
+
+
+class Calls:
+    """Counts the SDK calls of the clients `count` wraps, and kills the Lambda right after call
+    number `kill_after` (once: the next invocation is a fresh one)."""
+
+    def __init__(self, kill_after: int | None = None) -> None:
+        self.made = 0
+        self.kill_after = kill_after
+
+    def count(self, client: Any) -> Any:
+        return _Counted(client, self)
+
+    def made_one(self, operation: str) -> None:
+        self.made += 1
+        if self.made == self.kill_after:
+            raise LambdaKilled(f"Task timed out after 300.00 seconds (right after call {self.made}, {operation})")
+
+
+class _Counted:
+    def __init__(self, client: Any, calls: Calls) -> None:
+        self._client, self._calls = client, calls
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._client, name)
+        if name == "get_paginator":
+            return lambda operation: _CountedPaginator(method(operation), operation, self._calls)
+
+        def call(**params: Any) -> Any:
+            result = method(**params)
+            self._calls.made_one(name)
+            return result
+
+        return call
+
+
+class _CountedPaginator:
+    def __init__(self, paginator: Any, operation: str, calls: Calls) -> None:
+        self._paginator, self._operation, self._calls = paginator, operation, calls
+
+    def paginate(self, **params: Any) -> list[Any]:
+        pages = list(self._paginator.paginate(**params))
+        self._calls.made_one(self._operation)
+        return pages
+
+
+def counted_handler(emulator: LocalNetworkMonitor, calls: Calls) -> Handler:
+    """The shipped handler, its two clients counted by `calls`."""
+    plain = handler_for(emulator)
+    return Handler(calls.count(plain.api.client), calls.count(plain.groups.client), now=emulator.clock.now)
+
+
 def vpc_with_subnets(
     emulator: LocalNetworkMonitor, count: int = 2, account: str = DEFAULT_ACCOUNT, region: str = DEFAULT_REGION
 ) -> tuple[str, list[str]]:
@@ -52,6 +107,10 @@ def service_groups(
         f"{g['VpcId']}: {g['Description']}": g["GroupId"] for g in service_security_groups(emulator, account, region)
     }
 
+
+MARK = "TagResource"
+"""The write that marks a monitor as the request's own (its generation), before the first write of
+a changing Update: a waiter of an older request then stops (see `cdk_netmon.handler.model.Generation`)."""
 
 SERVICE_TOKEN = {"ProviderframeworkonEvent.Arn": "arn:aws:lambda:eu-west-1:123456789012:function:framework-onEvent"}
 HANDLER_ROLE = "cdknetmonNetworkMonitorProviderHandlerRoleBFDC3F24"
@@ -152,7 +211,8 @@ def assert_converged(
 ) -> None:
     """The emulator holds exactly the declared monitors and probes, settled, and nothing else.
 
-    Monitor tags are compared without the ownership tags (`cdk-netmon:`), which the handler adds.
+    Monitor tags are compared without the handler's own (`cdk-netmon:`: the ownership tags and the
+    generation mark), which it adds.
     Each probe is in its declared state: ACTIVE, or INACTIVE where declared paused.
     A probe's packet size is compared only where the template declares one: an unset size is not
     managed (see README), so the live size may be whatever it was.
@@ -165,6 +225,7 @@ def assert_converged(
         assert state["aggregationPeriod"] == monitor.get("aggregationPeriod", 60)
         assert {k: v for k, v in state["tags"].items() if not k.startswith("cdk-netmon:")} == monitor.get("tags", {})
         assert sorted(k for k in state["tags"] if k.startswith("cdk-netmon:")) == [
+            "cdk-netmon:generation",
             "cdk-netmon:logical-id",
             "cdk-netmon:stack-id",
         ]

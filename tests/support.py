@@ -112,6 +112,26 @@ def run_cdk(*arguments: str, env: dict[str, str] | None = None) -> tuple[int, st
     return result.returncode, result.stdout + result.stderr
 
 
+VALIDATION_REPORT = "ValidationFailedWithErrors: Validation failed with the following errors:"
+"""How aws-cdk-lib's synth starts the report of every construct's `node.add_validation` problems
+(it raises it across jsii as a RuntimeError)."""
+
+
+def synth_report(stack: Stack) -> list[str]:
+    """Synthesize the app of `stack`: [] for a template, else the lines of aws-cdk-lib's validation
+    report (`[construct path] problem`). Any other error, an internal one, is raised as it came."""
+    app = stack.node.root
+    assert isinstance(app, App)
+    try:
+        app.synth()
+    except RuntimeError as error:
+        text = str(error)
+        if not text.startswith(VALIDATION_REPORT):
+            raise
+        return [line.strip() for line in text.splitlines()[1:] if line.strip()]
+    return []
+
+
 def template_json(stack: Stack) -> dict[str, Any]:
     return dict(Template.from_stack(stack).to_json())
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import json
 import sys
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,8 +20,11 @@ from typing import Any
 import boto3
 import pytest
 
+from cdk_netmon.assembly import delivered
+from cdk_netmon.handler.model import RESOURCE_TYPE
 from cdk_netmon.testing import DeployFailedError, LocalNetworkMonitor, placeholder_ids
 from cdk_netmon.testing.cloudformation import FailedReplacement, StackDriver
+from cdk_netmon.testing.kit import handler_for
 from tests.offline import assert_converged, driver, handler_policy, offline, probe_id_at, template
 from tests.support import normalise_asset_hashes, parameter_template, subnet_arn, template_json
 from tests.test_snapshots import ipv6_data_centre_stack
@@ -164,7 +168,7 @@ def test_a_name_taken_before_the_deploy_is_refused_and_the_rollback_leaves_that_
         someone_else_creates(emulator, FOREIGN)
         before = without_timestamps(emulator.snapshot()["onprem"])
         stack = driver(emulator)
-        with pytest.raises(DeployFailedError, match="A monitor named 'onprem' already exists"):
+        with pytest.raises(DeployFailedError, match="monitor 'onprem' exists but is not this resource's"):
             stack.deploy(template(NAMED, OTHER))
         assert without_timestamps(emulator.snapshot()["onprem"]) == before
         assert list(emulator.snapshot()) == ["onprem"]
@@ -429,3 +433,78 @@ def test_an_upgrade_from_the_monitor_string_of_0_2_0_is_one_update_with_no_write
         ]
         stack.destroy()
         assert emulator.snapshot() == {}
+
+
+# --- a cancelled update whose waiter keeps polling: the newest request wins ----------------------
+
+AT_8443_AND_ONE_MORE: dict[str, Any] = {
+    **NAMED,
+    "probes": [{**NAMED["probes"][0], "destinationPort": 8443}, {**OTHER["probes"][0], "sourceArn": A}],
+}
+
+
+def update_request(stack: StackDriver, declared: dict[str, Any], old: dict[str, Any]) -> dict[str, Any]:
+    """An Update of Monitor0 as CloudFormation sends it, a RequestId of its own."""
+
+    def properties(monitor: dict[str, Any]) -> dict[str, Any]:
+        written = template(monitor)["Resources"]["Monitor0"]["Properties"]
+        return dict(delivered({**written, "ServiceToken": "arn:aws:lambda:eu-west-1:123456789012:function:onEvent"}))
+
+    return {
+        "RequestType": "Update",
+        "ResponseURL": "https://cloudformation-custom-resource-response.invalid/presigned",
+        "StackId": stack.stack_id,
+        "RequestId": str(uuid.uuid4()),
+        "LogicalResourceId": "Monitor0",
+        "ResourceType": RESOURCE_TYPE,
+        "PhysicalResourceId": "onprem",
+        "ResourceProperties": properties(declared),
+        "OldResourceProperties": properties(old),
+    }
+
+
+@pytest.mark.parametrize("old_polled_first", [True, False], ids=["the update polled before", "the update never polled"])
+@pytest.mark.parametrize("first", ["old", "new"], ids=["old waiter first", "new waiter first"])
+def test_a_cancelled_updates_waiter_stops_writing_once_the_rollbacks_waiter_starts(
+    first: str, old_polled_first: bool
+) -> None:
+    """A sibling fails: CloudFormation cancels this resource's update (443 -> 8443, and a probe more)
+    and sends the rollback (back to 443), but the Provider framework's waiter of the cancelled
+    update keeps polling (aws/aws-cdk#31541). Each round, the two waiters poll in turn, the old one
+    first or the new one first. The monitor ends as the rollback declares, and the old waiter
+    makes no write once the new one has started; it ends quietly, with no Data (CloudFormation
+    ignores the answer to a cancelled request)."""
+    with offline() as emulator:
+        handler = handler_for(emulator)
+        stack = driver(emulator, handler=handler)
+        stack.deploy(template(NAMED))
+        update = update_request(stack, AT_8443_AND_ONE_MORE, old=NAMED)
+        waiters = {"old": {**update, **handler.on_event(update, None)}}
+        if old_polled_first:
+            assert handler.is_complete(waiters["old"], None) == {"IsComplete": False}  # its mark, then 8443
+        emulator.clock.advance(5)
+        rollback = update_request(stack, NAMED, old=AT_8443_AND_ONE_MORE)
+        waiters["new"] = {**rollback, **handler.on_event(rollback, None)}
+
+        answers: dict[str, dict[str, Any]] = {}
+        new_started, written_by_old_since = False, []
+        for _ in range(40):
+            for name in ["old", "new"] if first == "old" else ["new", "old"]:
+                if name in answers:
+                    continue
+                before = len(emulator.calls)
+                new_started = new_started or name == "new"
+                answer = dict(handler.is_complete(waiters[name], None))
+                if name == "old" and new_started:
+                    written_by_old_since += emulator.writes(before)
+                if answer["IsComplete"]:
+                    answers[name] = answer
+            if len(answers) == 2:
+                break
+            emulator.clock.advance(15)
+
+        assert sorted(answers) == ["new", "old"]
+        assert_converged(emulator, NAMED)
+        assert written_by_old_since == []
+        assert answers["old"] == {"IsComplete": True}
+        assert answers["new"]["Data"]["MonitorName"] == "onprem"

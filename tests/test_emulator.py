@@ -71,6 +71,26 @@ def test_updates_are_pending_again(emulator: LocalNetworkMonitor) -> None:
     ("case", "params", "expected"),
     [
         ("name pattern (botocore leaves it unchecked)", {"monitorName": "bad name"}, ("ValidationException", 400)),
+        ("a name ending in a newline (matched whole)", {"monitorName": "m\n"}, ("ValidationException", 400)),
+        (
+            "a source ARN ending in a newline",
+            {"monitorName": "m", "probes": [probe(source=A + "\n")]},
+            ("ValidationException", 400),
+        ),
+        (
+            "a source ARN with full-width digits",
+            {
+                "monitorName": "m",
+                "probes": [
+                    probe(
+                        source=A.replace(
+                            "123456789012", "\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18\uff19\uff10\uff11\uff12"
+                        )
+                    )
+                ],
+            },
+            ("ValidationException", 400),
+        ),
         ("aggregation period", {"monitorName": "m", "aggregationPeriod": 45}, ("ValidationException", 400)),
         (
             "packet size over the model's max",

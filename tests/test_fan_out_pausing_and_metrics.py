@@ -15,7 +15,7 @@ from aws_cdk.interfaces.aws_networkmonitor import IMonitorRef
 
 from cdk_netmon import MonitorProbe, NetworkMonitor, ProbeProtocol
 from cdk_netmon.testing import declared_monitors
-from tests.support import SUBNET_A, isolated_vpc, resources_of_type, subnet_arn, template_json
+from tests.support import SUBNET_A, SUBNET_B, isolated_vpc, resources_of_type, subnet_arn, template_json
 
 
 def env_stack() -> Stack:
@@ -49,7 +49,8 @@ def test_add_probes_takes_subnets_and_subnet_arns_too() -> None:
     stack = env_stack()
     imported = ec2.Subnet.from_subnet_id(stack, "Shared", "subnet-0a1b2c3d4e5f60001")
     monitor = NetworkMonitor(stack, "Dc", monitor_name="dc")
-    here = SUBNET_A.replace("eu-west-1", "eu-central-1").replace("123456789012", "111122223333")
+    # Another subnet: the imported one's own ARN would duplicate its probes.
+    here = SUBNET_B.replace("eu-west-1", "eu-central-1").replace("123456789012", "111122223333")
     monitor.add_probes(sources=[imported, here], destinations=["10.0.0.1"], protocol=ProbeProtocol.ICMP)
     sources = [p["sourceArn"] for p in only_document(stack)["probes"]]
     assert sources[1] == here
@@ -199,8 +200,8 @@ def test_metric_options_are_typed_and_win_over_the_defaults() -> None:
         "#d62728",
         cloudwatch.Unit.PERCENT,
     )
-    with pytest.raises(ValueError, match="give the probe or its probe_id, not both"):
-        monitor.metric_rtt(probe, probe_id="probe-x")
+    monitor.metric_rtt(probe, probe_id="probe-x")
+    assert "metric(RTT): give the probe or its probe_id, not both" in monitor.node.validate()
 
 
 def test_an_imported_monitor_takes_probe_ids() -> None:

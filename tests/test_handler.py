@@ -16,25 +16,28 @@ from botocore.stub import ANY, Stubber
 from cdk_netmon.handler import service
 from cdk_netmon.handler.lifecycle import (
     ABANDONED_MONITOR,
+    GENERATION,
     GIVE_UP_AFTER_SECONDS,
     GIVE_UP_AT,
-    RESPONSE_LIMIT_BYTES,
     Handler,
     MonitorFailedError,
     SecurityGroupInUseError,
 )
-from cdk_netmon.handler.model import InvalidSpecError
+from cdk_netmon.handler.model import RESPONSE_LIMIT_BYTES, InvalidSpecError
 from cdk_netmon.handler.plan import client_token
+from cdk_netmon.handler.rules import GENERATION_TAG
 from tests.handler_events import (
     ACCOUNT_PREFIX,
     CREATE_FAILED_MARKER,
     LOGICAL_ID,
     OWNER_TAGS,
+    REQUEST_ID,
     STACK_ID,
     after_on_event,
     event,
     live_monitor,
     live_probe,
+    mark,
     monitor,
     probe,
     probe_id,
@@ -71,14 +74,22 @@ class FakeService:
     def expect(self, operation: str, params: Mapping[str, Any], response: Mapping[str, Any] | None = None) -> None:
         self.stubber.add_response(operation, dict(response or {}), dict(params))
 
-    def expect_create_monitor(self, request: Mapping[str, Any]) -> None:
-        """CreateMonitor for a declared monitor: its tags arrive with the ownership tags added."""
+    def expect_create_monitor(self, request: Mapping[str, Any], request_id: str = REQUEST_ID) -> None:
+        """CreateMonitor for a declared monitor: its tags arrive with the ownership tags and the
+        request's mark added."""
         name = request["monitorName"]
+        declared = {k: v for k, v in request.items() if k != "clientToken"}
+        tags = {**request.get("tags", {}), **OWNER_TAGS, GENERATION_TAG: mark(declared, NOW_MS, request_id)}
         self.expect(
             "create_monitor",
-            {**request, "tags": {**request.get("tags", {}), **OWNER_TAGS}},
+            {**request, "tags": tags},
             {"monitorArn": f"{ACCOUNT_PREFIX}:monitor/{name}", "monitorName": name, "state": "PENDING"},
         )
+
+    def expect_mark(self, declared: Mapping[str, Any], request_id: str = REQUEST_ID) -> None:
+        """The TagResource that marks the monitor as this request's, before its first write."""
+        arn = f"{ACCOUNT_PREFIX}:monitor/{declared['monitorName']}"
+        self.expect("tag_resource", {"resourceArn": arn, "tags": {GENERATION_TAG: mark(declared, NOW_MS, request_id)}})
 
     def groups(self, name: str = "onprem", found: list[Mapping[str, Any]] | None = None) -> None:
         """DescribeSecurityGroups for the monitor's description, answering `found` (none by default)."""
@@ -95,11 +106,19 @@ class FakeService:
 
 NOW = 1_790_000_000.0
 """The handler's clock in these tests: on_event answers GIVE_UP_AT = NOW + 45 minutes."""
+NOW_MS = int(NOW * 1000)
 
 
 def answer(physical_id: str, **extra: Any) -> dict[str, Any]:
-    """What on_event answers: the physical id, and when to stop waiting for security groups."""
-    return {"PhysicalResourceId": physical_id, GIVE_UP_AT: round(NOW + GIVE_UP_AFTER_SECONDS), **extra}
+    """What on_event answers: the physical id, when to stop waiting for security groups, and when
+    the request began (its generation)."""
+    deadline = {GIVE_UP_AT: round(NOW + GIVE_UP_AFTER_SECONDS)}
+    return {"PhysicalResourceId": physical_id, **deadline, GENERATION: NOW_MS, **extra}
+
+
+def delete_answer(physical_id: str) -> dict[str, Any]:
+    """What on_event answers a Delete: no generation (a Delete marks nothing)."""
+    return {"PhysicalResourceId": physical_id, GIVE_UP_AT: round(NOW + GIVE_UP_AFTER_SECONDS)}
 
 
 @pytest.fixture
@@ -113,9 +132,10 @@ def api() -> Iterator[FakeService]:
         ec2_stubber.assert_no_pending_responses()
 
 
-def owned(declared: Mapping[str, Any]) -> dict[str, Any]:
-    """A declared monitor as the handler creates it: with the ownership tags."""
-    return {**declared, "tags": {**declared.get("tags", {}), **OWNER_TAGS}}
+def owned(declared: Mapping[str, Any], request_id: str = REQUEST_ID) -> dict[str, Any]:
+    """A declared monitor as the handler creates it: with the ownership tags and the request's mark."""
+    tags = {**declared.get("tags", {}), **OWNER_TAGS, GENERATION_TAG: mark(declared, NOW_MS, request_id)}
+    return {**declared, "tags": tags}
 
 
 def probe_response(declared: Mapping[str, Any], n: int) -> dict[str, Any]:
@@ -127,26 +147,36 @@ def probe_response(declared: Mapping[str, Any], n: int) -> dict[str, Any]:
 
 
 class TestCreate:
-    def test_one_create_monitor_call_carries_probes_and_tags_then_waits_out_pending(self, api: FakeService) -> None:
+    def test_on_event_writes_nothing_and_is_complete_makes_one_create_monitor_then_waits_out_pending(
+        self, api: FakeService
+    ) -> None:
         create = event("Create", DECLARED)
-        token = client_token(STACK_ID, LOGICAL_ID, create["RequestId"], "create")
-        api.expect_create_monitor({**DECLARED, "clientToken": token})
-        response = api.on_event(create)
+        response = api.on_event(create)  # no call: a kill from here on reaches the rollback's Delete
         assert response == answer("onprem")
 
         polled = after_on_event(create, response)
+        token = client_token(STACK_ID, LOGICAL_ID, create["RequestId"], "create")
+        api.get(None)
+        api.expect_create_monitor({**DECLARED, "clientToken": token})
+        assert api.is_complete(polled) == {"IsComplete": False}
+        created = mark(DECLARED, NOW_MS)
         api.get(
             live_monitor(
                 state="PENDING",
                 period=30,
                 tags={"team": "network"},
                 probes=[live_probe(1, TCP_A, "PENDING"), live_probe(2, ICMP_B, "PENDING")],
+                mark=created,
             )
         )
         assert api.is_complete(polled) == {"IsComplete": False}
 
         # Probes come back in another order; their ids still follow the declared order.
-        api.get(live_monitor(period=30, tags={"team": "network"}, probes=[live_probe(2, ICMP_B), live_probe(1, TCP_A)]))
+        api.get(
+            live_monitor(
+                period=30, tags={"team": "network"}, probes=[live_probe(2, ICMP_B), live_probe(1, TCP_A)], mark=created
+            )
+        )
         api.groups()
         assert api.is_complete(polled) == {
             "IsComplete": True,
@@ -158,26 +188,42 @@ class TestCreate:
             },
         }
 
-    def test_a_retried_create_sends_the_same_client_token(self, api: FakeService) -> None:
+    def test_a_retried_poll_sends_the_same_client_token(self, api: FakeService) -> None:
         create = event("Create", DECLARED)
+        polled = after_on_event(create, api.on_event(create))
         token = client_token(STACK_ID, LOGICAL_ID, create["RequestId"], "create")
         for _ in range(2):
+            api.get(None)
             api.expect_create_monitor({**DECLARED, "clientToken": token})
-            api.on_event(create)
+            api.is_complete(polled)
 
     def test_an_empty_monitor_is_done_when_inactive(self, api: FakeService) -> None:
         create = event("Create", monitor("empty"))
+        polled = after_on_event(create, api.on_event(create))
+        api.get(None, name="empty")
         api.expect_create_monitor({**monitor("empty"), "clientToken": ANY})
-        response = api.on_event(create)
-        api.get(live_monitor("empty", state="INACTIVE"), name="empty")
+        assert api.is_complete(polled) == {"IsComplete": False}
+        api.get(live_monitor("empty", state="INACTIVE", mark=mark(monitor("empty"), NOW_MS)), name="empty")
         api.groups("empty")
-        assert api.is_complete(after_on_event(create, response))["IsComplete"] is True
+        assert api.is_complete(polled)["IsComplete"] is True
 
     def test_a_name_taken_outside_the_stack_fails_and_leaves_that_monitor_alone(self, api: FakeService) -> None:
+        create = event("Create", DECLARED)
+        polled = after_on_event(create, api.on_event(create))
+        api.get(live_monitor(period=30, probes=[live_probe(9, TCP_A)], owner_tags={}))
+        with pytest.raises(service.ForeignMonitorError, match="'onprem' exists but is not this resource's"):
+            api.is_complete(polled)
+
+    def test_a_name_taken_between_get_and_create_is_read_again_on_the_next_poll(self, api: FakeService) -> None:
+        create = event("Create", DECLARED)
+        polled = after_on_event(create, api.on_event(create))
+        api.get(None)
         api.fail("create_monitor", "ConflictException", 409, {**owned(DECLARED), "clientToken": ANY})
         api.get(live_monitor(period=30, probes=[live_probe(9, TCP_A)], owner_tags={}))
-        with pytest.raises(service.MonitorNameTakenError, match="A monitor named 'onprem' already exists"):
-            api.on_event(event("Create", DECLARED))
+        assert api.is_complete(polled) == {"IsComplete": False}
+        api.get(live_monitor(period=30, probes=[live_probe(9, TCP_A)], owner_tags={}))
+        with pytest.raises(service.ForeignMonitorError, match="'onprem' exists but is not this resource's"):
+            api.is_complete(polled)
 
     def test_invalid_properties_fail_before_any_call(self, api: FakeService) -> None:
         bad = monitor("onprem", [probe(SUBNET_A, "not-an-ip"), probe("arn:aws:ec2:x", "10.0.0.1", port=0)], period=45)
@@ -196,7 +242,10 @@ class TestCreate:
         create = event("Create", DECLARED)
         api.get(
             live_monitor(
-                period=30, tags={"team": "network"}, probes=[live_probe(1, TCP_A, "ERROR"), live_probe(2, ICMP_B)]
+                period=30,
+                tags={"team": "network"},
+                probes=[live_probe(1, TCP_A, "ERROR"), live_probe(2, ICMP_B)],
+                mark=mark(DECLARED, NOW_MS),
             )
         )
         with pytest.raises(
@@ -207,7 +256,11 @@ class TestCreate:
     def test_a_monitor_in_error_fails_the_deploy(self, api: FakeService) -> None:
         api.get(
             live_monitor(
-                state="ERROR", period=30, tags={"team": "network"}, probes=[live_probe(1, TCP_A), live_probe(2, ICMP_B)]
+                state="ERROR",
+                period=30,
+                tags={"team": "network"},
+                probes=[live_probe(1, TCP_A), live_probe(2, ICMP_B)],
+                mark=mark(DECLARED, NOW_MS),
             )
         )
         with pytest.raises(MonitorFailedError, match="the monitor is in state ERROR"):
@@ -217,7 +270,7 @@ class TestCreate:
         probes = [probe(subnet_arn(i // 4), f"10.0.{i}.1") for i in range(24)]
         declared = monitor("m" * 200, probes)
         longest_ids = [{**live_probe(i, p), "probeId": f"probe-{i:064d}"} for i, p in enumerate(probes)]
-        api.get(live_monitor("m" * 200, probes=longest_ids), name="m" * 200)
+        api.get(live_monitor("m" * 200, probes=longest_ids, mark=mark(declared, NOW_MS)), name="m" * 200)
         api.groups("m" * 200)
         response = api.is_complete(after_on_event(event("Create", declared), answer("m" * 200)))
         assert len(response["Data"]) == 26
@@ -225,7 +278,7 @@ class TestCreate:
             "Status": "SUCCESS",
             "Reason": "SUCCESS",
             "StackId": STACK_ID,
-            "RequestId": "6a0e6b5e-0000-4000-8000-000000000001",
+            "RequestId": REQUEST_ID,
             "LogicalResourceId": LOGICAL_ID,
             "PhysicalResourceId": "m" * 200,
             "Data": response["Data"],
@@ -256,28 +309,31 @@ class TestUpdate:
 
     def test_a_changed_destination_is_one_update_probe_then_a_wait(self, api: FakeService) -> None:
         moved = {**TCP_A, "destination": "10.0.0.99"}
-        polled = update(api, monitor("onprem", [moved, ICMP_B], period=30, tags={"team": "network"}))
+        declared = monitor("onprem", [moved, ICMP_B], period=30, tags={"team": "network"})
+        polled = update(api, declared)
         api.get(CONVERGED)
+        api.expect_mark(declared)  # before its first write: an older request's waiter then stops
         api.expect(
             "update_probe",
             {"monitorName": "onprem", "probeId": probe_id(1), "destination": "10.0.0.99"},
             probe_response(moved, 1),
         )
         assert api.is_complete(polled) == {"IsComplete": False}
-        api.get(
-            live_monitor(
-                period=30, tags={"team": "network"}, probes=[live_probe(1, moved, "PENDING"), live_probe(2, ICMP_B)]
-            )
-        )
+        marked = mark(declared, NOW_MS)
+        probes = [live_probe(1, moved, "PENDING"), live_probe(2, ICMP_B)]
+        api.get(live_monitor(period=30, tags={"team": "network"}, probes=probes, mark=marked))
         assert api.is_complete(polled) == {"IsComplete": False}
-        api.get(live_monitor(period=30, tags={"team": "network"}, probes=[live_probe(1, moved), live_probe(2, ICMP_B)]))
+        probes = [live_probe(1, moved), live_probe(2, ICMP_B)]
+        api.get(live_monitor(period=30, tags={"team": "network"}, probes=probes, mark=marked))
         api.groups()
         assert api.is_complete(polled)["IsComplete"] is True
 
     def test_protocol_port_and_packet_size_change_in_the_same_call(self, api: FakeService) -> None:
         changed = probe(SUBNET_B, "10.0.0.2", "TCP", port=8443, packet_size=1500)
-        polled = update(api, monitor("onprem", [TCP_A, changed], period=30, tags={"team": "network"}))
+        declared = monitor("onprem", [TCP_A, changed], period=30, tags={"team": "network"})
+        polled = update(api, declared)
         api.get(CONVERGED)
+        api.expect_mark(declared)
         api.expect(
             "update_probe",
             {
@@ -293,8 +349,10 @@ class TestUpdate:
 
     def test_an_added_probe_is_one_create_probe_with_its_tags(self, api: FakeService) -> None:
         added = probe(SUBNET_B, "10.0.0.3", tags={"k": "v"})
-        polled = update(api, monitor("onprem", [TCP_A, ICMP_B, added], period=30, tags={"team": "network"}))
+        declared = monitor("onprem", [TCP_A, ICMP_B, added], period=30, tags={"team": "network"})
+        polled = update(api, declared)
         api.get(CONVERGED)
+        api.expect_mark(declared)
         api.expect(
             "create_probe",
             {
@@ -313,31 +371,31 @@ class TestUpdate:
         assert api.is_complete(polled) == {"IsComplete": False}
 
     def test_a_removed_probe_is_deleted_and_waited_for(self, api: FakeService) -> None:
-        polled = update(api, monitor("onprem", [TCP_A], period=30, tags={"team": "network"}))
+        declared = monitor("onprem", [TCP_A], period=30, tags={"team": "network"})
+        polled = update(api, declared)
         api.get(CONVERGED)
+        api.expect_mark(declared)
         api.expect("delete_probe", {"monitorName": "onprem", "probeId": probe_id(2)})
         assert api.is_complete(polled) == {"IsComplete": False}
-        api.get(
-            live_monitor(
-                period=30, tags={"team": "network"}, probes=[live_probe(1, TCP_A), live_probe(2, ICMP_B, "DELETING")]
-            )
-        )
+        marked = mark(declared, NOW_MS)
+        probes = [live_probe(1, TCP_A), live_probe(2, ICMP_B, "DELETING")]
+        api.get(live_monitor(period=30, tags={"team": "network"}, probes=probes, mark=marked))
         assert api.is_complete(polled) == {"IsComplete": False}
-        api.get(
-            live_monitor(
-                period=30, tags={"team": "network"}, probes=[live_probe(1, TCP_A), live_probe(2, ICMP_B, "DELETED")]
-            )
-        )
+        probes = [live_probe(1, TCP_A), live_probe(2, ICMP_B, "DELETED")]
+        api.get(live_monitor(period=30, tags={"team": "network"}, probes=probes, mark=marked))
         api.groups()
         assert api.is_complete(polled)["IsComplete"] is True
 
     def test_a_changed_source_is_delete_then_create_after_the_delete_settles(self, api: FakeService) -> None:
         moved = {**ICMP_B, "sourceArn": subnet_arn(7)}
-        polled = update(api, monitor("onprem", [TCP_A, moved], period=30, tags={"team": "network"}))
+        declared = monitor("onprem", [TCP_A, moved], period=30, tags={"team": "network"})
+        polled = update(api, declared)
         api.get(CONVERGED)
+        api.expect_mark(declared)
         api.expect("delete_probe", {"monitorName": "onprem", "probeId": probe_id(2)})
         assert api.is_complete(polled) == {"IsComplete": False}
-        api.get(live_monitor(period=30, tags={"team": "network"}, probes=[live_probe(1, TCP_A)]))
+        marked = mark(declared, NOW_MS)
+        api.get(live_monitor(period=30, tags={"team": "network"}, probes=[live_probe(1, TCP_A)], mark=marked))
         api.expect(
             "create_probe",
             {"monitorName": "onprem", "probe": dict(moved), "clientToken": ANY},
@@ -346,8 +404,10 @@ class TestUpdate:
         assert api.is_complete(polled) == {"IsComplete": False}
 
     def test_the_aggregation_period_is_one_update_monitor(self, api: FakeService) -> None:
-        polled = update(api, monitor("onprem", [TCP_A, ICMP_B], period=60, tags={"team": "network"}))
+        declared = monitor("onprem", [TCP_A, ICMP_B], period=60, tags={"team": "network"})
+        polled = update(api, declared)
         api.get(CONVERGED)
+        api.expect_mark(declared)
         api.expect(
             "update_monitor",
             {"monitorName": "onprem", "aggregationPeriod": 60},
@@ -357,9 +417,8 @@ class TestUpdate:
 
     def test_tags_are_added_changed_and_removed_on_monitor_and_probes(self, api: FakeService) -> None:
         retagged = {**TCP_A, "probeTags": {"path": "vpn", "new": "1"}}
-        polled = update(
-            api, monitor("onprem", [retagged, {**ICMP_B, "probeTags": {}}], period=30, tags={"owner": "me"})
-        )
+        declared = monitor("onprem", [retagged, {**ICMP_B, "probeTags": {}}], period=30, tags={"owner": "me"})
+        polled = update(api, declared)
         api.get(
             live_monitor(
                 period=30,
@@ -367,6 +426,7 @@ class TestUpdate:
                 probes=[live_probe(1, TCP_A), live_probe(2, {**ICMP_B, "probeTags": {"old": "x"}})],
             )
         )
+        api.expect_mark(declared)
         api.expect("tag_resource", {"resourceArn": f"{ACCOUNT_PREFIX}:monitor/onprem", "tags": {"owner": "me"}})
         api.expect("untag_resource", {"resourceArn": f"{ACCOUNT_PREFIX}:monitor/onprem", "tagKeys": ["team"]})
         api.expect(
@@ -387,6 +447,7 @@ class TestUpdate:
                 probes=[live_probe(1, TCP_A, "INACTIVE", packetSize=1000), live_probe(2, ICMP_B), live_probe(3, stray)],
             )
         )
+        api.expect_mark(DECLARED)
         api.expect("delete_probe", {"monitorName": "onprem", "probeId": probe_id(3)})
         assert api.is_complete(polled) == {"IsComplete": False}
         api.get(
@@ -394,6 +455,7 @@ class TestUpdate:
                 period=30,
                 tags={"team": "network"},
                 probes=[live_probe(1, TCP_A, "INACTIVE", packetSize=1000), live_probe(2, ICMP_B)],
+                mark=mark(DECLARED, NOW_MS),
             )
         )
         api.expect(
@@ -438,17 +500,20 @@ class TestUpdate:
                 probes=[live_probe(1, TCP_A), live_probe(2, ICMP_B), live_probe(3, added)],
             )
         )
+        api.expect_mark(DECLARED)
         api.expect("delete_probe", {"monitorName": "onprem", "probeId": probe_id(3)})
         assert api.is_complete(polled) == {"IsComplete": False}
 
-    def test_a_new_name_replaces_the_monitor(self, api: FakeService) -> None:
+    def test_a_new_name_replaces_the_monitor_which_is_complete_creates(self, api: FakeService) -> None:
         renamed = {**DECLARED, "monitorName": "onprem-v2"}
         request = event("Update", renamed, physical_id="onprem", old=DECLARED)
+        # A new physical id, and no call: CloudFormation deletes "onprem" once the stack update succeeds.
+        assert api.on_event(request) == answer("onprem-v2")
+        api.get(None, name="onprem-v2")
         api.expect_create_monitor(
             {**renamed, "clientToken": client_token(STACK_ID, LOGICAL_ID, request["RequestId"], "create")}
         )
-        # A new physical id: CloudFormation deletes "onprem" once the stack update succeeds.
-        assert api.on_event(request) == answer("onprem-v2")
+        assert api.is_complete(after_on_event(request, answer("onprem-v2"))) == {"IsComplete": False}
 
     def test_an_invalid_update_fails_before_any_call(self, api: FakeService) -> None:
         with pytest.raises(InvalidSpecError, match=r"probes\[0\].packetSize 9000"):
@@ -475,7 +540,7 @@ class TestDelete:
         api.get(CONVERGED)
         api.expect("delete_probe", {"monitorName": "onprem", "probeId": probe_id(1)})
         api.expect("delete_probe", {"monitorName": "onprem", "probeId": probe_id(2)})
-        assert api.on_event(request) == answer("onprem")
+        assert api.on_event(request) == delete_answer("onprem")
 
         api.get(live_monitor(period=30, probes=[live_probe(1, TCP_A, "DELETING"), live_probe(2, ICMP_B, "DELETED")]))
         assert api.is_complete(request) == {"IsComplete": False}
@@ -504,7 +569,7 @@ class TestDelete:
 
     def test_after_a_failed_create_there_is_nothing_to_call(self, api: FakeService) -> None:
         request = delete_request(CREATE_FAILED_MARKER)
-        assert api.on_event(request) == answer(CREATE_FAILED_MARKER)
+        assert api.on_event(request) == delete_answer(CREATE_FAILED_MARKER)
         assert api.is_complete(request) == {"IsComplete": True}
 
     def test_probes_in_error_are_deleted_too(self, api: FakeService) -> None:
@@ -537,7 +602,7 @@ class TestOwnership:
 
     def test_delete_leaves_a_monitor_that_is_not_ours_alone(self, api: FakeService) -> None:
         api.get(live_monitor(probes=[live_probe(1, TCP_A)], owner_tags={}))
-        assert api.on_event(delete_request()) == answer("onprem")
+        assert api.on_event(delete_request()) == delete_answer("onprem")
         api.get(live_monitor(probes=[live_probe(1, TCP_A)], owner_tags={}))
         assert api.is_complete(delete_request()) == {"IsComplete": True}
 
@@ -560,12 +625,12 @@ class TestOwnership:
         api.get(live_monitor(probes=[live_probe(1, TCP_A)], owner_tags={}))
         api.expect("tag_resource", {"resourceArn": f"{ACCOUNT_PREFIX}:monitor/onprem", "tags": OWNER_TAGS})
         api.expect("delete_probe", {"monitorName": "onprem", "probeId": probe_id(1)})
-        assert api.on_event(request) == answer("onprem")
+        assert api.on_event(request) == delete_answer("onprem")
 
     def test_a_delete_of_0_1_0_properties_still_leaves_another_resources_monitor_alone(self, api: FakeService) -> None:
         request = event("Delete", DECLARED, physical_id="onprem", release="0.1.0")
         api.get(live_monitor(owner_tags={**OWNER_TAGS, "cdk-netmon:logical-id": "Other"}))
-        assert api.on_event(request) == answer("onprem")
+        assert api.on_event(request) == delete_answer("onprem")
 
     def test_an_update_that_rolls_back_a_failed_replacement_deletes_the_monitor_it_created(
         self, api: FakeService
@@ -610,15 +675,26 @@ class TestPausing:
     def test_a_probe_declared_paused_is_created_without_a_state_then_paused(self, api: FakeService) -> None:
         declared = monitor("onprem", [TCP_A, {**ICMP_B, "state": "INACTIVE"}], period=30, tags={"team": "network"})
         create = event("Create", declared)
-        api.expect_create_monitor({**DECLARED, "clientToken": ANY})  # CreateMonitor takes no state
-        response = api.on_event(create)
-        api.get(CONVERGED)
+        polled = after_on_event(create, api.on_event(create))
+        api.get(None)
+        # CreateMonitor takes no state; the mark is of the monitor as declared, paused probe included.
+        tags = {"team": "network", **OWNER_TAGS, GENERATION_TAG: mark(declared, NOW_MS)}
+        created = {"monitorArn": f"{ACCOUNT_PREFIX}:monitor/onprem", "monitorName": "onprem", "state": "PENDING"}
+        api.expect("create_monitor", {**DECLARED, "tags": tags, "clientToken": ANY}, created)
+        assert api.is_complete(polled) == {"IsComplete": False}
+        live = live_monitor(
+            period=30,
+            tags={"team": "network"},
+            probes=[live_probe(1, TCP_A), live_probe(2, ICMP_B)],
+            mark=mark(declared, NOW_MS),
+        )
+        api.get(live)
         api.expect(
             "update_probe",
             {"monitorName": "onprem", "probeId": probe_id(2), "state": "INACTIVE"},
             probe_response(ICMP_B, 2),
         )
-        assert api.is_complete(after_on_event(create, response)) == {"IsComplete": False}
+        assert api.is_complete(polled) == {"IsComplete": False}
 
     def test_a_declared_state_other_than_active_or_inactive_is_refused_before_any_call(self, api: FakeService) -> None:
         with pytest.raises(
@@ -637,6 +713,10 @@ def group(group_id: str, vpc: str, name: str = "onprem") -> dict[str, Any]:
         "GroupName": f"netmon-{group_id}",
         "Description": f"Created By Amazon CloudWatch Network Monitor for {name}",
     }
+
+
+MANAGED = {"Key": "ManagedByCloudWatchNetworkMonitor", "Value": "true"}
+"""The tag CloudWatchNetworkMonitorServiceRolePolicy names (whether the service sets it is unconfirmed)."""
 
 
 class TestSecurityGroups:
@@ -663,6 +743,38 @@ class TestSecurityGroups:
             found=[{**group("sg-app", "vpc-a"), "Description": "the application"}, group("sg-x", "vpc-a", "onprem-2")]
         )
         assert api.is_complete(delete_request()) == {"IsComplete": True}
+
+    @pytest.mark.parametrize(
+        ("case", "found", "deleted"),
+        [
+            (
+                "the service tags its groups: an untagged look-alike is a user's",
+                [{**group("sg-0a", "vpc-a"), "Tags": [MANAGED]}, group("sg-mine", "vpc-a")],
+                ["sg-0a"],
+            ),
+            (
+                "no group is tagged: the description decides",
+                [group("sg-0a", "vpc-a"), group("sg-0b", "vpc-b")],
+                [
+                    "sg-0a",
+                    "sg-0b",
+                ],
+            ),
+            (
+                "a tag of another value is no tag",
+                [{**group("sg-0a", "vpc-a"), "Tags": [{"Key": MANAGED["Key"], "Value": "false"}]}],
+                ["sg-0a"],
+            ),
+        ],
+    )
+    def test_where_any_group_carries_the_services_tag_only_tagged_groups_are_the_services(
+        self, api: FakeService, case: str, found: list[Mapping[str, Any]], deleted: list[str]
+    ) -> None:
+        api.get(None)
+        api.groups(found=found)
+        for group_id in deleted:
+            api.ec2.add_response("delete_security_group", {}, {"GroupId": group_id})
+        assert api.is_complete(delete_request()) == {"IsComplete": True}, case
 
     def test_a_group_still_in_use_is_tried_again_on_the_next_poll(self, api: FakeService) -> None:
         request = after_on_event(delete_request(), answer("onprem"))
@@ -696,10 +808,92 @@ class TestSecurityGroups:
         assert api.is_complete(delete_request()) == {"IsComplete": True}  # and no EC2 call
 
 
-def test_a_conflict_with_a_monitor_carrying_our_own_tags_adopts_it(api: FakeService) -> None:
-    """A Lambda killed after CreateMonitor lost the answer; the next Create finds that monitor."""
-    api.fail("create_monitor", "ConflictException", 409, {**owned(DECLARED), "clientToken": ANY})
-    api.get(CONVERGED)
-    assert api.on_event(event("Create", DECLARED, request_id="6a0e6b5e-0000-4000-8000-000000000002")) == answer(
-        "onprem"
+def test_a_create_that_finds_a_monitor_carrying_its_own_tags_converges_it(api: FakeService) -> None:
+    """Made by an earlier request of this resource (a deploy retried, or 0.2.0's answer lost after
+    its on_event created it): CreateMonitor answers a conflict, and the monitor is this resource's."""
+    create = event("Create", DECLARED, request_id="6a0e6b5e-0000-4000-8000-000000000002")
+    polled = after_on_event(create, api.on_event(create))
+    api.get(None)
+    api.fail(
+        "create_monitor",
+        "ConflictException",
+        409,
+        {**owned(DECLARED, "6a0e6b5e-0000-4000-8000-000000000002"), "clientToken": ANY},
     )
+    api.get(CONVERGED)
+    assert api.is_complete(polled) == {"IsComplete": False}
+    api.get(CONVERGED)
+    api.groups()
+    assert api.is_complete(polled)["IsComplete"] is True
+
+
+# --- The newest request wins ------------------------------------------------------------------
+
+OTHER_REQUEST = "6a0e6b5e-0000-4000-8000-0000000000ff"
+CHANGED = monitor("onprem", [TCP_A, {**ICMP_B, "destination": "10.0.0.9"}], period=30, tags={"team": "network"})
+
+
+class TestNewestRequestWins:
+    """Each request marks the monitor with its generation before its first write; a waiter that
+    finds a newer request's mark writes nothing more (the Provider framework keeps polling a request
+    CloudFormation cancelled, aws/aws-cdk#31541)."""
+
+    def test_a_waiter_of_a_superseded_request_writes_nothing_and_ends_without_data(self, api: FakeService) -> None:
+        polled = update(api, CHANGED)  # would write UpdateProbe, but a newer request marked the monitor
+        newer = mark(DECLARED, NOW_MS + 1000, OTHER_REQUEST)
+        api.get(live_monitor(period=30, tags={"team": "network"}, probes=CONVERGED["probes"], mark=newer))
+        assert api.is_complete(polled) == {"IsComplete": True}
+
+    def test_an_older_request_marked_the_monitor_first_its_mark_is_replaced_then_the_write(
+        self, api: FakeService
+    ) -> None:
+        polled = update(api, CHANGED)
+        older = mark(DECLARED, NOW_MS - 1000, OTHER_REQUEST)
+        api.get(live_monitor(period=30, tags={"team": "network"}, probes=CONVERGED["probes"], mark=older))
+        api.expect_mark(CHANGED)
+        api.expect(
+            "update_probe",
+            {"monitorName": "onprem", "probeId": probe_id(2), "destination": "10.0.0.9"},
+            probe_response({**ICMP_B, "destination": "10.0.0.9"}, 2),
+        )
+        assert api.is_complete(polled) == {"IsComplete": False}
+
+    def test_the_same_request_delivered_again_is_never_superseded(self, api: FakeService) -> None:
+        # The later delivery began later: its mark is newer, but it is this very request.
+        polled = update(api, CHANGED)
+        again = mark(CHANGED, NOW_MS + 5000)
+        api.get(live_monitor(period=30, tags={"team": "network"}, probes=CONVERGED["probes"], mark=again))
+        api.expect(
+            "update_probe",
+            {"monitorName": "onprem", "probeId": probe_id(2), "destination": "10.0.0.9"},
+            probe_response({**ICMP_B, "destination": "10.0.0.9"}, 2),
+        )
+        assert api.is_complete(polled) == {"IsComplete": False}
+
+    def test_a_rollback_with_nothing_to_write_still_marks_the_monitor(self, api: FakeService) -> None:
+        # The cancelled update had not written yet; its waiter may: the rollback's mark stops it.
+        polled = update(api, DECLARED, old=CHANGED)
+        api.get(live_monitor(period=30, tags={"team": "network"}, probes=CONVERGED["probes"]))
+        api.expect_mark(DECLARED)
+        api.groups()
+        assert api.is_complete(polled)["IsComplete"] is True
+
+    def test_a_no_op_update_over_another_requests_mark_of_the_same_monitor_writes_nothing(
+        self, api: FakeService
+    ) -> None:
+        polled = update(api, DECLARED)
+        earlier = mark(DECLARED, NOW_MS - 60_000, OTHER_REQUEST)
+        api.get(live_monitor(period=30, tags={"team": "network"}, probes=CONVERGED["probes"], mark=earlier))
+        api.groups()
+        assert api.is_complete(polled)["IsComplete"] is True
+
+    def test_a_mark_of_a_request_that_declared_another_monitor_is_replaced_even_with_nothing_to_write(
+        self, api: FakeService
+    ) -> None:
+        # Its waiter may still be polling, and would write what it declared.
+        polled = update(api, DECLARED)
+        elsewhere = mark(CHANGED, NOW_MS - 60_000, OTHER_REQUEST)
+        api.get(live_monitor(period=30, tags={"team": "network"}, probes=CONVERGED["probes"], mark=elsewhere))
+        api.expect_mark(DECLARED)
+        api.groups()
+        assert api.is_complete(polled)["IsComplete"] is True

@@ -108,7 +108,7 @@ def test_successive_templates_are_updates_of_one_stack_with_their_write_calls(
     deploying = r"Deploying v1 \(111122223333, eu-central-1\) with \S+v1.json \(1 of 2\)"
     assert re.search(deploying + r"\n(\[t\+.*\n)+Write calls: CreateMonitor\n", output)
     updating = r"Updating v1 \(111122223333, eu-central-1\) with \S+v2.json \(2 of 2\)"
-    assert re.search(updating + r"\n(\[t\+.*\n)+Write calls: UpdateProbe\n", output)
+    assert re.search(updating + r"\n(\[t\+.*\n)+Write calls: TagResource, UpdateProbe\n", output)
     assert re.search(r"TCP  subnet-0a1b2c3d4e5f60001 -> \[2001:db8::10\]:8443", output)
     assert output.rstrip().endswith(
         "Destroyed v1: the emulator holds 0 monitors, its EC2 0 security groups of the service."
@@ -129,7 +129,7 @@ def test_keep_and_state_let_a_later_run_deploy_the_next_change(
     output = capsys.readouterr().out
     assert "Resumed v1:" in output
     updating = r"Updating v1 \(111122223333, eu-central-1\) with \S+v3.json \(1 of 1\)"
-    assert re.search(updating + r"\n(\[t\+.*\n)+Write calls: CreateProbe\n", output)
+    assert re.search(updating + r"\n(\[t\+.*\n)+Write calls: TagResource, CreateProbe\n", output)
     assert output.count("ACTIVE   ICMP") == 1
     assert "Destroyed v1: the emulator holds 0 monitors, its EC2 0 security groups of the service." in output
 

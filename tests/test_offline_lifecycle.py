@@ -20,8 +20,19 @@ from cdk_netmon.handler import service
 from cdk_netmon.testing import Faults
 from cdk_netmon.testing.cloudformation import DeployFailedError
 from cdk_netmon.testing.emulator import SettlingWrites
-from cdk_netmon.testing.kit import handler_for
-from tests.offline import assert_converged, driver, offline, probe_id_at, template
+from cdk_netmon.testing.kit import service_security_groups
+from tests.offline import (
+    MARK,
+    Calls,
+    LambdaKilled,
+    assert_converged,
+    counted_handler,
+    driver,
+    offline,
+    probe_id_at,
+    template,
+    vpc_with_subnets,
+)
 from tests.support import subnet_arn
 
 A, B, C = subnet_arn(1), subnet_arn(2), subnet_arn(3)
@@ -76,7 +87,7 @@ def test_a_modified_probe_is_one_write_and_keeps_its_id() -> None:
         before = len(emulator.calls)
         changed = monitor([tcp(A, "10.0.0.1", port=8080, packetSize=56), icmp(B, "10.0.0.2")], team="network")
         stack.deploy(template(changed))
-        assert emulator.writes(before) == ["UpdateProbe"]
+        assert emulator.writes(before) == [MARK, "UpdateProbe"]
         assert probe_id_at(stack, "Monitor0", 0) == probe_id
         assert_converged(emulator, changed)
 
@@ -84,18 +95,18 @@ def test_a_modified_probe_is_one_write_and_keeps_its_id() -> None:
 @pytest.mark.parametrize(
     ("case", "changed", "expected_writes"),
     [
-        ("aggregation period", {**V1, "aggregationPeriod": 30}, ["UpdateMonitor"]),
-        ("monitor tags", {**V1, "tags": {"team": "platform", "cost": "1"}}, ["TagResource"]),
-        ("removed monitor tag", {k: v for k, v in V1.items() if k != "tags"}, ["UntagResource"]),
+        ("aggregation period", {**V1, "aggregationPeriod": 30}, [MARK, "UpdateMonitor"]),
+        ("monitor tags", {**V1, "tags": {"team": "platform", "cost": "1"}}, [MARK, "TagResource"]),
+        ("removed monitor tag", {k: v for k, v in V1.items() if k != "tags"}, [MARK, "UntagResource"]),
         (
             "probe tags",
             {**V1, "probes": [tcp(A, "10.0.0.1", packetSize=56, probeTags={"path": "dx"}), icmp(B, "10.0.0.2")]},
-            ["TagResource"],
+            [MARK, "TagResource"],
         ),
         (
             "a probe's source",
             {**V1, "probes": [tcp(A, "10.0.0.1", packetSize=56), icmp(C, "10.0.0.2")]},
-            ["DeleteProbe", "CreateProbe"],
+            [MARK, "DeleteProbe", "CreateProbe"],
         ),
     ],
 )
@@ -156,9 +167,8 @@ def test_every_request_delivered_twice_changes_nothing_the_second_time() -> None
             deliveries[::2], deliveries[1::2], strict=True
         ):
             assert second_state == first_state, request
-            # A repeated Create repeats CreateMonitor with the same client token: the service answers
-            # it idempotently. Nothing else is written the second time.
-            assert set(emulator.writes(first_calls, second_calls)) <= {"CreateMonitor"}, request
+            # The same request (its RequestId) finds its own mark: nothing is written the second time.
+            assert emulator.writes(first_calls, second_calls) == [], request
 
 
 def test_throttling_and_server_errors_are_retried_to_convergence() -> None:
@@ -222,7 +232,7 @@ def test_a_name_that_exists_outside_the_stack_fails_and_is_left_alone() -> None:
         )
         before = emulator.snapshot()
         stack = driver(emulator)
-        with pytest.raises(DeployFailedError, match="A monitor named 'onprem' already exists"):
+        with pytest.raises(DeployFailedError, match="monitor 'onprem' exists but is not this resource's"):
             stack.deploy(template(V1))
         assert emulator.snapshot() == before
 
@@ -344,7 +354,7 @@ def test_a_probe_is_paused_then_resumed_each_with_one_update_probe() -> None:
         ):
             before = len(emulator.calls)
             stack.deploy(template(declared))
-            assert emulator.writes(before) == ["UpdateProbe"]
+            assert emulator.writes(before) == [MARK, "UpdateProbe"]
             assert_converged(emulator, declared)
             assert probe_id_at(stack, "Monitor0", 1) == probe_id
 
@@ -380,10 +390,10 @@ def test_adding_or_removing_one_destination_of_a_fan_out_changes_only_its_probes
         kept = {p["probeId"] for p in emulator.snapshot()["onprem"]["probes"] if p["destination"] == "10.0.0.1"}
         before = len(emulator.calls)
         stack.deploy(template(fan_out(["10.0.0.1", "10.0.0.2", "10.0.0.3"])))
-        assert emulator.writes(before) == ["CreateProbe"] * 3
+        assert emulator.writes(before) == [MARK] + ["CreateProbe"] * 3
         before = len(emulator.calls)
         stack.deploy(template(fan_out(["10.0.0.1", "10.0.0.3"])))
-        assert emulator.writes(before) == ["DeleteProbe"] * 3
+        assert emulator.writes(before) == [MARK] + ["DeleteProbe"] * 3
         assert_converged(emulator, fan_out(["10.0.0.1", "10.0.0.3"]))
         still = {p["probeId"] for p in emulator.snapshot()["onprem"]["probes"] if p["destination"] == "10.0.0.1"}
         assert still == kept
@@ -396,42 +406,60 @@ def test_a_stack_tag_removed_from_the_app_is_removed_from_the_probes() -> None:
         stack.deploy(template(tagged))
         before = len(emulator.calls)
         stack.deploy(template(monitor([tcp(A, "10.0.0.1")])))
-        assert emulator.writes(before) == ["UntagResource", "UntagResource"]
+        assert emulator.writes(before) == [MARK, "UntagResource", "UntagResource"]
         assert_converged(emulator, monitor([tcp(A, "10.0.0.1")]))
 
 
 # --- faults: a Lambda killed part-way, a long storm of server errors ------------------------------
 
 
-def test_a_monitor_whose_create_answer_was_lost_is_adopted_by_the_next_deploy() -> None:
-    """on_event dies right after CreateMonitor (a Lambda timeout): the framework answers FAILED with
-    its placeholder id, the rollback's Delete never reaches the handler, and the monitor stays with
-    this resource's ownership tags. The next deploy converges on that same monitor, with no manual step."""
+def killed_create(kill_after: int | None) -> tuple[int, list[dict[str, str]], dict[str, Any], list[Any]]:
+    """A Create of a monitor whose probes run in a VPC of the emulator's EC2, under the Provider
+    framework's FAILED-and-rollback path, with the handler killed right after its `kill_after`-th
+    call (0: on_event killed before it answers); then the stack is deleted. The calls made before
+    the kill, then what is left: the service's security groups, the monitors, the network interfaces."""
     with offline() as emulator:
-        handler = handler_for(emulator)
-        killed = {"armed": True}
-
-        def on_event(event: Mapping[str, Any], context: Any) -> Mapping[str, Any]:
-            answer = handler.on_event(event, context)
-            if event["RequestType"] == "Create" and event["LogicalResourceId"] == "Monitor1" and killed["armed"]:
-                killed["armed"] = False
-                raise TimeoutError("Task timed out after 300.00 seconds")
-            return answer
-
+        _, subnets = vpc_with_subnets(emulator)
+        declared = monitor([tcp(subnets[0], "10.0.0.1"), icmp(subnets[1], "10.0.0.2")])
+        calls = Calls(kill_after)
+        handler = counted_handler(emulator, calls)
         stack = driver(emulator, handler=handler)
-        stack.on_event = on_event
-        second = monitor([icmp(B, "10.0.0.7")], name="second")
-        stack.deploy(template(V1))
-        with pytest.raises(DeployFailedError, match="Task timed out"):
-            stack.deploy(template(V1, second))
-        assert sorted(emulator.snapshot()) == ["onprem", "second"]  # left by the lost answer
-
-        before = len(emulator.calls)
-        stack.deploy(template(V1, second))
-        assert_converged(emulator, V1, second)
-        assert "CreateMonitor" in emulator.writes(before)  # refused as a conflict, then adopted
+        if kill_after == 0:
+            stack.on_event = killed_on_event(handler.on_event)
+        if kill_after is None:
+            stack.deploy(template(declared))
+        else:
+            with pytest.raises(DeployFailedError, match="Task timed out"):
+                stack.deploy(template(declared))
+            assert stack.resources == {}  # a failed first deploy: rolled back
+        made = calls.made
         stack.destroy()
-        assert emulator.snapshot() == {}
+        assert emulator.ec2 is not None
+        interfaces = emulator.ec2.client().describe_network_interfaces()["NetworkInterfaces"]
+        return made, service_security_groups(emulator), emulator.snapshot(), interfaces
+
+
+def killed_on_event(on_event: Any) -> Any:
+    def killed(event: Mapping[str, Any], context: Any) -> Mapping[str, Any]:
+        on_event(event, context)
+        raise LambdaKilled("Task timed out after 300.00 seconds (on_event, before answering)")
+
+    return killed
+
+
+def test_a_create_killed_after_any_call_leaves_nothing_once_rolled_back_and_deleted() -> None:
+    """on_event makes no call, so the framework's FAILED answer after a kill in is_complete names
+    the monitor, and the rollback's Delete reaches the handler, which removes what was made: the
+    monitor, its probes and the security groups the service made in the VPC. (When on_event made
+    CreateMonitor, a kill right after it answered FAILED with the framework's placeholder id, whose
+    Delete never reaches the handler: the monitor stayed, running and billed.)"""
+    calls_of_a_create, *left = killed_create(None)
+    assert left == [[], {}, []]
+    assert calls_of_a_create >= 5  # GetMonitor, CreateMonitor, GetMonitor while PENDING, ..., DescribeSecurityGroups
+    for kill_after in range(calls_of_a_create + 1):
+        made, groups, monitors, interfaces = killed_create(kill_after)
+        assert made >= kill_after
+        assert (groups, monitors, interfaces) == ([], {}, []), f"killed after call {kill_after}"
 
 
 def test_in_a_long_storm_of_server_errors_every_call_gets_its_eight_attempts() -> None:

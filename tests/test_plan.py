@@ -10,11 +10,13 @@ import itertools
 from dataclasses import replace
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cdk_netmon.handler.model import LiveMonitor, LiveProbe, MonitorSpec, ProbeSpec
-from cdk_netmon.handler.plan import Call, Plan, plan_changes
+from cdk_netmon.handler.model import Generation, LiveMonitor, LiveProbe, MonitorSpec, ProbeSpec
+from cdk_netmon.handler.plan import Call, Plan, mark_call, plan_changes
+from cdk_netmon.handler.rules import GENERATION_TAG
 from tests.support import SUBNET_A, SUBNET_B, subnet_arn
 
 ARN = "arn:aws:networkmonitor:eu-west-1:123456789012"
@@ -205,3 +207,64 @@ def test_the_states_the_handler_names_are_botocores() -> None:
     assert {model.PENDING, model.DELETING, model.ERROR, rules.ACTIVE, rules.PAUSED} <= monitor_states & probe_states
     assert probe_states >= model.GONE_PROBE_STATES
     assert set(rules.DECLARABLE_STATES) <= probe_states
+
+
+# --- the generation mark: before a request's first write, and where an older waiter may write ------
+
+NEW, OLD = "the-new-request", "an-older-request"
+
+
+def marked(have: LiveMonitor, mark: Generation | None) -> LiveMonitor:
+    return replace(have, tags={GENERATION_TAG: mark.tag_value} if mark else {})
+
+
+@pytest.mark.parametrize(
+    ("case", "changed", "live_mark", "predecessor", "marks"),
+    [
+        ("no-op over no mark (a monitor of 0.2.0)", False, None, "same", False),
+        ("no-op over the mark of another request of the same monitor", False, "same", "same", False),
+        ("no-op over this request's own mark (delivered twice)", False, "own", "same", False),
+        ("a change over no mark", True, None, "same", True),
+        ("a change over another request's mark", True, "same", "same", True),
+        ("a change over this request's own mark", True, "own", "same", False),
+        ("nothing to write, but the predecessor declared another monitor", False, None, "other", True),
+        ("nothing to write, but the mark's writer declared another monitor", False, "other", "same", True),
+        ("nothing to write, on a Create (no predecessor)", False, None, None, False),
+    ],
+)
+def test_the_mark_is_written_before_a_first_write_and_where_an_older_waiter_may_write(
+    case: str, changed: bool, live_mark: str | None, predecessor: str | None, marks: bool
+) -> None:
+    want = declared(spec())
+    have = live(spec(port=8443) if changed else spec())
+    ours = Generation(2_000, NEW, want.digest)
+    other = declared(spec(destination="10.0.0.9")).digest
+    mark = {
+        None: None,
+        "same": Generation(1_000, OLD, want.digest),
+        "other": Generation(1_000, OLD, other),
+        "own": Generation(1_500, NEW, want.digest),
+    }[live_mark]
+    before = {None: None, "same": want.digest, "other": other}[predecessor]
+    call = mark_call(marked(have, mark), ours, plan(want, have), before)
+    assert (call is not None) == marks, case
+    if call is not None:
+        assert call == Call("tag_resource", {"resourceArn": have.arn, "tags": {GENERATION_TAG: ours.tag_value}})
+
+
+def test_a_newer_request_supersedes_an_older_one_and_no_request_itself() -> None:
+    older, newer = Generation(1_000, "b", "x"), Generation(2_000, "a", "y")
+    assert newer.supersedes(older)
+    assert not older.supersedes(newer)
+    assert not Generation(3_000, "b", "z").supersedes(older)  # the same request, delivered again
+    assert Generation(1_000, "c").supersedes(Generation(1_000, "b"))  # one millisecond: by RequestId
+    assert Generation.of({GENERATION_TAG: newer.tag_value}) == newer
+    for unreadable in ("", "x:y:z", "12", ":a:b"):
+        assert Generation.of({GENERATION_TAG: unreadable}) is None
+
+
+def test_the_digest_is_of_the_monitor_whatever_order_or_keys_its_probes_have() -> None:
+    a, b = spec(), spec(SUBNET_B, "10.0.0.2", "ICMP")
+    assert declared(a, b).digest == declared(replace(b, key="x"), replace(a, key="y")).digest
+    assert declared(a, b).digest != declared(a, replace(b, destination="10.0.0.3")).digest
+    assert declared(a).digest != declared(replace(a, state="INACTIVE")).digest

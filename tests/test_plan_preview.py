@@ -117,7 +117,7 @@ def test_against_the_live_account_it_reads_only_and_shows_drift() -> None:
         assert "against the live account (read-only)" in text
         assert ": resumed (UpdateProbe)" in text  # paused out of band
         assert "+ probe tcp-10-0-0-3-" in text  # deleted out of band
-        assert calls == Counter({"UpdateProbe": 1, "CreateProbe": 1})
+        assert calls == Counter({"TagResource": 1, "UpdateProbe": 1, "CreateProbe": 1})  # the deploy's mark first
 
         before = len(emulator.calls)
         stack.resend_update("Monitor0")  # the next deploy repairs exactly that
@@ -165,7 +165,8 @@ def test_the_command_exits_0_2_and_1(tmp_path: Path) -> None:
     assert command(str(old), "--against", str(old)).returncode == 0
     changed = command(str(new), "--against", str(old))
     assert changed.returncode == 2
-    assert "Calls: CreateProbe x1, DeleteProbe x1, TagResource x1, UpdateMonitor x1, UpdateProbe x2" in changed.stdout
+    assert "Calls: CreateProbe x1, DeleteProbe x1, TagResource x2, UpdateMonitor x1, UpdateProbe x2" in changed.stdout
+    assert "~ monitor marked as this deploy's request (TagResource)" in changed.stdout
     refused = command(str(tmp_path / "missing.json"), "--against", str(old))
     assert refused.returncode == 1
     assert refused.stderr.startswith("plan: ")

@@ -17,6 +17,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from cdk_netmon.testing import DeployFailedError, LocalNetworkMonitor
+from cdk_netmon.testing.kit import service_security_groups
 from tests.offline import driver, handler_policy, offline, service_groups, template, vpc_with_subnets
 
 
@@ -174,3 +175,54 @@ def test_without_delete_security_group_in_the_policy_the_destroy_is_refused() ->
         stack.deploy(template(monitor("onprem", icmp(a, "10.0.0.1")), policy=policy))
         with pytest.raises(DeployFailedError, match=r"UnauthorizedOperation.*ec2:DeleteSecurityGroup on resource"):
             stack.destroy()
+
+
+# --- the service's tag: where any of the monitor's groups carries it, it decides ---------------------
+
+
+def described_ids(emulator: LocalNetworkMonitor) -> set[str]:
+    """Every group of the service's description, the service's or not."""
+    return {group["GroupId"] for group in service_security_groups(emulator)}
+
+
+def look_alike(emulator: LocalNetworkMonitor, vpc: str, name: str) -> str:
+    """A group a user made in the monitor's VPC with the service's description, and no tag."""
+    assert emulator.ec2 is not None
+    description = f"Created By Amazon CloudWatch Network Monitor for {name}"
+    made = emulator.ec2.client().create_security_group(GroupName="mine", Description=description, VpcId=vpc)
+    return str(made["GroupId"])
+
+
+def test_a_look_alike_group_without_the_services_tag_is_left_alone_on_destroy_and_on_update() -> None:
+    """The emulated service tags its groups `ManagedByCloudWatchNetworkMonitor=true`, the tag its
+    service-linked role's policy names (unconfirmed of the real service): an untagged group of the
+    same description in a VPC of the monitor is a user's, and stays."""
+    with offline() as emulator:
+        vpc_a, (a1, _) = vpc_with_subnets(emulator)
+        vpc_b, (b1, _) = vpc_with_subnets(emulator)
+        stack = driver(emulator)
+        stack.deploy(template(monitor("onprem", icmp(a1, "10.0.0.1"), icmp(b1, "10.0.0.2"))))
+        services = service_groups(emulator)
+        mine_a, mine_b = look_alike(emulator, vpc_a, "onprem"), look_alike(emulator, vpc_b, "onprem")
+
+        stack.deploy(template(monitor("onprem", icmp(b1, "10.0.0.2"))))  # vpc_a holds no probe any more
+        assert described_ids(emulator) == {mine_a, mine_b, services[described(vpc_b, "onprem")]}
+
+        stack.destroy()
+        assert described_ids(emulator) == {mine_a, mine_b}
+
+
+def test_where_no_group_carries_the_tag_the_description_decides() -> None:
+    """Should the service not tag its groups after all, the clean-up works as before the tag."""
+    with offline() as emulator:
+        vpc, (a, _) = vpc_with_subnets(emulator)
+        stack = driver(emulator)
+        stack.deploy(template(monitor("onprem", icmp(a, "10.0.0.1"))))
+        assert emulator.ec2 is not None
+        ec2 = emulator.ec2.client()
+        group = service_groups(emulator)[described(vpc, "onprem")]
+        ec2.delete_tags(Resources=[group], Tags=[{"Key": "ManagedByCloudWatchNetworkMonitor"}])
+        assert ec2.describe_security_groups(GroupIds=[group])["SecurityGroups"][0].get("Tags", []) == []
+        stack.destroy()
+        assert service_groups(emulator) == {}
+        delete_vpc(emulator, vpc)

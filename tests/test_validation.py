@@ -1,7 +1,9 @@
 """Synth-time validation, as a table: each row is props and the exact problems they must produce.
 
 Every bound is exercised on both sides. Values that are tokens (unknown until deploy) must pass synth
-untouched; the handler judges them once resolved.
+untouched; the handler judges them once resolved. Every row is also synthesized: aws-cdk-lib renders
+the properties before it validates, so a row's problems must come out as the synth report, never as
+an internal error of the rendering.
 """
 
 from __future__ import annotations
@@ -12,11 +14,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from aws_cdk import CfnParameter, Duration, Stack, Tags, Token
+from aws_cdk import CfnParameter, Duration, Fn, Stack, Tags, Token
 from aws_cdk import aws_ec2 as ec2
 
 from cdk_netmon import MonitorProbe, NetworkMonitor, ProbeProtocol
-from tests.support import SUBNET_A, SUBNET_B, icmp, isolated_vpc, new_stack, subnet_arn, tcp, template_json
+from tests.support import (
+    SUBNET_A,
+    SUBNET_B,
+    icmp,
+    isolated_vpc,
+    new_stack,
+    subnet_arn,
+    synth_report,
+    tcp,
+    template_json,
+)
 
 VALID_PROBE = tcp()
 
@@ -24,7 +36,8 @@ VALID_PROBE = tcp()
 @dataclass(frozen=True)
 class Row:
     case: str
-    props: dict[str, Any]
+    props: dict[str, Any] | Callable[[Stack], dict[str, Any]]
+    """The props, or what makes them in the row's stack (for tokens and subnets)."""
     problems: list[str] = field(default_factory=list)
 
 
@@ -156,11 +169,14 @@ ROWS = [
         ["probes[1] duplicates probes[0] (same source, destination, protocol and port); allowed: each probe once"],
     ),
     # tags: 200 per resource, key 1-128, value 0-256, no aws: prefix
-    Row("198 tags (the ownership tags take 2 of 200)", {"tags": {f"k{i}": "v" for i in range(198)}}),
     Row(
-        "199 tags",
-        {"tags": {f"k{i}": "v" for i in range(199)}},
-        ["tags has 199 tags; allowed: at most 198 (2 of the service's 200 are cdk-netmon's)"],
+        "197 tags (the ownership tags and the generation mark take 3 of 200)",
+        {"tags": {f"k{i}": "v" for i in range(197)}},
+    ),
+    Row(
+        "198 tags",
+        {"tags": {f"k{i}": "v" for i in range(198)}},
+        ["tags has 198 tags; allowed: at most 197 (3 of the service's 200 are cdk-netmon's)"],
     ),
     Row("200 probe tags", probes(tcp(probe_tags={f"k{i}": "v" for i in range(200)}))),
     Row(
@@ -227,10 +243,117 @@ ROWS = [
 ]
 
 
+def parameter(stack: Stack, name: str = "Text") -> str:
+    return CfnParameter(stack, name).value_as_string
+
+
+def list_parameter(stack: Stack) -> list[str]:
+    return CfnParameter(stack, "List", type="CommaDelimitedList").value_as_list
+
+
+def subnet_and_its_own_arn(stack: Stack) -> dict[str, Any]:
+    subnet = ec2.Subnet.from_subnet_attributes(stack, "Subnet", subnet_id="subnet-0a1b2c3d4e5f60001")
+    return probes(MonitorProbe(source=subnet, destination="10.0.0.1", protocol=ProbeProtocol.ICMP), icmp())
+
+
+FULL_WIDTH_ACCOUNT = SUBNET_A.replace("123456789012", "123456789012".translate({c: c + 0xFEE0 for c in range(48, 58)}))
+"""The account in full-width digits (U+FF10 to U+FF19), which `\\d` would take for digits."""
+NOT_A_SUBNET_ARN = "is not a subnet ARN; allowed: arn:<partition>:ec2:<region>:<account>:subnet/subnet-<hex>"
+DEPLOY_TIME_KEY = "has a deploy-time key; allowed: keys known at synth (values may be deploy-time)"
+LIST_ITEM = "is an item of a deploy-time list taken with [i]; pass Fn.select(i, the_list)"
+
+# What aws-cdk-lib renders before validation runs, and the service's patterns matched whole and in ASCII.
+ROWS += [
+    Row(
+        "ints as probes",
+        {"probes": [1, 2]},
+        [
+            "probes[0] is an int, not a MonitorProbe; pass MonitorProbe(...)",
+            "probes[1] is an int, not a MonitorProbe; pass MonitorProbe(...)",
+        ],
+    ),
+    Row(
+        "a list parameter as probes",
+        lambda stack: {"probes": list_parameter(stack)},
+        ["probes is a deploy-time list, whose items are unknown at synth; pass a list of MonitorProbe"],
+    ),
+    Row(
+        "a token as a probe's name",
+        lambda stack: probes(icmp(name=parameter(stack))),
+        [
+            "probes[0].name is a deploy-time value; allowed: a name known at synth, since it keys the probe in the "
+            "template (leave it unset for a generated key)"
+        ],
+    ),
+    Row(
+        "a token as a key of probe_tags",
+        lambda stack: probes(icmp(probe_tags={parameter(stack): "v"})),
+        [f"probes[0].probe_tags {DEPLOY_TIME_KEY}"],
+    ),
+    Row("a token as a key of tags", lambda stack: {"tags": {parameter(stack): "v"}}, [f"tags {DEPLOY_TIME_KEY}"]),
+    Row("a token as a value of tags", lambda stack: {"tags": {"owner": parameter(stack)}}),
+    Row(
+        "an item of a list parameter as a destination",
+        lambda stack: probes(icmp(destination=list_parameter(stack)[0])),
+        [f"probes[0].destination {LIST_ITEM}"],
+    ),
+    Row(
+        "an item of a list parameter as the monitor name",
+        lambda stack: {"monitor_name": list_parameter(stack)[0]},
+        [f"monitor_name {LIST_ITEM}"],
+    ),
+    Row(
+        "Fn.select of a list parameter as a destination",
+        lambda stack: probes(icmp(destination=Fn.select(0, list_parameter(stack)))),
+    ),
+    Row(
+        "a period beyond any number",
+        {"aggregation_period": Duration.seconds(10**400)},
+        ["aggregation_period is not a finite number of seconds; allowed: Duration.seconds(30) or Duration.seconds(60)"],
+    ),
+    Row(
+        "a huge whole period",
+        {"aggregation_period": Duration.seconds(10**20)},
+        ["aggregation_period 100000000000000000000 seconds is not supported; allowed: 30 or 60 seconds"],
+    ),
+    Row(
+        "a name ending in a newline",
+        {"monitor_name": "dc-monitor\n"},
+        ["monitor_name 'dc-monitor\\n' has characters outside [a-zA-Z0-9_-]; allowed: letters, digits, '_' and '-'"],
+    ),
+    Row(
+        "a probe name ending in a newline",
+        probes(icmp(name="dc1\n")),
+        [
+            "probes[0].name 'dc1\\n' is not a probe name; allowed: 1 to 64 letters, digits and '-', not starting or "
+            "ending with '-'"
+        ],
+    ),
+    Row(
+        "a source ARN ending in a newline",
+        probes(icmp(source_arn=SUBNET_A + "\n")),
+        [f"probes[0].source_arn {SUBNET_A + chr(10)!r} {NOT_A_SUBNET_ARN}"],
+    ),
+    Row(
+        "a source ARN with full-width digits in its account",
+        probes(icmp(source_arn=FULL_WIDTH_ACCOUNT)),
+        [f"probes[0].source_arn {FULL_WIDTH_ACCOUNT!r} {NOT_A_SUBNET_ARN}"],
+    ),
+    Row(
+        "a subnet and its own ARN",
+        subnet_and_its_own_arn,
+        ["probes[1] duplicates probes[0] (same source, destination, protocol and port); allowed: each probe once"],
+    ),
+]
+
+
 @pytest.mark.parametrize("row", ROWS, ids=[row.case for row in ROWS])
 def test_rule(row: Row) -> None:
-    monitor = NetworkMonitor(new_stack(), "Monitor", **row.props)
+    stack = new_stack()
+    props = row.props(stack) if callable(row.props) else row.props
+    monitor = NetworkMonitor(stack, "Monitor", **props)
     assert list(monitor.node.validate()) == row.problems
+    assert synth_report(stack) == [f"[Stack/Monitor] {problem}" for problem in row.problems]
 
 
 def test_a_refused_synth_names_every_problem_of_every_monitor_with_its_path() -> None:

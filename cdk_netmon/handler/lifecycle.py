@@ -4,12 +4,21 @@ Lambda calls the module-level `on_event` and `is_complete` (handler `handler.lif
 they run a `Handler` around the container's SDK client. Tests and the offline emulator build a
 `Handler` around a client of their own.
 
-on_event makes only the writes that must happen exactly once per request (CreateMonitor, with a
-client token derived from the request) and answers with the physical id, which is the monitor name.
-Everything else happens in is_complete, which is a reconcile loop: read the live monitor, wait while
-the service is settling, compute the plan (a pure function of declared and live state) and apply its
-next phase. Because every poll starts from the live state, a retried event, an out-of-band change
-or a half-applied update converges the same way, and a rollback is just another update.
+on_event makes no write on Create or Update: it checks the declared monitor and answers with the
+physical id (the monitor name) and the request's generation (when it began). Were it to create the
+monitor and die before answering (a timeout), the Provider framework would answer FAILED with a
+placeholder id whose Delete never reaches the handler, and the monitor would stay. Everything
+happens in is_complete, which is a reconcile loop: read the live monitor, create it if it is missing
+(with a client token derived from the request), wait while the service is settling, compute the plan
+(a pure function of declared and live state) and apply its next phase. A failure or a kill there is
+answered FAILED with the monitor name, so the rollback's Delete removes whatever was made. Because
+every poll starts from the live state, a retried event, an out-of-band change or a half-applied
+update converges the same way, and a rollback is just another update.
+
+The newest request wins: before its first write, a request marks the monitor with its generation
+(`model.Generation`, folded into CreateMonitor's tags on create), and a waiter that finds a newer
+request's mark stops without writing (the Provider framework keeps polling a request CloudFormation
+has cancelled, aws/aws-cdk#31541).
 
 Every monitor the handler creates carries ownership tags naming its stack and logical id, and the
 handler never modifies or deletes a monitor without them (see `model.Owner`). Once its monitor is
@@ -30,15 +39,24 @@ from typing import Any
 
 from . import service
 from .clients import Ec2Client, NetworkMonitorClient
-from .model import ERROR, OWNERSHIP_PROPERTY, LiveMonitor, MonitorSpec, Owner, Verdict, declared_name
-from .plan import client_token, plan_changes
+from .model import (
+    ERROR,
+    OWNERSHIP_PROPERTY,
+    RESPONSE_LIMIT_BYTES,
+    Generation,
+    LiveMonitor,
+    MonitorSpec,
+    Owner,
+    Verdict,
+    declared_name,
+    response_data,
+    response_size,
+)
+from .plan import client_token, mark_call, plan_changes
 from .rules import DEFAULT_QUOTAS, Quotas, check_monitor_name
 from .security_groups import SecurityGroups, leftovers, probe_vpcs
 
 log = logging.getLogger(__name__)
-
-RESPONSE_LIMIT_BYTES = 4096
-"""CloudFormation refuses a custom resource response larger than this, Data included."""
 
 ABANDONED_MONITOR = "AbandonedMonitor"
 """Set by on_event when an Update rolls back a replacement: the monitor the failed update created,
@@ -51,6 +69,9 @@ with what is left, instead of waiting further. It comes before the Provider fram
 timeout (`TOTAL_TIMEOUT` in cdk_netmon/provider.py, 50 minutes), so that the reason is the handler's."""
 GIVE_UP_AFTER_SECONDS = 45 * 60
 
+GENERATION = "Generation"
+"""Set by on_event: when the request began, in milliseconds on the handler's clock (see `model.Generation`)."""
+
 
 class MonitorFailedError(RuntimeError):
     """The service put the monitor or one of its probes in ERROR."""
@@ -58,6 +79,10 @@ class MonitorFailedError(RuntimeError):
 
 class SecurityGroupInUseError(RuntimeError):
     """A security group the service left is still in use when the handler stops waiting."""
+
+
+class ResponseTooLongError(RuntimeError):
+    """The answer would not fit in CloudFormation's response: said in a message that does."""
 
 
 @dataclass(frozen=True)
@@ -73,10 +98,13 @@ class Request:
     old_properties: Mapping[str, Any] | None
     give_up_at: float | None = None
     """on_event's GIVE_UP_AT, which the Provider framework hands to every is_complete."""
+    started_ms: int = 0
+    """on_event's GENERATION; 0 for a waiter that an earlier release's on_event started."""
 
     @classmethod
     def from_event(cls, event: Mapping[str, Any]) -> Request:
         give_up_at = event.get(GIVE_UP_AT)
+        started = event.get(GENERATION)
         return cls(
             request_type=event["RequestType"],
             stack_id=event["StackId"],
@@ -86,6 +114,7 @@ class Request:
             properties=event.get("ResourceProperties", {}),
             old_properties=event.get("OldResourceProperties"),
             give_up_at=float(give_up_at) if isinstance(give_up_at, int | float | str) else None,
+            started_ms=int(str(started)) if str(started).isdigit() else 0,
         )
 
     def declared(self, quotas: Quotas = DEFAULT_QUOTAS) -> MonitorSpec:
@@ -112,6 +141,20 @@ class Request:
         """One CreateMonitor token per request, so every attempt of it names the same monitor."""
         return self.token("create")
 
+    def generation(self, spec: MonitorSpec) -> Generation:
+        return Generation(self.started_ms, self.request_id, spec.digest)
+
+    def predecessor(self, spec: MonitorSpec) -> str | None:
+        """The digest of what the old properties declare of the same monitor: the request before
+        this one, whose waiter may still be polling if CloudFormation cancelled it. None on Create,
+        or where the old properties name another monitor (whose waiter never writes to this one)."""
+        if declared_name(self.old_properties) != spec.name:
+            return None
+        try:
+            return MonitorSpec.from_properties(self.old_properties or {}, check=False).digest
+        except Exception:  # old properties that do not read: another monitor than this one
+            return ""
+
 
 class Handler:
     """The Provider framework's two entry points, around a Network Monitor client and an EC2 client.
@@ -137,7 +180,8 @@ class Handler:
     def on_event(self, event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
         _log_event("on_event", event)
         request = Request.from_event(event)
-        deadline = {GIVE_UP_AT: round(self.now() + GIVE_UP_AFTER_SECONDS)}
+        now = self.now()
+        deadline = {GIVE_UP_AT: round(now + GIVE_UP_AFTER_SECONDS)}
         if request.request_type == "Delete":
             if _names_a_monitor(request.physical_id):
                 self.api.teardown_step(str(request.physical_id), request.owner)
@@ -146,10 +190,11 @@ class Handler:
             raise ValueError(f"unsupported request type {request.request_type!r}")
 
         spec = request.declared(self.quotas)  # an invalid monitor is refused before anything changes
+        deadline[GENERATION] = int(now * 1000)
         if request.request_type == "Create" or spec.name != request.physical_id:
             # A new name is a replacement: a new physical id, and CloudFormation deletes the old
-            # monitor once the stack update succeeds. Everything else is reconciled in place.
-            self.api.create_monitor(spec, request.create_token, request.owner)
+            # monitor once the stack update succeeds. Everything else is reconciled in place. Either
+            # way is_complete creates the monitor: a failure from then on reaches the Delete.
             return {"PhysicalResourceId": spec.name, **deadline}
         answer: dict[str, Any] = {"PhysicalResourceId": request.physical_id, **deadline}
         previous = declared_name(request.old_properties)
@@ -203,14 +248,15 @@ class Handler:
     def _converge_step(self, request: Request) -> dict[str, Any]:
         spec = request.declared(self.quotas)
         owner = request.owner
+        ours = request.generation(spec)
         live = self.api.get_monitor(spec.name)
         if live is None:
-            # Deleted out of band, or not yet visible after CreateMonitor: (re)create it with this
-            # request's token, which the service answers idempotently if the monitor is ours already.
-            # If someone else takes the name meanwhile, the next poll finds it is not ours.
-            log.warning("monitor %s does not exist; creating it", spec.name)
+            # Not made yet, deleted out of band, or not yet visible after CreateMonitor: (re)create it
+            # with this request's token, which the service answers idempotently if the monitor is
+            # ours already. If someone else takes the name meanwhile, the next poll finds it is not ours.
+            log.info("monitor %s does not exist; creating it", spec.name)
             try:
-                self.api.create_monitor(spec, request.create_token, owner)
+                self.api.create_monitor(spec, request.create_token, owner, ours)
             except service.MonitorNameTakenError:
                 log.info("monitor %s exists after all; reading it on the next poll", spec.name)
             return {"IsComplete": False}
@@ -225,10 +271,23 @@ class Handler:
         if verdict is Verdict.ADOPTABLE:
             self.api.adopt(live, owner)
             return {"IsComplete": False}
-        if live.busy:
-            return {"IsComplete": False}
+        newer = Generation.of(live.tags)
+        if newer is not None and newer.supersedes(ours):
+            # CloudFormation has moved on (cancelled this request, and sent another): it ignores
+            # this answer, and the newer request's waiter owns the monitor now.
+            log.warning(
+                "request %s is superseded by request %s: it stops here, writing nothing",
+                ours.request_id,
+                newer.request_id,
+            )
+            return {"IsComplete": True}
 
         plan = plan_changes(spec.owned_by(owner), live, request.token("probe"))
+        mark = mark_call(live, ours, plan, request.predecessor(spec))
+        if mark is not None:
+            self.api.apply((mark,))
+        if live.busy:
+            return {"IsComplete": False}
         failures = _failures(live, plan.kept_probe_ids)
         if failures:
             raise MonitorFailedError(f"monitor {spec.name!r} failed: " + "; ".join(failures))
@@ -238,7 +297,27 @@ class Handler:
         vpcs = probe_vpcs(live)
         if vpcs is not None and not self._remove_security_groups(request, spec.name, vpcs):
             return {"IsComplete": False}
-        return {"IsComplete": True, "Data": response_data(spec, live)}
+        return {"IsComplete": True, "Data": self._answer(request, spec, live)}
+
+    def _answer(self, request: Request, spec: MonitorSpec, live: LiveMonitor) -> dict[str, str]:
+        """The attributes, measured as the framework will send them: a response over CloudFormation's
+        limit would be refused and the outcome lost, so it fails here with a message that fits."""
+        by_identity = {p.spec.identity: p.probe_id for p in live.probes}
+        data = response_data(live.arn, live.name, {p.key: by_identity[p.identity] for p in spec.probes})
+        size = response_size(
+            stack_id=request.stack_id,
+            request_id=request.request_id,
+            logical_id=request.logical_id,
+            physical_id=str(request.physical_id),
+            data=data,
+        )
+        if size > RESPONSE_LIMIT_BYTES:
+            raise ResponseTooLongError(
+                f"monitor {spec.name!r}: the response to CloudFormation would be {size:,} bytes, over its limit of "
+                f"{RESPONSE_LIMIT_BYTES:,}, with {len(spec.probes)} ProbeId attributes; give the probes shorter "
+                "names, or spread them over several monitors"
+            )
+        return data
 
 
 @functools.cache
@@ -276,16 +355,6 @@ def _failures(live: LiveMonitor, kept_probe_ids: frozenset[str]) -> list[str]:
         if p.state == ERROR and p.probe_id in kept_probe_ids
     ]
     return failures
-
-
-def response_data(spec: MonitorSpec, live: LiveMonitor) -> dict[str, str]:
-    """Attributes for Fn::GetAtt: the ARN, the name, and `ProbeId.<key>` for each declared probe
-    (its key in `Probes`; its index for properties of releases up to 0.2.0)."""
-    by_identity = {p.spec.identity: p.probe_id for p in live.probes}
-    data = {"MonitorArn": live.arn, "MonitorName": live.name}
-    for probe in spec.probes:
-        data[f"ProbeId.{probe.key}"] = by_identity[probe.identity]
-    return data
 
 
 def _names_a_monitor(physical_id: str | None) -> bool:

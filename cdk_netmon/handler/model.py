@@ -14,7 +14,7 @@ import enum
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -321,6 +321,14 @@ class MonitorSpec:
             quotas=quotas,
         )
 
+    @property
+    def digest(self) -> str:
+        """12 hex digits of what the monitor must be live, the same however the properties say it (a
+        0.2.0 `Monitor` string or properties of their own, probes in any order, keys aside)."""
+        probes = sorted(json.dumps([*p.identity, p.packet_size, p.state, p.tags], **_CANON) for p in self.probes)
+        canonical = json.dumps([self.name, self.aggregation_period, self.tags, probes], **_CANON)
+        return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
     def owned_by(self, owner: Owner) -> MonitorSpec:
         """The monitor as it must be live: the declared tags plus the ownership tags."""
         return MonitorSpec(self.name, self.aggregation_period, {**self.tags, **owner.tags}, self.probes)
@@ -333,6 +341,9 @@ class MonitorSpec:
             probes=[p.to_api("probeTags") for p in self.probes],
         )
         return {**document, "clientToken": client_token}
+
+
+_CANON: dict[str, Any] = {"sort_keys": True, "default": str}
 
 
 def declared_name(properties: Mapping[str, Any] | None) -> str | None:
@@ -349,7 +360,7 @@ def declared_name(properties: Mapping[str, Any] | None) -> str | None:
 def _whole(value: Any) -> Any:
     """An int for the digits CloudFormation made of a number; anything else as it came, for the
     rules to report."""
-    if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
+    if isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value):
         return int(value)
     return value
 
@@ -388,6 +399,42 @@ class Owner:
 
     def without_legacy(self) -> Owner:
         return Owner(self.stack_id, self.logical_id)
+
+
+@dataclass(frozen=True)
+class Generation:
+    """One request of a resource, as the monitor's `cdk-netmon:generation` tag records the last that
+    wrote to it: when its on_event began (milliseconds on the handler's clock), its RequestId, and
+    the digest of the monitor it declares.
+
+    CloudFormation may cancel a request and send the next one (a rollback) while the Provider
+    framework's waiter of the cancelled one keeps polling (aws/aws-cdk#31541); a waiter that finds
+    a newer request's mark stops writing, so two waiters never fight over one monitor."""
+
+    started_ms: int
+    request_id: str
+    digest: str = ""
+
+    @property
+    def tag_value(self) -> str:
+        return f"{self.started_ms}:{self.request_id}:{self.digest}"
+
+    @classmethod
+    def of(cls, tags: Mapping[str, str]) -> Generation | None:
+        """The mark a live monitor carries; None where it has none (one of 0.2.0 or earlier) or one
+        that does not read."""
+        started, _, rest = str(tags.get(rules.GENERATION_TAG, "")).partition(":")
+        request_id, _, digest = rest.rpartition(":")
+        if not re.fullmatch(r"[0-9]{1,20}", started) or not request_id:
+            return None
+        return cls(int(started), request_id, digest)
+
+    def supersedes(self, other: Generation) -> bool:
+        """Whether this is a newer request than `other`; never the same request (CloudFormation may
+        deliver one request twice, each time with its RequestId)."""
+        if self.request_id == other.request_id:
+            return False
+        return (self.started_ms, self.request_id) > (other.started_ms, other.request_id)
 
 
 @dataclass(frozen=True)
@@ -437,3 +484,105 @@ class LiveMonitor:
     def busy(self) -> bool:
         """True while the service is still settling a change; writes wait until it is not."""
         return self.state in BUSY_STATES or any(p.state in BUSY_STATES for p in self.probes)
+
+
+# --- the response to CloudFormation -----------------------------------------------------------------
+
+RESPONSE_LIMIT_BYTES = 4096
+"""CloudFormation refuses a custom resource response body larger than this, Data included, and the
+request's real outcome is lost with it."""
+MONITOR_ARN_ATTRIBUTE = "MonitorArn"
+MONITOR_NAME_ATTRIBUTE = "MonitorName"
+PROBE_ID_ATTRIBUTE = "ProbeId.{key}"
+"""The attributes `Fn::GetAtt` reads. They stay as named: a deployed stack's Data changes only on an
+Update, so a renamed attribute would break the references of every stack until then."""
+
+PROBE_ID_MAX_LENGTH = len("probe-") + 64
+"""botocore's model: a probe id matches `probe-[a-z0-9A-Z-]{21,64}`."""
+STACK_NAME_MAX_LENGTH = 128
+LOGICAL_ID_MAX_LENGTH = 255
+REQUEST_ID_LENGTH = 36
+"""CloudFormation's bounds: stack names up to 128 characters, logical ids up to 255; request ids and
+the tail of a stack id are UUIDs."""
+ACCOUNT_LENGTH = 12
+PARTITION_MAX_LENGTH = 16
+REGION_MAX_LENGTH = 24
+"""Room for a partition or region that is a token at synth: botocore 1.44's longest partition is
+`aws-us-gov` (10) and its longest region name `aws-us-gov-global` (17, a pseudo-region)."""
+
+
+def response_data(monitor_arn: str, monitor_name: str, probe_ids: Mapping[str, str]) -> dict[str, str]:
+    """The attributes for Fn::GetAtt: the ARN, the name, and `ProbeId.<key>` for each declared probe."""
+    data = {MONITOR_ARN_ATTRIBUTE: monitor_arn, MONITOR_NAME_ATTRIBUTE: monitor_name}
+    for key, probe_id in probe_ids.items():
+        data[PROBE_ID_ATTRIBUTE.format(key=key)] = probe_id
+    return data
+
+
+def response_size(*, stack_id: str, request_id: str, logical_id: str, physical_id: str, data: Mapping[str, str]) -> int:
+    """The bytes of the body the Provider framework sends CloudFormation on success: aws-cdk-lib's
+    custom-resources/lib/provider-framework/runtime/cfn-response.js (`submitResponse`) writes
+    `JSON.stringify` of Status, Reason, StackId, RequestId, PhysicalResourceId, LogicalResourceId,
+    NoEcho (left out while undefined, as the handler never sets it) and Data, and counts UTF-8 bytes."""
+    body = {
+        "Status": "SUCCESS",
+        "Reason": "SUCCESS",
+        "StackId": stack_id,
+        "RequestId": request_id,
+        "PhysicalResourceId": physical_id,
+        "LogicalResourceId": logical_id,
+        "Data": dict(data),
+    }
+    return len(json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+@dataclass(frozen=True)
+class ResponseBound:
+    """What is known at synth of a monitor's response; None for what is not (a token), which then
+    takes the longest it can be."""
+
+    stack_name: str | None
+    logical_id: str | None
+    monitor_name: str | None
+    partition: str | None = None
+    region: str | None = None
+    account: str | None = None
+
+    def largest(self, probe_keys: Iterable[str]) -> int:
+        """The most bytes the response can take with probes of these keys, whatever ids the service gives."""
+        partition = self.partition or "p" * PARTITION_MAX_LENGTH
+        region = self.region or "r" * REGION_MAX_LENGTH
+        account = self.account or "0" * ACCOUNT_LENGTH
+        stack_name = self.stack_name or "s" * STACK_NAME_MAX_LENGTH
+        name = self.monitor_name or "m" * rules.MONITOR_NAME_MAX_LENGTH
+        return response_size(
+            stack_id=f"arn:{partition}:cloudformation:{region}:{account}:stack/{stack_name}/{'u' * 36}",
+            request_id="q" * REQUEST_ID_LENGTH,
+            logical_id=self.logical_id or "L" * LOGICAL_ID_MAX_LENGTH,
+            physical_id=name,
+            data=response_data(
+                f"arn:{partition}:networkmonitor:{region}:{account}:monitor/{name}",
+                name,
+                dict.fromkeys(probe_keys, "p" * PROBE_ID_MAX_LENGTH),
+            ),
+        )
+
+    def problem(self, probe_keys: Sequence[str]) -> str | None:
+        """Why the monitor cannot be deployed with these probes: its response could be too long."""
+        size = self.largest(probe_keys)
+        if size <= RESPONSE_LIMIT_BYTES:
+            return None
+        fit = self.fitting(probe_keys)
+        return (
+            f"probes: the response to CloudFormation could reach {size:,} bytes, over its limit of "
+            f"{RESPONSE_LIMIT_BYTES:,} (a ProbeId.<key> attribute per probe, with ids of up to {PROBE_ID_MAX_LENGTH} "
+            f"characters); {fit} of these {len(probe_keys)} probes fit: give the probes shorter names (or the "
+            "monitor a shorter monitor_name), or spread them over several monitors with NetworkMonitor.fan_out"
+        )
+
+    def fitting(self, probe_keys: Sequence[str]) -> int:
+        """How many of the probes, in order, fit in the response."""
+        fit = 0
+        while fit < len(probe_keys) and self.largest(probe_keys[: fit + 1]) <= RESPONSE_LIMIT_BYTES:
+            fit += 1
+        return fit

@@ -18,8 +18,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .model import DELETING, LiveMonitor, LiveProbe, MonitorSpec, ProbeSpec
-from .rules import PAUSED, is_owner_tag
+from .model import DELETING, Generation, LiveMonitor, LiveProbe, MonitorSpec, ProbeSpec
+from .rules import GENERATION_TAG, PAUSED, is_owner_tag
 
 
 @dataclass(frozen=True)
@@ -156,6 +156,23 @@ def tag_calls(arn: str, live: Mapping[str, str], declared: Mapping[str, str]) ->
     if removed:
         calls.append(Call("untag_resource", {"resourceArn": arn, "tagKeys": removed}))
     return calls
+
+
+def mark_call(live: LiveMonitor, ours: Generation, plan: Plan, predecessor: str | None = None) -> Call | None:
+    """The TagResource that marks the monitor as this request's, where one is due before anything
+    else this poll: before its first write (a waiter of an older request then stops), and, with
+    nothing to write, where a waiter of another monitor than this one may still be polling: the
+    request's predecessor (`predecessor`, the digest of its old properties) or the mark's writer
+    declared another. Never twice for one request: its own mark stands."""
+    mark = Generation.of(live.tags)
+    if mark is not None and mark.request_id == ours.request_id:
+        return None
+    due = (
+        bool(plan)
+        or (predecessor is not None and predecessor != ours.digest)
+        or (mark is not None and mark.digest != ours.digest)
+    )
+    return Call("tag_resource", {"resourceArn": live.arn, "tags": {GENERATION_TAG: ours.tag_value}}) if due else None
 
 
 def client_token(*parts: str) -> str:

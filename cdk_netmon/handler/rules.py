@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from typing import Final, TypeGuard
 
 MONITOR_NAME_MAX_LENGTH = 200
-MONITOR_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9_-]+$")
+MONITOR_NAME_PATTERN = re.compile(r"[a-zA-Z0-9_-]+", re.ASCII)
+"""Every pattern here is matched whole (`fullmatch`: `$` would let a final newline through) and with
+ASCII classes (`[0-9]`: `\\d` takes any Unicode digit): a model pattern names the whole value."""
 AGGREGATION_PERIODS = (30, 60)
 PACKET_SIZE_MIN = 56
 PACKET_SIZE_MAX = 8500
@@ -26,7 +28,7 @@ PORT_MIN = 1
 PORT_MAX = 65535
 DESTINATION_MAX_LENGTH = 255
 PROTOCOLS = ("TCP", "ICMP")
-SUBNET_ARN_PATTERN = re.compile(r"^arn:aws[a-zA-Z-]*:ec2:[a-z0-9-]+:\d{12}:subnet/subnet-[0-9a-f]+$")
+SUBNET_ARN_PATTERN = re.compile(r"arn:aws[a-zA-Z-]*:ec2:[a-z0-9-]+:[0-9]{12}:subnet/subnet-[0-9a-f]+", re.ASCII)
 MAX_PROBES_PER_MONITOR = 24
 MAX_PROBES_PER_SUBNET = 4
 MAX_TAGS = 200
@@ -44,20 +46,23 @@ OWNER_TAG_PREFIX = "cdk-netmon:"
 OWNER_STACK_TAG = f"{OWNER_TAG_PREFIX}stack-id"
 OWNER_LOGICAL_ID_TAG = f"{OWNER_TAG_PREFIX}logical-id"
 OWNER_TAG_KEYS = (OWNER_STACK_TAG, OWNER_LOGICAL_ID_TAG)
-MAX_MONITOR_TAGS = MAX_TAGS - len(OWNER_TAG_KEYS)
-"""What a user may declare on a monitor: the service's 200, less the ownership tags the handler adds."""
+GENERATION_TAG = f"{OWNER_TAG_PREFIX}generation"
+"""The request that last wrote to the monitor (see `model.Generation`): the newest request wins."""
+HANDLER_TAG_KEYS = (*OWNER_TAG_KEYS, GENERATION_TAG)
+MAX_MONITOR_TAGS = MAX_TAGS - len(HANDLER_TAG_KEYS)
+"""What a user may declare on a monitor: the service's 200, less the tags the handler keeps there."""
 
 
 def check_monitor_name(field: str, name: object) -> list[str]:
     if not isinstance(name, str) or not 1 <= len(name) <= MONITOR_NAME_MAX_LENGTH:
         length = len(name) if isinstance(name, str) else "not a string"
         return [f"{field} {name!r} has length {length}; allowed: 1 to {MONITOR_NAME_MAX_LENGTH} characters"]
-    if not MONITOR_NAME_PATTERN.match(name):
+    if not MONITOR_NAME_PATTERN.fullmatch(name):
         return [f"{field} {name!r} has characters outside [a-zA-Z0-9_-]; allowed: letters, digits, '_' and '-'"]
     return []
 
 
-PROBE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?$")
+PROBE_NAME_PATTERN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?", re.ASCII)
 PROBE_NAME_MAX_LENGTH = 64
 GENERATED_KEY_PREFIXES = ("tcp-", "icmp-")
 """How generated probe keys start; a name may not, so that it never takes a generated key."""
@@ -65,7 +70,7 @@ GENERATED_KEY_PREFIXES = ("tcp-", "icmp-")
 
 def check_probe_key(field: str, key: object) -> list[str]:
     """A probe's key in `Probes`: its name, or the key generated for it."""
-    if not isinstance(key, str) or not PROBE_NAME_PATTERN.match(key):
+    if not isinstance(key, str) or not PROBE_NAME_PATTERN.fullmatch(key):
         return [
             f"{field} key {key!r} is not a probe name; allowed: 1 to {PROBE_NAME_MAX_LENGTH} letters, digits "
             "and '-', not starting or ending with '-'"
@@ -123,7 +128,7 @@ def check_probe_state(field: str, state: object) -> list[str]:
 
 
 def check_source_arn(field: str, source_arn: object) -> list[str]:
-    if not isinstance(source_arn, str) or not SUBNET_ARN_PATTERN.match(source_arn):
+    if not isinstance(source_arn, str) or not SUBNET_ARN_PATTERN.fullmatch(source_arn):
         return [
             f"{field} {source_arn!r} is not a subnet ARN; "
             "allowed: arn:<partition>:ec2:<region>:<account>:subnet/subnet-<hex>"
@@ -422,7 +427,7 @@ def probe_problems(
 
 def check_source_place(field: str, source_arn: object, account: str | None, region: str | None) -> list[str]:
     """A subnet of another account or region than the monitor's: the service refuses it."""
-    if not isinstance(source_arn, str) or not SUBNET_ARN_PATTERN.match(source_arn):
+    if not isinstance(source_arn, str) or not SUBNET_ARN_PATTERN.fullmatch(source_arn):
         return []
     _, _, _, arn_region, arn_account, _ = source_arn.split(":", 5)
     wrong = [

@@ -10,6 +10,12 @@ handler does the same: once its monitor is deleted, every such group of the moni
 VPC no longer holds any of the monitor's probes, that VPC's group. Never a group of another
 description, nor one of a VPC where the monitor still has probes.
 
+The service-linked role's policy (CloudWatchNetworkMonitorServiceRolePolicy) may only delete groups
+tagged `ManagedByCloudWatchNetworkMonitor=true`, which suggests that the service tags its groups;
+that is unconfirmed. So the tag decides where it is found: if any of the monitor's groups carries
+it, only the tagged ones are the service's, and an untagged group of the same description (a
+look-alike a user made) is left alone. Where none carries it, the description decides.
+
 While the service is still removing the probes' network interfaces, EC2 refuses to delete the group
 (DependencyViolation); the handler tries again on the next poll.
 """
@@ -17,8 +23,9 @@ While the service is still removing the probes' network interfaces, EC2 refuses 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -26,6 +33,8 @@ from .clients import Ec2Client
 from .model import LiveMonitor
 
 DESCRIPTION_PREFIX = "Created By Amazon CloudWatch Network Monitor for "
+MANAGED_TAG = ("ManagedByCloudWatchNetworkMonitor", "true")
+"""The tag the service-linked role's policy names for the groups and interfaces it manages."""
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +77,8 @@ class SecurityGroups:
         self.client = client
 
     def of_monitor(self, monitor_name: str) -> list[Group]:
-        """Every group the service made for `monitor_name`, in any VPC of this account and region.
+        """Every group the service made for `monitor_name`, in any VPC of this account and region:
+        those of its description, and of those only the ones tagged `MANAGED_TAG` if any is.
 
         The description is also compared here, since not every EC2 honours the filter (ministack's
         returns every group)."""
@@ -76,12 +86,10 @@ class SecurityGroups:
         pages = self.client.get_paginator("describe_security_groups").paginate(
             Filters=[{"Name": "description", "Values": [wanted]}]
         )
-        return [
-            Group(group["GroupId"], group.get("VpcId", ""))
-            for page in pages
-            for group in page.get("SecurityGroups", [])
-            if group.get("Description") == wanted
-        ]
+        described = [group for page in pages for group in page.get("SecurityGroups", [])]
+        described = [group for group in described if group.get("Description") == wanted]
+        tagged = [group for group in described if _managed(group)]
+        return [Group(group["GroupId"], group.get("VpcId", "")) for group in tagged or described]
 
     def delete(self, groups: Sequence[Group]) -> list[Group]:
         """Delete each group; those still in use by network interfaces on their way out are returned."""
@@ -97,3 +105,7 @@ class SecurityGroups:
                 elif code not in ("InvalidGroup.NotFound", "InvalidGroupId.NotFound"):
                     raise
         return in_use
+
+
+def _managed(group: Mapping[str, Any]) -> bool:
+    return any((tag.get("Key"), tag.get("Value")) == MANAGED_TAG for tag in group.get("Tags") or ())

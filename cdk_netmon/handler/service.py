@@ -15,6 +15,7 @@ from __future__ import annotations
 import enum
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import boto3
@@ -22,8 +23,9 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from .clients import NetworkMonitorClient
-from .model import DELETING, LiveMonitor, MonitorSpec, Owner, Verdict
+from .model import DELETING, Generation, LiveMonitor, MonitorSpec, Owner, Verdict
 from .plan import Call, delete_probe_calls
+from .rules import GENERATION_TAG
 
 MAX_ATTEMPTS = 8
 """Attempts per API call, the first included (botocore's `total_max_attempts`)."""
@@ -96,15 +98,18 @@ class NetworkMonitorService:
                 return None
             raise
 
-    def create_monitor(self, spec: MonitorSpec, client_token: str, owner: Owner) -> None:
-        """Create the monitor with its probes, its tags and the ownership tags, in one call.
+    def create_monitor(self, spec: MonitorSpec, client_token: str, owner: Owner, mark: Generation) -> None:
+        """Create the monitor with its probes, its tags, the ownership tags and the request's mark
+        (`model.Generation`), in one call.
 
         A monitor of that name that already carries this resource's ownership tags is this
-        resource's, made by an earlier request whose answer was lost (a Lambda killed after
-        CreateMonitor: the Provider framework then answers FAILED with a placeholder id, and the
-        rollback's Delete never reaches the handler). It is kept, and reconciled by is_complete."""
+        resource's, made by an earlier request (the same request delivered again carries another
+        mark, so the service may refuse its token as used for another request). It is kept, and
+        reconciled by the next poll."""
+        owned = spec.owned_by(owner)
+        marked = replace(owned, tags={**owned.tags, GENERATION_TAG: mark.tag_value})
         try:
-            self.client.create_monitor(**spec.owned_by(owner).create_request(client_token))
+            self.client.create_monitor(**marked.create_request(client_token))
         except ClientError as error:
             if error_code(error) == "ConflictException":
                 live = self.get_monitor(spec.name)

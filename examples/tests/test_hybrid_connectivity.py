@@ -78,7 +78,7 @@ def test_the_recovery_site_is_resumed_after_its_maintenance_window() -> None:
         assert sorted(p["state"] for p in monitor["probes"]) == ["ACTIVE"] * 4 + ["INACTIVE"]
         calls = len(emulator.calls)
         stack.deploy(after)
-        assert emulator.writes(calls) == ["UpdateProbe"]
+        assert emulator.writes(calls) == ["TagResource", "UpdateProbe"]  # the request's mark, then the resume
         [monitor] = emulator.snapshot().values()
         assert [p["state"] for p in monitor["probes"]] == ["ACTIVE"] * 5
         stack.destroy()
@@ -89,7 +89,7 @@ def test_moving_the_service_to_another_port_updates_two_probes_in_place() -> Non
     with deployed(before) as (emulator, stack):
         calls = len(emulator.calls)
         stack.deploy(after)
-        assert emulator.writes(calls) == ["UpdateProbe", "UpdateProbe"]
+        assert emulator.writes(calls) == ["TagResource", "UpdateProbe", "UpdateProbe"]  # the mark, then the ports
         [monitor] = emulator.snapshot().values()
         assert sorted(p.get("destinationPort", 0) for p in monitor["probes"]) == [0, 0, 0, 8443, 8443]
         stack.destroy()

@@ -72,7 +72,7 @@ class Identity:
         if found is None:
             return self.default_account, self.default_region
         key, region = found.groups()
-        account = self.accounts.get(key) or (key if re.fullmatch(r"\d{12}", key) else self.default_account)
+        account = self.accounts.get(key) or (key if re.fullmatch(r"[0-9]{12}", key) else self.default_account)
         return account, region
 
 
@@ -103,7 +103,7 @@ def check_patterns(shape: Shape, value: Any, path: str) -> list[str]:
             problems += check_patterns(shape.value, item, f"{path}.{key}")
     elif shape.type_name == "string" and isinstance(value, str):
         pattern = shape.metadata.get("pattern")
-        if pattern and not re.fullmatch(pattern, value):
+        if pattern and not re.fullmatch(pattern, value, re.ASCII):
             problems.append(f"{path} {value!r} does not match {pattern}")
         limit = shape.metadata.get("max")
         if limit is not None and len(value) > limit:
