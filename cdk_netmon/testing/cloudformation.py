@@ -57,6 +57,7 @@ from cdk_netmon.handler.model import RESOURCE_TYPE
 
 from .defaults import DEFAULT_ACCOUNT, DEFAULT_REGION
 from .iam import NO_PERMISSIONS, AccessPolicy
+from .native import ProvisionFailure
 from .provider import handler_resources
 
 NATIVE_PREFIX = "AWS::NetworkMonitor::"
@@ -76,15 +77,6 @@ FailedReplacement = Literal["delete-new", "update-old"]
 
 class VirtualClock(Protocol):
     def advance(self, seconds: float) -> None: ...
-
-
-class ProvisionFailure(Exception):
-    """A native resource's handler failed; `physical_id` is the resource it made, if it made one
-    (a rollback deletes it)."""
-
-    def __init__(self, reason: str, physical_id: str | None = None) -> None:
-        super().__init__(reason)
-        self.reason, self.physical_id = reason, physical_id
 
 
 class NativeProvisioner(Protocol):

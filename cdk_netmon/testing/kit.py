@@ -32,7 +32,7 @@ from .cloudformation import StackDriver
 from .ec2 import add_principal
 from .emulator import LocalNetworkMonitor
 from .emulator.network import DESCRIPTION
-from .native import NativeResources, administrator_client
+from .native import NativeResources
 from .provider import handler_resources
 
 if TYPE_CHECKING:
@@ -214,7 +214,9 @@ def native_resources(
     """CloudFormation's own handlers of the native types, on an administrator's client of the
     emulator as `account` in `region`, polling on its virtual clock; `options` are
     `NativeResources`' (`wait_for_pending`, ...)."""
-    client = administrator_client(emulator.client_options(account, region))
+    import boto3
+
+    client = add_principal(boto3.client("networkmonitor", **emulator.client_options(account, region)), "admin")
     return NativeResources(client, sleep=emulator.clock.advance, **options)
 
 

@@ -3,8 +3,11 @@ played for the offline stand-in (`StackDriver(native=NativeResources(...))`; `of
 
 CloudFormation provisions these types itself, calling the service with the permissions of whoever
 deploys the stack (the caller, or the role given to CloudFormation), not with a custom resource
-handler's: the client given here is an administrator's (`administrator_client`), whose calls the
-emulator does not judge by the handler policy it enforces for the stack's custom resources.
+handler's: the client given here is an administrator's (`kit.native_resources` makes one), whose
+calls the emulator does not judge by the handler policy it enforces for the stack's custom resources.
+The module needs nothing but botocore, so that the local cloud's ministack, whose environment has no
+cdk_netmon, loads it from its file for its own provisioners of the two types
+(localcloud/launch_ministack.py).
 
 What the handlers do, from published sources (aws-cdk-lib 2.276.0's generated `aws-networkmonitor`
 module, the registry schema of the Monitor as cfn-lint 1.58.0 and pulumi-aws-native ship it, the
@@ -41,9 +44,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from .cloudformation import ProvisionFailure
-from .ec2 import add_principal
-
 MONITOR_TYPE = "AWS::NetworkMonitor::Monitor"
 PROBE_TYPE = "AWS::NetworkMonitor::Probe"
 NATIVE_TYPES = (MONITOR_TYPE, PROBE_TYPE)
@@ -62,12 +62,13 @@ DEFAULT_AGGREGATION_PERIOD = 60
 """The service's period where a template gives none (botocore's model and the API reference)."""
 
 
-def administrator_client(options: Mapping[str, str]) -> Any:
-    """A boto3 Network Monitor client (`LocalNetworkMonitor.client_options(...)`) whose calls the
-    emulator authorizes as an administrator's, as CloudFormation's own handlers call the service."""
-    import boto3
+class ProvisionFailure(Exception):
+    """A native resource's handler failed; `physical_id` is the resource it made, if it made one
+    (a rollback deletes it)."""
 
-    return add_principal(boto3.client("networkmonitor", **options), "admin")
+    def __init__(self, reason: str, physical_id: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason, self.physical_id = reason, physical_id
 
 
 @dataclass
