@@ -16,6 +16,7 @@ import boto3
 import pytest
 
 from localcloud import ACCOUNT, REGION, LocalCloud
+
 NAME = "netmon-native"  # the app's monitor (tests/local_cloud_native_app.py, which runs when imported)
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -326,3 +326,18 @@ def test_the_offline_command_deploys_a_native_template_and_counts_the_group_it_l
     assert "  onprem: ACTIVE, aggregation 30 s, no tags\n" in output
     assert "TCP  subnet-0123456789abcdef0 -> 10.0.0.1:8443 (56 bytes)" in output
     assert output.rstrip().endswith("the emulator holds 0 monitors, its EC2 1 security groups of the service.")
+
+
+def test_custom_resources_too_go_after_what_they_depend_on_whatever_the_template_order() -> None:
+    with offline() as emulator:
+        two = template({"monitorName": "first", "probes": []}, {"monitorName": "second", "probes": []})
+        two["Resources"]["Monitor0"]["DependsOn"].append("Monitor1")
+        stack = driver(emulator)
+        stack.deploy(two)
+        stack.destroy()
+        assert stack.requests == [
+            ("Create", "Monitor1"),
+            ("Create", "Monitor0"),
+            ("Delete", "Monitor0"),
+            ("Delete", "Monitor1"),
+        ]
