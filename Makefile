@@ -16,7 +16,7 @@ export JSII_NODE := $(BIN)/node
 export CDK_DISABLE_CLI_TELEMETRY := true
 export CDK_DISABLE_VERSION_CHECK := true
 
-.PHONY: setup synth offline-deploy deploy-local benchmark test lint docs format iam-reference clean
+.PHONY: setup synth offline-deploy deploy-local benchmark test lint docs format iam-reference native-reference clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -64,6 +64,11 @@ format: setup
 iam-reference: setup
 	$(BIN)/python -W ignore -m tests.reference
 	$(BIN)/ruff format cdk_netmon/testing/service_authorization.py
+
+# aws-cdk-lib 2.276.0's Network Monitor types (from its npm tarball) and pulumi-aws-native's create-only
+# fields, as data the registry schema's tests hold cdk_netmon/testing/schemas to.
+native-reference: setup
+	$(BIN)/python -m tests.native_reference
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out .local-cloud .pytest_cache .mypy_cache .ruff_cache

@@ -250,6 +250,7 @@ class LocalCloud:
                 "GATEWAY_PORT": str(self.port),
                 "BIND_HOST": "127.0.0.1",
                 "AWS_ENDPOINT_URL_NETWORKMONITOR": self.emulator_url,
+                "NETMON_CLOCK_SCALE": str(CLOCK_SCALE),
                 "NODE_PATH": str(self.root / "node_modules"),
                 "SFN_WAIT_SCALE": WAITER_SCALE,
             }

@@ -1,5 +1,5 @@
-"""Start ministack with what it lacks for the example apps: provisioners for AWS::EC2::FlowLog and
-AWS::CloudWatch::CompositeAlarm.
+"""Start ministack with what it lacks for the example apps: provisioners for AWS::EC2::FlowLog,
+AWS::CloudWatch::CompositeAlarm, AWS::NetworkMonitor::Monitor and AWS::NetworkMonitor::Probe.
 
 Run by the local cloud's own Python (localcloud/requirements.txt), never by the project's: it
 imports ministack only. Flow logs deliver nothing locally, so create and delete record nothing.
@@ -9,15 +9,40 @@ template's properties are those of the resource page
 (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-cloudwatch-compositealarm.html):
 AlarmName (replacement), AlarmRule, AlarmDescription, ActionsEnabled, the three action lists and
 Tags; Ref is the name, Fn::GetAtt Arn the ARN. ActionsSuppressor* are not emulated and are refused.
+
+The two Network Monitor types are CloudFormation's own handlers as the kit plays them offline
+(cdk_netmon/testing/native.py, loaded from its file: this environment has no cdk_netmon), calling the
+emulator (AWS_ENDPOINT_URL_NETWORKMONITOR) with this environment's boto3, as the caller's account and
+region. Ref is what the handler returns as the physical id (a monitor's ARN, a probe's
+MonitorName|ProbeId), Fn::GetAtt its attributes. A change of a create-only property replaces the
+resource through ministack's own replacement (`_REPLACING_PROPERTIES`): the new one is created, the
+old one deleted in the clean-up. The handlers poll while PENDING lasts (the emulator's clock is
+scaled, NETMON_CLOCK_SCALE), so they run on a worker thread as ministack runs its custom resources,
+not on its event loop. The service's tags exclude `aws:` keys, so CloudFormation's system tags are
+not merged into these types' Tags.
 """
 
 import hashlib
+import importlib.util
 import json
+import os
 import sys
+import time
+from pathlib import Path
 
+import boto3
 from ministack.app import main
+from ministack.core.responses import get_account_id, get_region
 from ministack.services import cloudwatch
-from ministack.services.cloudformation import provisioners
+from ministack.services.cloudformation import provisioners, stacks
+
+_spec = importlib.util.spec_from_file_location(
+    "cdk_netmon_native", Path(__file__).resolve().parent.parent / "cdk_netmon" / "testing" / "native.py"
+)
+native = importlib.util.module_from_spec(_spec)
+sys.modules[_spec.name] = native
+_spec.loader.exec_module(native)
+_CLOCK_SCALE = float(os.environ.get("NETMON_CLOCK_SCALE", "1"))
 
 
 def _flow_log_create(logical_id: str, props: dict, stack_name: str) -> tuple[str, dict]:
@@ -76,6 +101,29 @@ def _composite_delete(physical_id: str, props: dict) -> None:
     _answered(cloudwatch._delete_alarms({}, {"AlarmNames": [physical_id]}, False, is_json=True), "DeleteAlarms")
 
 
+def _handlers():
+    """CloudFormation's handlers of the two types, on a client of the emulator as the request's caller."""
+    client = boto3.client(
+        "networkmonitor", region_name=get_region(), aws_access_key_id=get_account_id(),
+        aws_secret_access_key="local-cloud",
+    )  # fmt: skip
+    return native.NativeResources(client, sleep=lambda seconds: time.sleep(seconds / _CLOCK_SCALE))
+
+
+def _native(resource_type: str) -> dict:
+    def create(logical_id: str, props: dict, stack_name: str) -> tuple[str, dict]:
+        return _handlers().create(resource_type, props)
+
+    def update(physical_id: str, old_props: dict, new_props: dict, stack_name: str) -> tuple[str, dict]:
+        """In place: ministack replaces the resource itself where a create-only property changed."""
+        return physical_id, _handlers().update(resource_type, physical_id, old_props, new_props)
+
+    def delete(physical_id: str, props: dict) -> None:
+        _handlers().delete(resource_type, physical_id, props)
+
+    return {"create": create, "update": update, "delete": delete}
+
+
 provisioners._RESOURCE_HANDLERS.setdefault(
     "AWS::EC2::FlowLog", {"create": _flow_log_create, "delete": _flow_log_delete}
 )
@@ -87,6 +135,13 @@ provisioners._RESOURCE_HANDLERS.setdefault(
         "update_with_logical_id": True,
         "delete": _composite_delete,
     },
+)
+for _type in native.NATIVE_TYPES:
+    provisioners._RESOURCE_HANDLERS.setdefault(_type, _native(_type))
+    provisioners._REPLACING_PROPERTIES.setdefault(_type, native.CREATE_ONLY[_type])
+_ministack_threads = stacks._runs_on_worker_thread
+stacks._runs_on_worker_thread = lambda resource_type: (
+    resource_type in native.NATIVE_TYPES or _ministack_threads(resource_type)
 )
 sys.argv = sys.argv[:1]
 main()

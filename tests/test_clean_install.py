@@ -161,6 +161,13 @@ def test_a_user_app_synthesizes_from_outside_the_repository(clean_venv: Path, tm
     assert files == [f"handler/{name}" for name in HANDLER_MODULES]
 
 
+def test_the_wheel_ships_the_registry_schema_for_cfn_lint(wheel: Path) -> None:
+    """`cdk_netmon.testing.REGISTRY_SCHEMAS` points into the installed package: the schema is package data."""
+    name = "cdk_netmon/testing/schemas/aws-networkmonitor-probe.json"
+    shipped = zipfile.ZipFile(wheel).read(name)
+    assert shipped == (ROOT / name).read_bytes()
+
+
 def test_importing_the_library_needs_neither_boto3_nor_botocore() -> None:
     """The check from the issue, in the dev venv: boto3 and botocore made unimportable."""
     result = subprocess.run(

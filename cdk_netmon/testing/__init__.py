@@ -11,10 +11,15 @@ Nothing here is deployed: the Lambda asset holds only `cdk_netmon/handler`.
   shipped handler on clients that reach the emulator), `declared_quotas`, `Progress` (progress
   lines), `AccessPolicy` (IAM evaluation).
 
+For cfn-lint: `REGISTRY_SCHEMAS`, the directory of the registry schema this kit writes for
+`AWS::NetworkMonitor::Probe` until cfn-lint ships CloudFormation's (`cfn-lint TEMPLATE
+--registry-schemas "$DIR"`; see docs/testing.md).
+
 Importing the kit starts no Node.js: aws-cdk-lib is loaded only when a function is given a `Stack`.
 """
 
 import importlib.util
+from pathlib import Path
 
 try:
     import boto3  # noqa: F401
@@ -44,7 +49,12 @@ from .kit import (
     service_security_groups,
 )
 
+REGISTRY_SCHEMAS = str(Path(__file__).resolve().parent / "schemas")
+"""The directory of registry schemas for cfn-lint's `--registry-schemas`: this kit's
+`aws-networkmonitor-probe.json` (cfn-lint 1.58.0 has no schema for the type and answers E3006)."""
+
 __all__ = [
+    "REGISTRY_SCHEMAS",
     "AccessPolicy",
     "Clock",
     "DeployFailedError",

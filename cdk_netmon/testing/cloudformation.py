@@ -1,9 +1,20 @@
-"""A stand-in for CloudFormation and the CDK Provider framework, for `Custom::NetworkMonitor` only.
+"""A stand-in for CloudFormation and the CDK Provider framework, for `Custom::NetworkMonitor` and,
+given their handlers (`native`), CloudFormation's own `AWS::NetworkMonitor::Monitor` and `::Probe`.
 
 `StackDriver.deploy(template)` sends the handler the Create, Update and Delete requests that
 CloudFormation would send for a stack update from the last deployed template to this one. Events
 carry stringified properties, a RequestId, physical ids and OldResourceProperties. `is_complete` is
 polled on a virtual clock as the Provider framework would poll it.
+
+Resources are deployed in CloudFormation's order: after what they depend on (`DependsOn`, and the
+resources their properties name with `Ref`, `Fn::GetAtt` or `Fn::Sub`, directly or through resources
+the driver does not deploy), in template order where nothing orders them; they are deleted in the
+reverse order, dependents first, on destroy and in the clean-up phase. The native types go through
+`native` (`cdk_netmon.testing.native.NativeResources`, which `offline_stack` wires to the emulator):
+a change of a create-only property replaces the resource, the new one created first and the old
+one deleted in the clean-up (for a probe the monitor briefly holds both); a failed update deletes
+the new one of a replacement in the rollback's clean-up. Their `Ref` and `Fn::GetAtt` resolve for
+the resources and outputs after them. A template with native resources and no `native` is refused.
 
 CloudFormation's order is kept, with the handler's IAM policy in it (the policies of the role the
 monitors' service token runs as, found by `provider.handler_resources` and handed to `grant`, e.g.
@@ -35,8 +46,9 @@ refused with one line that names it; a value it lacks names the ref that would g
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -45,7 +57,11 @@ from cdk_netmon.handler.model import RESOURCE_TYPE
 
 from .defaults import DEFAULT_ACCOUNT, DEFAULT_REGION
 from .iam import NO_PERMISSIONS, AccessPolicy
+from .native import ProvisionFailure
 from .provider import handler_resources
+
+NATIVE_PREFIX = "AWS::NetworkMonitor::"
+"""CloudFormation's own types of the service, which the driver deploys only through `native`."""
 
 CREATE_FAILED_MARKER = "AWSCDK::CustomResourceProviderFramework::CREATE_FAILED"
 RETAIN, DELETE = "Retain", "Delete"
@@ -61,6 +77,33 @@ FailedReplacement = Literal["delete-new", "update-old"]
 
 class VirtualClock(Protocol):
     def advance(self, seconds: float) -> None: ...
+
+
+class NativeProvisioner(Protocol):
+    """CloudFormation's own handlers for resource types other than the custom resource: what the
+    driver needs of `cdk_netmon.testing.native.NativeResources`. Each call returns once the
+    handler is done, or raises ProvisionFailure."""
+
+    @property
+    def types(self) -> tuple[str, ...]:
+        """The resource types it provisions."""
+        ...
+
+    def replaces(self, resource_type: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+        """Whether going from `old` to `new` changes a create-only property."""
+        ...
+
+    def create(self, resource_type: str, properties: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+        """(physical id, which `Ref` gives; attributes, which `Fn::GetAtt` reads)."""
+        ...
+
+    def update(
+        self, resource_type: str, physical_id: str, old: Mapping[str, Any], new: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """An update in place; the attributes."""
+        ...
+
+    def delete(self, resource_type: str, physical_id: str, properties: Mapping[str, Any]) -> None: ...
 
 
 class UnsupportedTemplateError(ValueError):
@@ -94,6 +137,7 @@ class Deployed:
     data: dict[str, Any] = field(default_factory=dict)
     deletion_policy: str = "Delete"
     update_replace_policy: str = "Delete"
+    resource_type: str = RESOURCE_TYPE
 
 
 @dataclass
@@ -132,7 +176,10 @@ class StackDriver:
     """Give every resource the driver does not deploy a stand-in physical id (`placeholder_ids` of
     each template deployed); `refs` still win."""
     failed_replacement: FailedReplacement = "delete-new"
-    """How the engine rolls back a replacement: see the module's docstring."""
+    """How the engine rolls back a replacement of a custom resource: see the module's docstring."""
+    native: NativeProvisioner | None = None
+    """The handlers of CloudFormation's own resource types (`native.NativeResources`); without them
+    a template that holds such a resource is refused."""
     resources: dict[str, Deployed] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
     """Every (request type, logical id) sent, in order."""
@@ -146,6 +193,8 @@ class StackDriver:
 
     def __post_init__(self) -> None:
         self._given_refs = dict(self.refs)
+        self._dependencies: dict[str, set[str]] = {}
+        """Among the resources last deployed, what each depends on: the order of deletes."""
 
     @property
     def stack_id(self) -> str:
@@ -155,7 +204,7 @@ class StackDriver:
 
     def deploy(self, template: Mapping[str, Any]) -> None:
         """Bring the stack's custom resources to `template`, or roll back and raise DeployFailedError."""
-        declared = custom_resources(template)
+        declared = self._declared(template)
         if self.placeholders:
             self.refs = {**placeholder_ids(template, self.account, self.region), **self._given_refs}
         policy_before, first = self.policy, not self.deployed
@@ -175,7 +224,7 @@ class StackDriver:
                 previous = self.resources.get(logical_id)
                 if previous is None:
                     done.append(("create", logical_id, None))
-                    self.resources[logical_id] = self._create(logical_id, properties, policies)
+                    self.resources[logical_id] = self._create(logical_id, properties, policies, resource["Type"])
                 elif previous.properties != properties:
                     done.append(("update", logical_id, previous))
                     current = self._update(logical_id, previous, properties, policies)
@@ -183,18 +232,26 @@ class StackDriver:
                     if current.physical_id != previous.physical_id:
                         replaced.append((logical_id, previous))
                 else:
-                    self.resources[logical_id] = Deployed(previous.physical_id, properties, previous.data, **policies)
+                    kind = previous.resource_type
+                    self.resources[logical_id] = Deployed(
+                        previous.physical_id, properties, previous.data, **policies, resource_type=kind
+                    )
         except _FailedResourceError as failure:
             self._roll_back(done, failure, policy_before, first)
             raise DeployFailedError(failure.logical_id, failure.reason) from None
 
         self.deployed = True
-        # UPDATE_COMPLETE_CLEANUP_IN_PROGRESS, under the new policy.
+        old_dependencies, self._dependencies = self._dependencies, dependencies_among(template, declared)
+        # UPDATE_COMPLETE_CLEANUP_IN_PROGRESS, under the new policy, dependents first.
+        clean_up: dict[str, tuple[Deployed, str]] = {}
         for logical_id in [k for k in self.resources if k not in declared]:
             removed = self.resources.pop(logical_id)
-            self._remove(logical_id, removed, removed.deletion_policy, clean_up=True)
+            clean_up[logical_id] = (removed, removed.deletion_policy)
         for logical_id, old in replaced:
-            self._remove(logical_id, old, self.resources[logical_id].update_replace_policy, clean_up=True)
+            clean_up[logical_id] = (old, self.resources[logical_id].update_replace_policy)
+        for logical_id in dependents_first(list(clean_up), old_dependencies):
+            old, policy = clean_up[logical_id]
+            self._remove(logical_id, old, policy, clean_up=True)
 
     def resend_update(self, logical_id: str) -> None:
         """An Update whose properties did not change, as CloudFormation sends when something the
@@ -208,8 +265,8 @@ class StackDriver:
         )
 
     def destroy(self) -> None:
-        """Delete the custom resources (those with DeletionPolicy Retain stay), then the policy."""
-        for logical_id in reversed(list(self.resources)):
+        """Delete the resources, dependents first (those with DeletionPolicy Retain stay), then the policy."""
+        for logical_id in dependents_first(list(reversed(self.resources)), self._dependencies):
             deployed = self.resources.pop(logical_id)
             self._remove(logical_id, deployed, deployed.deletion_policy, clean_up=False)
         self._set_policy(NO_PERMISSIONS if self.policy is not None else None)
@@ -218,15 +275,39 @@ class StackDriver:
     # -- state, for --state files ----------------------------------------------------------------
 
     def dump(self) -> dict[str, Any]:
-        """What the stack holds, as JSON-ready data (the policy is taken from the template again)."""
-        return {"resources": {k: asdict(v) for k, v in self.resources.items()}, "deployed": self.deployed}
+        """What the stack holds, as JSON-ready data (the policy is taken from the template again);
+        a custom resource's entry does not name its type, as before native resources were deployed."""
+        return {"resources": {k: _dumped(v) for k, v in self.resources.items()}, "deployed": self.deployed}
 
     def load(self, state: Mapping[str, Any], template: Mapping[str, Any] | None = None) -> None:
-        """Take up a stack `dump` wrote; `template` is the one last deployed, for its policy."""
+        """Take up a stack `dump` wrote; `template` is the one last deployed, for its policy and
+        the order of deletes."""
         self.resources = {k: Deployed(**v) for k, v in state["resources"].items()}
         self.deployed = bool(state["deployed"])
         if template is not None and self.deployed:
             self._set_policy(self._handler_policy(template))
+            self._dependencies = dependencies_among(template, self.resources)
+
+    def _declared(self, template: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+        """The resources the driver deploys, in CloudFormation's order; native ones only with
+        their handlers, and no resource changing its type (CloudFormation refuses that update)."""
+        native = tuple(self.native.types) if self.native is not None else ()
+        found = deployed_resources(template, native)
+        for logical_id, resource in found.items():
+            kind = resource["Type"]
+            if kind != RESOURCE_TYPE and kind not in native:
+                raise UnsupportedTemplateError(
+                    f"{logical_id} is a {kind}, which CloudFormation provisions itself: the offline driver deploys "
+                    "it only with its handlers (StackDriver(native=NativeResources(...)), which offline_stack gives)"
+                )
+            previous = self.resources.get(logical_id)
+            if previous is not None and previous.resource_type != kind:
+                raise DeployFailedError(
+                    logical_id,
+                    f"Update of resource type is not permitted: {previous.resource_type} to {kind} "
+                    "(CloudFormation refuses the template before changing anything)",
+                )
+        return found
 
     # -- policy -----------------------------------------------------------------------------------
 
@@ -245,29 +326,80 @@ class StackDriver:
 
     # -- requests ---------------------------------------------------------------------------------
 
-    def _create(self, logical_id: str, properties: dict[str, Any], policies: Mapping[str, str]) -> Deployed:
+    def _create(
+        self,
+        logical_id: str,
+        properties: dict[str, Any],
+        policies: Mapping[str, str],
+        resource_type: str = RESOURCE_TYPE,
+    ) -> Deployed:
         try:
-            physical_id, data = self._request("Create", logical_id, properties)
+            if resource_type != RESOURCE_TYPE:
+                physical_id, data = self._provision("Create", logical_id, resource_type, properties)
+            else:
+                physical_id, data = self._request("Create", logical_id, properties)
         except _ProviderFailure as failure:
-            raise _FailedResourceError(logical_id, failure, properties, policies) from None
-        return Deployed(physical_id, properties, data, **policies)
+            raise _FailedResourceError(logical_id, failure, properties, policies, resource_type) from None
+        return Deployed(physical_id, properties, data, **policies, resource_type=resource_type)
 
     def _update(
         self, logical_id: str, previous: Deployed, properties: dict[str, Any], policies: Mapping[str, str]
     ) -> Deployed:
+        kind = previous.resource_type
         try:
-            physical_id, data = self._request(
-                "Update", logical_id, properties, physical_id=previous.physical_id, old=previous.properties
-            )
+            if kind != RESOURCE_TYPE:
+                physical_id, data = self._provision("Update", logical_id, kind, properties, previous)
+            else:
+                physical_id, data = self._request(
+                    "Update", logical_id, properties, physical_id=previous.physical_id, old=previous.properties
+                )
         except _ProviderFailure as failure:
-            raise _FailedResourceError(logical_id, failure, properties, policies) from None
-        return Deployed(physical_id, properties, data, **policies)
+            raise _FailedResourceError(logical_id, failure, properties, policies, kind) from None
+        return Deployed(physical_id, properties, data, **policies, resource_type=kind)
 
     def _delete(self, logical_id: str, deployed: Deployed) -> None:
         try:
-            self._request("Delete", logical_id, deployed.properties, physical_id=deployed.physical_id)
+            self._send_delete(logical_id, deployed)
         except _ProviderFailure as failure:
             raise DeployFailedError(logical_id, f"DELETE_FAILED: {failure.reason}") from None
+
+    def _send_delete(self, logical_id: str, deployed: Deployed) -> None:
+        if deployed.resource_type != RESOURCE_TYPE:
+            self._provision("Delete", logical_id, deployed.resource_type, deployed.properties, deployed)
+            return
+        self._request("Delete", logical_id, deployed.properties, physical_id=deployed.physical_id)
+
+    def _provision(
+        self,
+        request_type: str,
+        logical_id: str,
+        resource_type: str,
+        properties: dict[str, Any],
+        previous: Deployed | None = None,
+    ) -> tuple[str, dict[str, Any]]:
+        """What CloudFormation's own handler does with one request: a Create, an Update (a create
+        of the replacement where a create-only property changes) or a Delete."""
+        assert self.native is not None, "a native resource is declared only with native handlers"
+        self.requests.append((request_type, logical_id))
+        self._observe(logical_id, request_type, "started")
+        try:
+            if previous is None:
+                result = self.native.create(resource_type, properties)
+            elif request_type == "Delete":
+                self.native.delete(resource_type, previous.physical_id, previous.properties)
+                result = previous.physical_id, {}
+            elif self.native.replaces(resource_type, previous.properties, properties):
+                result = self.native.create(resource_type, properties)
+            else:
+                try:
+                    data = self.native.update(resource_type, previous.physical_id, previous.properties, properties)
+                except ProvisionFailure as failure:  # half updated, perhaps: the rollback updates it back
+                    raise ProvisionFailure(failure.reason, previous.physical_id) from None
+                result = previous.physical_id, data
+        except ProvisionFailure as failure:
+            raise _ProviderFailure(failure.reason, failure.physical_id) from None
+        self._observe(logical_id, request_type, "complete")
+        return result
 
     def _remove(
         self, logical_id: str, deployed: Deployed, policy: str, *, clean_up: bool, undoing_create: bool = False
@@ -283,7 +415,7 @@ class StackDriver:
             self._delete(logical_id, deployed)
             return
         try:
-            self._request("Delete", logical_id, deployed.properties, physical_id=deployed.physical_id)
+            self._send_delete(logical_id, deployed)
         except _ProviderFailure as failure:
             self.abandoned.append((logical_id, deployed.physical_id, failure.reason))
 
@@ -301,7 +433,12 @@ class StackDriver:
         for kind, logical_id, previous in reversed(done):
             if logical_id == failure.logical_id:
                 current_id = failure.provider_failure.physical_id
-                current = Deployed(current_id, failure.properties, {}, **failure.policies) if current_id else None
+                failed_type = failure.resource_type
+                current = (
+                    Deployed(current_id, failure.properties, {}, **failure.policies, resource_type=failed_type)
+                    if current_id
+                    else None
+                )
             else:
                 current = self.resources.get(logical_id)
             if kind == "create":
@@ -313,17 +450,22 @@ class StackDriver:
             self.resources[logical_id] = previous
             if current is None:
                 continue
-            if current.physical_id != previous.physical_id and self.failed_replacement == "delete-new":
+            native = previous.resource_type != RESOURCE_TYPE
+            if current.physical_id != previous.physical_id and (self.failed_replacement == "delete-new" or native):
                 created.append((logical_id, current))  # the old monitor stays; the new one goes
                 continue
             try:
-                _, data = self._request(
-                    "Update",
-                    logical_id,
-                    previous.properties,
-                    physical_id=previous.physical_id,
-                    old=current.properties,
-                )
+                if native:  # back in place: `current` to the previous properties
+                    native_type = previous.resource_type
+                    _, data = self._provision("Update", logical_id, native_type, previous.properties, current)
+                else:
+                    _, data = self._request(
+                        "Update",
+                        logical_id,
+                        previous.properties,
+                        physical_id=previous.physical_id,
+                        old=current.properties,
+                    )
             except _ProviderFailure as error:
                 raise DeployFailedError(logical_id, f"UPDATE_ROLLBACK_FAILED: {error.reason}") from None
             previous.data = data
@@ -410,7 +552,7 @@ class StackDriver:
             if key == "Ref":
                 return self._ref(argument, template)
             if key == "Fn::GetAtt":
-                return self._get_att(*argument)
+                return self._get_att(*(argument.split(".", 1) if isinstance(argument, str) else argument))
             if key == "Fn::Join":
                 separator, parts = argument
                 return separator.join(str(self._resolve(p, template)) for p in parts)
@@ -506,10 +648,12 @@ class _FailedResourceError(Exception):
         provider_failure: _ProviderFailure,
         properties: dict[str, Any],
         policies: Mapping[str, str],
+        resource_type: str = RESOURCE_TYPE,
     ) -> None:
         super().__init__(provider_failure.reason)
         self.logical_id, self.provider_failure = logical_id, provider_failure
         self.reason, self.properties, self.policies = provider_failure.reason, properties, dict(policies)
+        self.resource_type = resource_type
 
 
 def custom_resources(template: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
@@ -520,14 +664,116 @@ def custom_resources(template: Mapping[str, Any]) -> dict[str, Mapping[str, Any]
     return found
 
 
+def deployed_resources(template: Mapping[str, Any], native_types: Collection[str] = ()) -> dict[str, Mapping[str, Any]]:
+    """The custom resources and the service's native resources of a template, in the order
+    CloudFormation deploys them (`in_order`)."""
+    resources: Mapping[str, Any] = template.get("Resources", {})
+    kinds = {RESOURCE_TYPE, *native_types}
+    found = {
+        k: v for k, v in resources.items() if v.get("Type") in kinds or str(v.get("Type")).startswith(NATIVE_PREFIX)
+    }
+    for logical_id, resource in found.items():
+        if "Condition" in resource:
+            raise UnsupportedTemplateError(f"{logical_id} has a Condition, which the offline driver does not evaluate")
+    return {k: found[k] for k in in_order(list(found), dependencies_among(template, found))}
+
+
+def dependencies(template: Mapping[str, Any]) -> dict[str, set[str]]:
+    """What each resource of a template depends on, as CloudFormation reads it: its `DependsOn`,
+    and the resources its properties name with `Ref`, `Fn::GetAtt` or `Fn::Sub`."""
+    resources: Mapping[str, Any] = template.get("Resources", {})
+    found: dict[str, set[str]] = {}
+    for logical_id, resource in resources.items():
+        depends_on = resource.get("DependsOn") or []
+        named = {depends_on} if isinstance(depends_on, str) else set(depends_on)
+        named |= _named(resource.get("Properties") or {})
+        found[logical_id] = {n for n in named if n in resources and n != logical_id}
+    return found
+
+
+def dependencies_among(template: Mapping[str, Any], chosen: Collection[str]) -> dict[str, set[str]]:
+    """For each of the `chosen` resources, the chosen ones it depends on, directly or through
+    resources that are not chosen (a custom resource that waits for an alarm on a probe)."""
+    direct = dependencies(template)
+    found: dict[str, set[str]] = {}
+    for logical_id in chosen:
+        reached: set[str] = set()
+        seen: set[str] = set()
+        stack = list(direct.get(logical_id, ()))
+        while stack:
+            name = stack.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            if name in chosen:
+                reached.add(name)
+            else:
+                stack.extend(direct.get(name, ()))
+        found[logical_id] = reached
+    return found
+
+
+def in_order(names: list[str], depends: Mapping[str, Collection[str]]) -> list[str]:
+    """`names` with each after what it depends on, otherwise in their given order."""
+    left, ordered = list(names), []
+    while left:
+        ready = next((n for n in left if not set(depends.get(n, ())) & set(left)), None)
+        if ready is None:
+            raise UnsupportedTemplateError(f"circular dependency between {', '.join(left)}")
+        ordered.append(ready)
+        left.remove(ready)
+    return ordered
+
+
+def dependents_first(names: list[str], depends: Mapping[str, Collection[str]]) -> list[str]:
+    """`names` with each before what it depends on (the order of deletes), otherwise in their given order."""
+    left, ordered = list(names), []
+    while left:
+        free = next((n for n in left if not any(n in depends.get(other, ()) for other in left)), left[0])
+        ordered.append(free)
+        left.remove(free)
+    return ordered
+
+
+def _named(value: Any) -> set[str]:
+    """The logical ids and parameters that `Ref`, `Fn::GetAtt` and `Fn::Sub` name in a value."""
+    if isinstance(value, list):
+        return set().union(*(_named(v) for v in value)) if value else set()
+    if not isinstance(value, dict):
+        return set()
+    if len(value) == 1:
+        [(key, argument)] = value.items()
+        if key == "Ref" and isinstance(argument, str):
+            return {argument}
+        if key == "Fn::GetAtt":
+            if isinstance(argument, list) and argument and isinstance(argument[0], str):
+                return {argument[0]} | _named(argument[1:])
+            if isinstance(argument, str):
+                return {argument.split(".", 1)[0]}
+        if key == "Fn::Sub":
+            text, variables = (argument, {}) if isinstance(argument, str) else (argument[0], argument[1])
+            local = set(variables) if isinstance(variables, dict) else set()
+            names = {m.split(".", 1)[0] for m in re.findall(r"\$\{([^!}][^}]*)\}", str(text))}
+            return (names - local) | _named(variables)
+    return set().union(*(_named(v) for v in value.values())) if value else set()
+
+
+def _dumped(deployed: Deployed) -> dict[str, Any]:
+    body = asdict(deployed)
+    if deployed.resource_type == RESOURCE_TYPE:
+        del body["resource_type"]
+    return body
+
+
 def placeholder_ids(
     template: Mapping[str, Any], account: str = DEFAULT_ACCOUNT, region: str = DEFAULT_REGION
 ) -> dict[str, str]:
-    """Stable stand-in physical ids and ARNs for every resource the driver does not deploy."""
+    """Stable stand-in physical ids and ARNs for every resource the driver does not deploy (the
+    service's native types it deploys, or refuses)."""
     prefixes = {"AWS::EC2::Subnet": "subnet-", "AWS::EC2::VPC": "vpc-"}
     refs: dict[str, str] = {}
     for logical_id, resource in template.get("Resources", {}).items():
-        if resource.get("Type") == RESOURCE_TYPE:
+        if resource.get("Type") == RESOURCE_TYPE or str(resource.get("Type", "")).startswith(NATIVE_PREFIX):
             continue
         digest = hashlib.sha256(logical_id.encode()).hexdigest()
         prefix = prefixes.get(resource.get("Type", ""))

@@ -59,13 +59,14 @@ class Ec2Error(Exception):
 
 
 def add_principal(client: Any, principal: Principal) -> Any:
-    """Mark every request of `client` as `principal`'s (the caller's carry no mark)."""
+    """Mark every request of `client` (of EC2, or of the Network Monitor emulator) as `principal`'s
+    (the caller's carry no mark)."""
     if principal != "caller":
 
         def mark(request: Any, **_: Any) -> None:
             request.headers[PRINCIPAL_HEADER] = principal
 
-        client.meta.events.register("before-sign.ec2", mark)
+        client.meta.events.register(f"before-sign.{client.meta.service_model.service_id.hyphenize()}", mark)
     return client
 
 

@@ -32,6 +32,7 @@ from .cloudformation import StackDriver
 from .ec2 import add_principal
 from .emulator import LocalNetworkMonitor
 from .emulator.network import DESCRIPTION
+from .native import NativeResources
 from .provider import handler_resources
 
 if TYPE_CHECKING:
@@ -174,8 +175,10 @@ def offline_stack(
     as CloudFormation would, through the shipped handler, to the emulator: the emulator enforces
     the handler's policy; the quotas the template declares reach the handler and the emulator's
     account and region (as a team raised them there); every resource the driver does not deploy has
-    a stand-in physical id. `options` are `StackDriver`'s (`stack_name`, `parameters`, `refs`,
-    `exports`, `observe`, ...); the SDK's backoff passes on the virtual clock."""
+    a stand-in physical id. The template's `AWS::NetworkMonitor::Monitor` and `::Probe` go to the
+    emulator through CloudFormation's own handlers (`native_resources`), authorized as an
+    administrator. `options` are `StackDriver`'s (`stack_name`, `parameters`, `refs`, `exports`,
+    `observe`, `native`, ...); the SDK's backoff passes on the virtual clock."""
     with emulator.virtual_sdk_sleep():
         yield stack_on(emulator, account, region, **options)
 
@@ -201,8 +204,20 @@ def stack_on(
         environment=environment,
         account=account,
         region=region,
-        **{"placeholders": True, **options},
+        **{"placeholders": True, "native": native_resources(emulator, account, region), **options},
     )
+
+
+def native_resources(
+    emulator: LocalNetworkMonitor, account: str | None = None, region: str | None = None, **options: Any
+) -> NativeResources:
+    """CloudFormation's own handlers of the native types, on an administrator's client of the
+    emulator as `account` in `region`, polling on its virtual clock; `options` are
+    `NativeResources`' (`wait_for_pending`, ...)."""
+    import boto3
+
+    client = add_principal(boto3.client("networkmonitor", **emulator.client_options(account, region)), "admin")
+    return NativeResources(client, sleep=emulator.clock.advance, **options)
 
 
 class Progress:

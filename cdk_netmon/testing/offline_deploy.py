@@ -33,6 +33,7 @@ from .cloudformation import DeployFailedError, StackDriver, UnsupportedTemplateE
 from .emulator import DEFAULT_ACCOUNT, DEFAULT_REGION, LocalNetworkMonitor, SettlingWrites
 from .emulator.network import DESCRIPTION
 from .kit import Progress, describe, service_security_groups, stack_on
+from .native import monitor_of
 
 DEFAULT_INPUT = Path("cdk.out")
 STATE_VERSION = 2
@@ -85,7 +86,7 @@ class OfflineApp:
         self.stack_outputs[f"{stack.region}/{name}"] = stack.driver.output_values(stack_input.template)
         writes = self.emulator.writes(before)
         self.out.write(f"Write calls: {', '.join(writes) if writes else 'none'}\n")
-        names = {resource.physical_id for resource in stack.driver.resources.values()}
+        names = {monitor_of(resource.physical_id) for resource in stack.driver.resources.values()}
         self.out.write(f"Deployed:\n{describe(self.emulator, stack.account, stack.region, names=names)}\n")
 
     def report(self) -> None:
@@ -99,7 +100,7 @@ class OfflineApp:
         for stack in reversed(list(self.stacks.values())):
             self.out.write(f"Destroying {stack.name}\n")
             stack.driver.destroy()
-        kept = sorted({physical_id for s in self.stacks.values() for _, physical_id in s.driver.retained})
+        kept = sorted({monitor_of(physical_id) for s in self.stacks.values() for _, physical_id in s.driver.retained})
         places = sorted({(s.account, s.region) for s in self.stacks.values()})
         monitors = sorted(name for place in places for name in self.emulator.snapshot(*place))
         groups = [g for place in places for g in service_security_groups(self.emulator, *place)]
