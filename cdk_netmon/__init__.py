@@ -14,15 +14,20 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from .engines.engine import MonitorEngine
     from .handler.rules import Quotas
     from .metrics import MetricOptions
-    from .monitor import INetworkMonitor, NetworkMonitor
+    from .monitor import FanOutOptions, MonitorOptions, NetworkMonitor
+    from .monitor_base import INetworkMonitor
     from .probe import MonitorProbe, ProbeFields, ProbeOptions, ProbeProtocol
     from .provider import NetworkMonitorProvider
 
 _EXPORTS = {
-    "INetworkMonitor": "monitor",
+    "INetworkMonitor": "monitor_base",
     "NetworkMonitor": "monitor",
+    "MonitorOptions": "monitor",
+    "FanOutOptions": "monitor",
+    "MonitorEngine": "engines.engine",
     "MonitorProbe": "probe",
     "ProbeProtocol": "probe",
     "ProbeOptions": "probe",
@@ -33,8 +38,11 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "FanOutOptions",
     "INetworkMonitor",
     "MetricOptions",
+    "MonitorEngine",
+    "MonitorOptions",
     "MonitorProbe",
     "NetworkMonitor",
     "NetworkMonitorProvider",

@@ -1,0 +1,144 @@
+"""The native engine: CloudFormation's own `AWS::NetworkMonitor::Monitor` and one
+`AWS::NetworkMonitor::Probe` per probe, with no Lambda, role or asset in the stack.
+
+The types as aws-cdk-lib 2.276.0's generated `aws-networkmonitor` module defines them (vendored in
+tests/fixtures, which a test holds these templates to): a probe's `MonitorName` is a plain string,
+so each probe depends on its monitor explicitly; `Ref` of a monitor is its ARN, of a probe
+`MonitorName|ProbeId`. Both are rendered as `CfnResource`, whatever aws-cdk-lib is installed
+(2.275 has no `CfnProbe`), so that the template is the same with either, and the tags have one
+source: the monitor's tag manager, as for the custom-resource engine (`Tags.of(...)` reaches the
+probes, a probe's own `probe_tags` win over them).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import jsii
+from aws_cdk import Annotations, CfnResource, Fn, IStableAnyProducer, Lazy, RemovalPolicy, Token
+
+from cdk_netmon._jsii import whole_number
+from cdk_netmon.probe import ProbeProtocol
+
+from .engine import KeyedProbe, probe_tags
+
+if TYPE_CHECKING:
+    from constructs import Construct
+
+    from cdk_netmon.probe import MonitorProbe
+
+    from .engine import Declaration
+
+MONITOR_TYPE = "AWS::NetworkMonitor::Monitor"
+PROBE_TYPE = "AWS::NetworkMonitor::Probe"
+SAME_STACK_VPC_WARNING = "cdk_netmon:nativeSecurityGroupOutlivesProbes"
+"""The id that acknowledges the warning for a probe from a subnet of the monitor's own stack."""
+_CONSTRUCT_ID = re.compile(r"[A-Za-z0-9_-]+")
+
+
+class NativeEngine:
+    """One monitor as CloudFormation's Monitor and Probe resources."""
+
+    def __init__(self, scope: Construct, declared: Declaration) -> None:
+        self._scope = scope
+        self._declared = declared
+        self._removal_policy = declared.removal_policy
+        self._warned = False
+        own = declared.tags
+        self._monitor = CfnResource(
+            scope,
+            "Resource",
+            type=MONITOR_TYPE,
+            properties={
+                "MonitorName": declared.monitor_name,
+                "AggregationPeriod": declared.aggregation_period,
+                "Tags": Lazy.any(_Tags(lambda: dict(own.render_tags() or {}))),
+            },
+        )
+        self._apply(self._monitor)
+        self._probes: dict[str, CfnResource] = {}
+        self._monitor_name: str | None = None
+        self._monitor_arn: str | None = None
+
+    @property
+    def monitor_name(self) -> str:
+        if self._monitor_name is None:  # the name from the ARN, a reference that carries the dependency
+            self._monitor_name = Fn.select(1, Fn.split("/", self._monitor.ref))
+        return self._monitor_name
+
+    @property
+    def monitor_arn(self) -> str:
+        if self._monitor_arn is None:
+            self._monitor_arn = Token.as_string(self._monitor.get_att("MonitorArn"))
+        return self._monitor_arn
+
+    def probe_added(self, probe: MonitorProbe, key: str, source_arn: Callable[[], str | None]) -> None:
+        if not _CONSTRUCT_ID.fullmatch(key):
+            return  # a name the rules refuse: the synth report says so, and no resource is made
+        properties: dict[str, Any] = {
+            "MonitorName": self._declared.monitor_name,
+            "SourceArn": source_arn(),
+            "Destination": probe.destination,
+            "Protocol": probe.protocol.value,
+        }
+        if probe.protocol is ProbeProtocol.TCP and probe.destination_port is not None:
+            properties["DestinationPort"] = whole_number(probe.destination_port)
+        if probe.packet_size is not None:
+            properties["PacketSize"] = whole_number(probe.packet_size)
+        inherited, own = self._declared.inherited_tags, probe.probe_tags
+        properties["Tags"] = Lazy.any(_Tags(lambda: probe_tags(inherited(), own)))
+        resource = CfnResource(self._scope, f"Probe{key}", type=PROBE_TYPE, properties=properties)
+        resource.add_dependency(self._monitor)
+        self._apply(resource)
+        self._probes[key] = resource
+        if not self._warned and self._declared.provider.sources.in_stack(probe.source):
+            self._warned = True
+            Annotations.of(self._scope).add_warning_v2(
+                SAME_STACK_VPC_WARNING,
+                "A native monitor's probes leave the service's security group in their VPC when they are "
+                "deleted, and this monitor probes from a subnet of its own stack: `cdk destroy` will fail to "
+                "delete that VPC until the group is deleted by hand (docs/engines.md shows how), or use "
+                "engine=MonitorEngine.CUSTOM_RESOURCE, whose handler deletes it. Acknowledge: "
+                f'Annotations.of(monitor).acknowledge_warning("{SAME_STACK_VPC_WARNING}")',
+            )
+
+    def probe_id(self, key: str) -> str:
+        resource = self._probes.get(key)
+        if resource is None:  # a probe the rules refuse (the synth report names it)
+            return f"probe-of-{key}"
+        return Token.as_string(resource.get_att("ProbeId"))
+
+    def apply_removal_policy(self, policy: RemovalPolicy) -> None:
+        self._removal_policy = policy
+        for resource in (self._monitor, *self._probes.values()):
+            resource.apply_removal_policy(policy)
+
+    def problems(self, probes: Sequence[KeyedProbe]) -> list[str]:
+        """A paused probe: CloudFormation's Probe type has no State property."""
+        return [
+            f"{entry.where}.enabled False: a native monitor cannot pause a probe (AWS::NetworkMonitor::Probe has no "
+            "State); allowed: True or None, or engine=MonitorEngine.CUSTOM_RESOURCE, whose probes can be paused"
+            for entry in probes
+            if entry.probe.enabled is False
+        ]
+
+    def room_for(self, probes: Sequence[KeyedProbe]) -> bool:
+        return True  # the service's quotas alone
+
+    def _apply(self, resource: CfnResource) -> None:
+        if self._removal_policy is not RemovalPolicy.DESTROY:  # DESTROY is CloudFormation's default: Delete
+            resource.apply_removal_policy(self._removal_policy)
+
+
+@jsii.implements(IStableAnyProducer)
+class _Tags:
+    """Tags as CloudFormation's native types take them (a list of Key and Value), or none."""
+
+    def __init__(self, tags: Callable[[], Mapping[str, str]]) -> None:
+        self._tags = tags
+
+    def produce(self) -> Any:
+        tags = self._tags()
+        return [{"Key": key, "Value": value} for key, value in tags.items()] or None
