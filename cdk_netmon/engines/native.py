@@ -17,7 +17,18 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import jsii
-from aws_cdk import Annotations, CfnResource, Fn, IStableAnyProducer, Lazy, RemovalPolicy, Token
+from aws_cdk import (
+    Acknowledgment,
+    Annotations,
+    CfnResource,
+    Fn,
+    IStableAnyProducer,
+    Lazy,
+    RemovalPolicy,
+    Token,
+    Validations,
+)
+from aws_cdk import aws_networkmonitor as networkmonitor
 
 from cdk_netmon._jsii import whole_number
 from cdk_netmon.probe import ProbeProtocol
@@ -36,6 +47,8 @@ PROBE_TYPE = "AWS::NetworkMonitor::Probe"
 SAME_STACK_VPC_WARNING = "cdk_netmon:nativeSecurityGroupOutlivesProbes"
 """The id that acknowledges the warning for a probe from a subnet of the monitor's own stack."""
 _CONSTRUCT_ID = re.compile(r"[A-Za-z0-9_-]+")
+_CDK_KNOWS_PROBES = hasattr(networkmonitor, "CfnProbe")
+"""aws-cdk-lib 2.276 and later: its synth-time validation knows the Probe type (2.275 warns, F3006)."""
 
 
 class NativeEngine:
@@ -58,6 +71,14 @@ class NativeEngine:
             },
         )
         self._apply(self._monitor)
+        if not _CDK_KNOWS_PROBES:
+            Validations.of(scope).acknowledge(
+                Acknowledgment(
+                    id="CloudFormation-Validate::F3006",
+                    reason="AWS::NetworkMonitor::Probe is CloudFormation's since November 2026 (aws-cdk-lib 2.276's "
+                    "CfnProbe); the installed aws-cdk-lib predates it.",
+                )
+            )
         self._probes: dict[str, CfnResource] = {}
         self._monitor_name: str | None = None
         self._monitor_arn: str | None = None
