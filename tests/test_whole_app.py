@@ -258,7 +258,8 @@ def test_the_local_cloud_deploys_updates_and_destroys_both_stacks(tmp_path: Path
         calls = len(cloud.emulator_calls())
         cloud.deploy(v2, parameters=[f"{whole_app.MONITORING_STACK}:ServicePort=8443"])
         writes = [c for c in cloud.emulator_calls()[calls:] if c in WRITE_OPERATIONS]
-        assert sorted(writes) == ["TagResource"] + ["UpdateProbe"] * 6  # the mark; 4 ports, the bastion, the resumed site
+        # The request's mark; 4 ports from the parameter, the bastion, the resumed site.
+        assert sorted(writes) == ["TagResource"] + ["UpdateProbe"] * 6
         probes = [p for m in cloud.monitors().values() for p in m["probes"]]
         assert all(p["state"] == "ACTIVE" for p in probes)
         assert {p.get("destinationPort") for p in probes} == {None, 8443, 2222}
