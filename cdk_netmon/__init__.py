@@ -15,6 +15,7 @@ from ._version import __version__
 
 if TYPE_CHECKING:
     from .engines.engine import MonitorEngine
+    from .engines.native import SAME_APP_VPC_WARNING
     from .handler.rules import Quotas
     from .metrics import MetricOptions
     from .monitor import FanOutOptions, MonitorOptions, NetworkMonitor
@@ -28,6 +29,7 @@ _EXPORTS = {
     "MonitorOptions": "monitor",
     "FanOutOptions": "monitor",
     "MonitorEngine": "engines.engine",
+    "SAME_APP_VPC_WARNING": "engines.native",
     "MonitorProbe": "probe",
     "ProbeProtocol": "probe",
     "ProbeOptions": "probe",
@@ -38,6 +40,7 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "SAME_APP_VPC_WARNING",
     "FanOutOptions",
     "INetworkMonitor",
     "MetricOptions",

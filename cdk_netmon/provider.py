@@ -18,7 +18,7 @@ from ._jsii import is_unresolved
 from .engines._policy import StackArns
 from .engines.custom_resource import Backend, build_backend
 from .handler.model import ResponseBound
-from .handler.rules import DEFAULT_QUOTAS, Quotas
+from .handler.rules import DEFAULT_QUOTAS, QUOTAS_METADATA, Quotas
 from .naming import MonitorNames
 from .sources import SourceResolver
 from .validation import Environment
@@ -132,6 +132,15 @@ class NetworkMonitorProvider(Construct):
 
         self._log_retention = log_retention
         self._backend: Backend | None = None
+        self._quotas_declared = False
+
+    def declare_quotas(self) -> None:
+        """Write raised quotas into the template's `Metadata` (`QUOTAS_METADATA`), once: a stack of
+        native monitors has no handler whose environment carries them, and the offline kit deploys
+        to an emulator whose account must have them (`testing.declared_quotas`)."""
+        if self.quotas != DEFAULT_QUOTAS and not self._quotas_declared:
+            self._quotas_declared = True
+            self.stack.add_metadata(QUOTAS_METADATA, self.quotas.encoded())
 
     def custom_resource_backend(self) -> Backend:
         """The handler's functions, role, policy and Provider framework, made on first use."""

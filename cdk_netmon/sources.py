@@ -37,7 +37,7 @@ class SourceResolver:
         self._stack = stack
         self._environment = environment
         self._subnets: dict[int, tuple[ec2.ISubnet, str, str, str | None, str]] = {}
-        self._homes: dict[int, tuple[object, Stack]] = {}
+        self._homes: dict[int, tuple[object, str | None]] = {}
 
     def resolve(
         self, probe: MonitorProbe, tags: Mapping[str, str], origin: str | None, where: str, bad: frozenset[str]
@@ -65,14 +65,17 @@ class SourceResolver:
         problem = f"{where}.source {cached[3]}" if cached[3] else None
         return ResolvedProbe(probe, cached[1], cached[2], tags, origin, where, bad, problem, cached[4])
 
-    def in_stack(self, source: object) -> bool:
-        """Whether `source` is a subnet of this stack (and so, most often, of a VPC of this stack)."""
+    def defined_in(self, source: object) -> str | None:
+        """The path of the stack that defines `source`'s subnet (and so, with it, most often its VPC);
+        None for an imported subnet (`Subnet.from_subnet_id`, a VPC from a lookup) or a subnet ARN."""
         if source is None or not implements(source, ec2_type("ISubnet")):
-            return False
+            return None
         known = self._homes.get(id(source))
-        if known is None:  # the subnet is kept with its stack, so that its id is not reused
-            known = self._homes[id(source)] = (source, Stack.of(source))  # type: ignore[arg-type]
-        return known[1] is self._stack
+        if known is None:  # the subnet is kept with the answer, so that its id is not reused
+            subnet: Any = source
+            home = Stack.of(subnet).node.path if subnet.node.default_child is not None else None
+            known = self._homes[id(source)] = (source, home)
+        return known[1]
 
     def _foreign_subnet(self, home: Stack, label: str) -> str | None:
         """Why a subnet of another stack cannot be a source: its stack's account or region differs

@@ -46,9 +46,9 @@ CLI_ENV = cli_env(AWS_REGION=REGION, AWS_DEFAULT_REGION=REGION)
 """The CLI's region; its account is unknown (no credentials here), so the VPC's AZs need no lookup."""
 
 
-def synthesized(outdir: Path, version: int = 1, *, checks: bool = False) -> Path:
+def synthesized(outdir: Path, version: int = 1, *, checks: bool = False, engine: str = "custom_resource") -> Path:
     """Both stacks synthesized in this process, as `cdk synth` would: cdk.json's flags, a concrete env."""
-    app = App(outdir=str(outdir), context={**CONTEXT, "version": str(version)})
+    app = App(outdir=str(outdir), context={**CONTEXT, "version": str(version), "engine": engine})
     if checks:
         Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     whole_app.build(app, env=ENV)

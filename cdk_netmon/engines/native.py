@@ -44,8 +44,9 @@ if TYPE_CHECKING:
 
 MONITOR_TYPE = "AWS::NetworkMonitor::Monitor"
 PROBE_TYPE = "AWS::NetworkMonitor::Probe"
-SAME_STACK_VPC_WARNING = "cdk_netmon:nativeSecurityGroupOutlivesProbes"
-"""The id that acknowledges the warning for a probe from a subnet of the monitor's own stack."""
+SAME_APP_VPC_WARNING = "cdk_netmon:nativeSecurityGroupOutlivesProbes"
+"""The id that acknowledges the warning for a probe from a subnet the app defines (its VPC's stack
+cannot be destroyed while the service's security group is left in it)."""
 _CONSTRUCT_ID = re.compile(r"[A-Za-z0-9_-]+")
 _CDK_KNOWS_PROBES = hasattr(networkmonitor, "CfnProbe")
 """aws-cdk-lib 2.276 and later: its synth-time validation knows the Probe type (2.275 warns, F3006)."""
@@ -71,6 +72,7 @@ class NativeEngine:
             },
         )
         self._apply(self._monitor)
+        declared.provider.declare_quotas()
         if not _CDK_KNOWS_PROBES:
             Validations.of(scope).acknowledge(
                 Acknowledgment(
@@ -111,18 +113,19 @@ class NativeEngine:
         inherited, own = self._declared.inherited_tags, probe.probe_tags
         properties["Tags"] = Lazy.any(_Tags(lambda: probe_tags(inherited(), own)))
         resource = CfnResource(self._scope, f"Probe{key}", type=PROBE_TYPE, properties=properties)
-        resource.add_dependency(self._monitor)
+        resource.node.add_dependency(self._monitor)
         self._apply(resource)
         self._probes[key] = resource
-        if not self._warned and self._declared.provider.sources.in_stack(probe.source):
+        home = None if self._warned else self._declared.provider.sources.defined_in(probe.source)
+        if home is not None:
             self._warned = True
             Annotations.of(self._scope).add_warning_v2(
-                SAME_STACK_VPC_WARNING,
-                "A native monitor's probes leave the service's security group in their VPC when they are "
-                "deleted, and this monitor probes from a subnet of its own stack: `cdk destroy` will fail to "
-                "delete that VPC until the group is deleted by hand (docs/engines.md shows how), or use "
-                "engine=MonitorEngine.CUSTOM_RESOURCE, whose handler deletes it. Acknowledge: "
-                f'Annotations.of(monitor).acknowledge_warning("{SAME_STACK_VPC_WARNING}")',
+                SAME_APP_VPC_WARNING,
+                f"This native monitor probes from a subnet that stack {home} defines. When native probes are "
+                "deleted, the service's security group stays in their VPC, and the VPC cannot be deleted while it "
+                "is there: a `cdk destroy` of that stack fails until the group is deleted by hand (docs/engines.md "
+                "shows how). engine=MonitorEngine.CUSTOM_RESOURCE deletes the group itself. Acknowledge: "
+                f'Annotations.of(monitor).acknowledge_warning("{SAME_APP_VPC_WARNING}")',
             )
 
     def probe_id(self, key: str) -> str:

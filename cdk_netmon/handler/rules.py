@@ -207,6 +207,8 @@ class Quotas:
 DEFAULT_QUOTAS = Quotas()
 QUOTAS_VARIABLE = "CDK_NETMON_QUOTAS"
 """The handler's environment variable that carries the quotas the stack declares."""
+QUOTAS_METADATA = "cdk_netmon:quotas"
+"""The template `Metadata` key that carries them (`Quotas.encoded`) where native monitors have no handler."""
 
 
 @dataclass(frozen=True)
