@@ -171,7 +171,9 @@ class NetworkMonitor(NetworkMonitorBase):
         # The path below a stack is the stack's path (known to its provider) and the id: no jsii call.
         path = f"{provider.stack_path}/{id}" if scope is stack else node.path
         self._declared_name: str = (
-            monitor_name if self._name_is_explicit else provider.names.generate(path)  # type: ignore[assignment]
+            monitor_name  # type: ignore[assignment]
+            if self._name_is_explicit
+            else provider.names.generate(path, native=engine is MonitorEngine.NATIVE)
         )
         initial_tags = dict(tags) if isinstance(tags, Mapping) and not tag_type_problems("tags", tags) else {}
         self._own_tags = initial_tags

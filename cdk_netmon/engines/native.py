@@ -61,9 +61,11 @@ class NativeEngine:
         self._removal_policy = declared.removal_policy
         self._warned = False
         own = declared.tags
+        # "Default", not the custom resource's "Resource": another logical id, since CloudFormation
+        # refuses to change a resource's type, and still the construct's `node.default_child`.
         self._monitor = CfnResource(
             scope,
-            "Resource",
+            "Default",
             type=MONITOR_TYPE,
             properties={
                 "MonitorName": declared.monitor_name,
