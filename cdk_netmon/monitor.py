@@ -15,17 +15,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypedDict
 
 import jsii
-from aws_cdk import Arn, ArnFormat, Duration, IStableAnyProducer, ITaggableV2, RemovalPolicy, Stack, TagManager, TagType
+from aws_cdk import Arn, ArnFormat, Duration, ITaggableV2, RemovalPolicy, Stack, TagManager, TagType
 from constructs import Construct, IValidation
 
-from ._jsii import ec2_type, implements, is_list_element, is_list_token, is_unresolved, whole_number
+from ._jsii import ec2_type, implements, is_list_element, is_list_token, is_unresolved
 from .engines.custom_resource import CustomResourceEngine
 from .engines.engine import Declaration, Engine, KeyedProbe, MonitorEngine
 from .engines.native import MONITOR_TYPE, NativeEngine
-from .handler.model import ACTIVE, DEFAULT_AGGREGATION_PERIOD, PAUSED, RESOURCE_TYPE, next_key, probe_properties
+from .handler.model import DEFAULT_AGGREGATION_PERIOD, RESOURCE_TYPE, next_key
 from .handler.rules import MONITOR_ARN_PATTERN, check_monitor_name
 from .monitor_base import ImportedNetworkMonitor, INetworkMonitor, NetworkMonitorBase
-from .probe import MonitorProbe, ProbeFields, ProbeOptions, ProbeProtocol, unexpected_keywords
+from .probe import MonitorProbe, Number, ProbeFields, ProbeOptions, ProbeProtocol, unexpected_keywords
 from .provider import NetworkMonitorProvider
 from .sources import (
     count,
@@ -84,8 +84,8 @@ class FanOutOptions(TypedDict, total=False):
     removal_policy: RemovalPolicy | None
     engine: MonitorEngine | None
     protocol: ProbeProtocol
-    destination_port: int | float | None
-    packet_size: int | float | None
+    destination_port: Number | None
+    packet_size: Number | None
     probe_tags: Mapping[str, str] | None
     enabled: bool | None
 
@@ -178,6 +178,7 @@ class NetworkMonitor(NetworkMonitorBase):
         initial_tags = dict(tags) if isinstance(tags, Mapping) and not tag_type_problems("tags", tags) else {}
         self._own_tags = initial_tags
         native = engine is MonitorEngine.NATIVE
+        self._engine_kind = MonitorEngine.NATIVE if native else MonitorEngine.CUSTOM_RESOURCE
         self._tags = TagManager(TagType.MAP, MONITOR_TYPE if native else RESOURCE_TYPE, initial_tags)
         self._origins: dict[int, str] = {}
         """Which add_probes call made a probe, for quota messages that state the product."""
@@ -185,18 +186,17 @@ class NetworkMonitor(NetworkMonitorBase):
         self._taken_keys: set[str] = set()
         """Each probe's key, by `id`, given as it joins (see `sources.key_base`), and the keys given."""
 
-        synthesis = _Synthesis(self)
         declared = Declaration(
             monitor_name=self._declared_name,
             aggregation_period=self._period_seconds,
             tags=self._tags,
             removal_policy=removal_policy if removal_policy in REMOVAL_POLICIES else RemovalPolicy.DESTROY,
             provider=provider,
-            probes=synthesis,
+            valid_probes=self._valid_probes,
             inherited_tags=self._inherited_tags,
         )
         self._engine: Engine = (NativeEngine if native else CustomResourceEngine)(self, declared)
-        node.add_validation(synthesis)
+        node.add_validation(_Validation(self))
         for probe in self._probes:
             self._joined(probe)
 
@@ -295,7 +295,7 @@ class NetworkMonitor(NetworkMonitorBase):
     @property
     def engine(self) -> MonitorEngine:
         """How the monitor is deployed."""
-        return MonitorEngine.NATIVE if isinstance(self._engine, NativeEngine) else MonitorEngine.CUSTOM_RESOURCE
+        return self._engine_kind
 
     @property
     def cdk_tag_manager(self) -> TagManager:
@@ -600,25 +600,13 @@ class NetworkMonitor(NetworkMonitorBase):
         """The tags the monitor will carry: its own and those `Tags.of(...)` added."""
         return dict(self._tags.render_tags() or {})
 
-    def _probe_properties(self) -> dict[str, Any]:
-        """`Probes`, written by the handler model's own writer, each under its key; the tags
-        rendered for it are kept for the validation that follows in the same synth."""
-        keys = self._probe_keys()
+    def _valid_probes(self) -> list[tuple[str, ResolvedProbe]]:
+        """Each probe with no field of the wrong type, under its key, its source resolved and its
+        tags rendered; the monitor's tags rendered for them are kept for the validation that
+        follows in the same synth."""
         self._tags_rendered = rendered = self._rendered_tags()
         _, probes = self._resolved_probes(rendered)
-        return {
-            keys[id(resolved.probe)]: probe_properties(
-                source_arn=resolved.source_arn,
-                destination=resolved.probe.destination,
-                protocol=resolved.probe.protocol.value,
-                destination_port=whole_number(resolved.probe.destination_port),
-                packet_size=whole_number(resolved.probe.packet_size),
-                tags=resolved.tags,
-                state=PAUSED if resolved.probe.enabled is False else ACTIVE,
-            )
-            for resolved in probes
-            if not resolved.bad_fields
-        }
+        return [(self._keys[id(resolved.probe)], resolved) for resolved in probes if not resolved.bad_fields]
 
     def _probe_keys(self) -> dict[int, str]:
         """Each probe's key, by `id`."""
@@ -655,20 +643,16 @@ class _Reported:
         return list(self._problems)
 
 
-@jsii.implements(IValidation, IStableAnyProducer)
-class _Synthesis:
-    """What the monitor does at synth, once every add_probe and Tags aspect has had its say:
-    validate, naming every problem at once, then render `Probes` (nothing when there are none).
-    One object for both, as each crosses the jsii bridge."""
+@jsii.implements(IValidation)
+class _Validation:
+    """The monitor's report at synth, once every add_probe and Tags aspect has had its say: every
+    problem at once."""
 
     def __init__(self, monitor: NetworkMonitor) -> None:
         self._monitor = monitor
 
     def validate(self) -> list[str]:
         return self._monitor._problems()
-
-    def produce(self) -> Any:
-        return self._monitor._probe_properties() or None
 
 
 def _seconds(period: Duration) -> tuple[Any, str | None]:

@@ -12,26 +12,30 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from aws_cdk import CfnElement, CustomResource, Duration, Lazy, RemovalPolicy
+import jsii
+from aws_cdk import CfnElement, CustomResource, Duration, IStableAnyProducer, Lazy, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 
-from cdk_netmon._jsii import is_unresolved
+from cdk_netmon._jsii import is_unresolved, whole_number
 from cdk_netmon.handler.model import (
+    ACTIVE,
     AGGREGATION_PERIOD,
     MONITOR_ARN_ATTRIBUTE,
     MONITOR_NAME,
     OWNERSHIP_PROPERTY,
     OWNERSHIP_PROPERTY_VALUE,
+    PAUSED,
     PROBE_ID_ATTRIBUTE,
     PROBES,
     RESOURCE_TYPE,
     RESPONSE_LIMIT_BYTES,
     TAGS,
+    probe_properties,
 )
 from cdk_netmon.handler.rules import DEFAULT_QUOTAS, QUOTAS_VARIABLE
 
@@ -43,6 +47,7 @@ if TYPE_CHECKING:
 
     from cdk_netmon.probe import MonitorProbe
     from cdk_netmon.provider import NetworkMonitorProvider
+    from cdk_netmon.validation import ResolvedProbe
 
     from .engine import Declaration, KeyedProbe
 
@@ -156,7 +161,7 @@ class CustomResourceEngine:
                 AGGREGATION_PERIOD: declared.aggregation_period,
                 # The tag manager renders the monitor's tags itself, in Node.js: no callback.
                 TAGS: declared.tags.rendered_tags,
-                PROBES: Lazy.any(declared.probes),
+                PROBES: Lazy.any(_Probes(declared.valid_probes)),
                 OWNERSHIP_PROPERTY: OWNERSHIP_PROPERTY_VALUE,
             },
             service_timeout=SERVICE_TIMEOUT,
@@ -200,3 +205,26 @@ class CustomResourceEngine:
 
     def room_for(self, probes: Sequence[KeyedProbe]) -> bool:
         return not self.problems(probes)
+
+
+@jsii.implements(IStableAnyProducer)
+class _Probes:
+    """`Probes`, each probe under its key, written by the handler model's own writer (nothing when
+    there are none)."""
+
+    def __init__(self, valid_probes: Callable[[], Sequence[tuple[str, ResolvedProbe]]]) -> None:
+        self._valid_probes = valid_probes
+
+    def produce(self) -> Any:
+        return {
+            key: probe_properties(
+                source_arn=resolved.source_arn,
+                destination=resolved.probe.destination,
+                protocol=resolved.probe.protocol.value,
+                destination_port=whole_number(resolved.probe.destination_port),
+                packet_size=whole_number(resolved.probe.packet_size),
+                tags=resolved.tags,
+                state=PAUSED if resolved.probe.enabled is False else ACTIVE,
+            )
+            for key, resolved in self._valid_probes()
+        } or None

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 if TYPE_CHECKING:
-    from aws_cdk import IStableAnyProducer, RemovalPolicy, TagManager
+    from aws_cdk import RemovalPolicy, TagManager
 
     from cdk_netmon.probe import MonitorProbe
     from cdk_netmon.provider import NetworkMonitorProvider
+    from cdk_netmon.validation import ResolvedProbe
 
 
 class MonitorEngine(enum.Enum):
@@ -49,10 +50,9 @@ class Declaration:
     removal_policy: RemovalPolicy
     provider: NetworkMonitorProvider
     """The stack's settings (quotas, environment, names) that every monitor of the stack shares."""
-    probes: IStableAnyProducer
-    """`Probes` as the handler reads them, each valid probe under its key, rendered at synth once
-    every probe and tag is declared (probes that fail validation are left out: the synth report
-    names them)."""
+    valid_probes: Callable[[], Sequence[tuple[str, ResolvedProbe]]]
+    """Each probe under its key, resolved at synth once every probe and tag is declared (those with
+    fields of the wrong type are left out: the synth report names them)."""
     inherited_tags: Callable[[], Mapping[str, str]]
     """The tags `Tags.of(...)` gave the monitor (not its own `tags`), which its probes carry too."""
 
