@@ -58,7 +58,7 @@ from .validation import (
 if TYPE_CHECKING:
     from aws_cdk import aws_cloudwatch as cloudwatch
     from aws_cdk import aws_ec2 as ec2
-    from typing_extensions import Unpack
+    from typing_extensions import Required, Unpack
 
     from . import metrics
     from .sources import Sources
@@ -83,7 +83,7 @@ class FanOutOptions(TypedDict, total=False):
     tags: Mapping[str, str] | None
     removal_policy: RemovalPolicy | None
     engine: MonitorEngine | None
-    protocol: ProbeProtocol
+    protocol: Required[ProbeProtocol]
     destination_port: Number | None
     packet_size: Number | None
     probe_tags: Mapping[str, str] | None
