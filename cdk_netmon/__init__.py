@@ -14,15 +14,22 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from .engines.engine import MonitorEngine
+    from .engines.native import SAME_APP_VPC_WARNING
     from .handler.rules import Quotas
     from .metrics import MetricOptions
-    from .monitor import INetworkMonitor, NetworkMonitor
+    from .monitor import FanOutOptions, MonitorOptions, NetworkMonitor
+    from .monitor_base import INetworkMonitor
     from .probe import MonitorProbe, ProbeFields, ProbeOptions, ProbeProtocol
     from .provider import NetworkMonitorProvider
 
 _EXPORTS = {
-    "INetworkMonitor": "monitor",
+    "INetworkMonitor": "monitor_base",
     "NetworkMonitor": "monitor",
+    "MonitorOptions": "monitor",
+    "FanOutOptions": "monitor",
+    "MonitorEngine": "engines.engine",
+    "SAME_APP_VPC_WARNING": "engines.native",
     "MonitorProbe": "probe",
     "ProbeProtocol": "probe",
     "ProbeOptions": "probe",
@@ -33,8 +40,12 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "SAME_APP_VPC_WARNING",
+    "FanOutOptions",
     "INetworkMonitor",
     "MetricOptions",
+    "MonitorEngine",
+    "MonitorOptions",
     "MonitorProbe",
     "NetworkMonitor",
     "NetworkMonitorProvider",

@@ -20,12 +20,10 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
 from ._jsii import is_list_element, is_unresolved
-from .validation import list_element_problem
+from .monitor_base import HEALTH_INDICATOR, PACKET_LOSS, RTT
+from .validation import kind, list_element_problem
 
 NAMESPACE = "AWS/NetworkMonitor"
-RTT = "RTT"
-PACKET_LOSS = "PacketLoss"
-HEALTH_INDICATOR = "HealthIndicator"
 DEFAULT_STATISTICS = {RTT: cloudwatch.Stats.AVERAGE, PACKET_LOSS: cloudwatch.Stats.AVERAGE, HEALTH_INDICATOR: "Maximum"}
 """Average round-trip time and loss over a period; the worst health seen in it."""
 
@@ -60,7 +58,7 @@ def option_problems(where: str, options: Mapping[str, Any]) -> list[str]:
         if name not in _OPTION_TYPES:
             problems.append(f"{where}: {name}={value!r} is not an option; allowed: {', '.join(_OPTION_TYPES)}")
         elif value is not None and not isinstance(value, _OPTION_TYPES[name][0]):
-            problems.append(f"{where}: {name} {value!r} is {_kind(value)}; pass {_OPTION_TYPES[name][1]}")
+            problems.append(f"{where}: {name} {value!r} is {kind(value)}; pass {_OPTION_TYPES[name][1]}")
         elif is_list_element(value):
             problems.append(list_element_problem(f"{where}: {name}"))
         elif name == "period" and isinstance(value, Duration):
@@ -116,7 +114,7 @@ class AlarmOptions:
         problems = []
         if not _is_number(packet_loss_percent):
             problems.append(
-                f"{where}: packet_loss_percent {packet_loss_percent!r} is {_kind(packet_loss_percent)}, not a number; "
+                f"{where}: packet_loss_percent {packet_loss_percent!r} is {kind(packet_loss_percent)}, not a number; "
                 "pass a percentage such as 5"
             )
         elif not 0 < packet_loss_percent <= 100:
@@ -126,7 +124,7 @@ class AlarmOptions:
         if rtt_threshold is not None and not isinstance(rtt_threshold, Duration):
             hint = f"Duration.millis({rtt_threshold})" if _is_number(rtt_threshold) else "Duration.millis(50)"
             problems.append(
-                f"{where}: rtt_threshold {rtt_threshold!r} is {_kind(rtt_threshold)}, not a Duration; pass {hint}"
+                f"{where}: rtt_threshold {rtt_threshold!r} is {kind(rtt_threshold)}, not a Duration; pass {hint}"
             )
         elif rtt_threshold is not None and _milliseconds(rtt_threshold) is None:
             problems.append(
@@ -135,7 +133,7 @@ class AlarmOptions:
             )
         if not isinstance(health_indicator, bool):
             problems.append(
-                f"{where}: health_indicator {health_indicator!r} is {_kind(health_indicator)}, not a bool; "
+                f"{where}: health_indicator {health_indicator!r} is {kind(health_indicator)}, not a bool; "
                 "pass True or False"
             )
         for name, value in (("evaluation_periods", evaluation_periods), ("datapoints_to_alarm", datapoints_to_alarm)):
@@ -154,12 +152,12 @@ class AlarmOptions:
                 f"{evaluation_periods}; allowed: at most evaluation_periods"
             )
         if period is not None and not isinstance(period, Duration):
-            problems.append(f"{where}: period {period!r} is {_kind(period)}, not a Duration; pass Duration.minutes(1)")
+            problems.append(f"{where}: period {period!r} is {kind(period)}, not a Duration; pass Duration.minutes(1)")
         elif period is not None:
             problems += period_problems(f"{where}: period", period)
         if not isinstance(treat_missing_data, cloudwatch.TreatMissingData):
             problems.append(
-                f"{where}: treat_missing_data {treat_missing_data!r} is {_kind(treat_missing_data)}; "
+                f"{where}: treat_missing_data {treat_missing_data!r} is {kind(treat_missing_data)}; "
                 "pass a cloudwatch.TreatMissingData"
             )
         problems += alarm_name_prefix_problems(where, alarm_name_prefix)
@@ -195,11 +193,6 @@ def _milliseconds(duration: Duration) -> float | None:
     except Exception:  # a token in another unit
         return None
     return milliseconds if _is_number(milliseconds) and not is_unresolved(milliseconds) else None
-
-
-def _kind(value: object) -> str:
-    name = type(value).__name__
-    return f"{'an' if name[0].lower() in 'aeio' else 'a'} {name}"
 
 
 def metric(
@@ -389,9 +382,9 @@ def dashboard_problems(*, title: Any, period: Any, width: Any, height: Any) -> l
     where = "dashboard_widgets"
     problems = []
     if title is not None and (not isinstance(title, str) or is_list_element(title)):
-        problems.append(f"{where}: title {title!r} is {_kind(title)}, not a str; pass such as 'Data centre'")
+        problems.append(f"{where}: title {title!r} is {kind(title)}, not a str; pass such as 'Data centre'")
     if period is not None and not isinstance(period, Duration):
-        problems.append(f"{where}: period {period!r} is {_kind(period)}, not a Duration; pass Duration.minutes(1)")
+        problems.append(f"{where}: period {period!r} is {kind(period)}, not a Duration; pass Duration.minutes(1)")
     elif period is not None:
         problems += period_problems(f"{where}: period", period)
     for name, value, most in (("width", width, GRID_WIDTH), ("height", height, None)):

@@ -1,4 +1,10 @@
-"""The NetworkMonitor L2 construct: a CloudWatch Network Monitor with its probes."""
+"""The NetworkMonitor L2 construct: a CloudWatch Network Monitor with its probes.
+
+What users declare and call lives here (props, probes, alarms, dashboards); the rules are in
+`validation.py` over the handler's `rules`, the sources and keys in `sources.py`, the identity,
+metrics and grants every monitor shares in `monitor_base.py`, and the CloudFormation resources in
+the monitor's engine (`engines/`).
+"""
 
 from __future__ import annotations
 
@@ -6,62 +12,45 @@ import math
 import re
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import jsii
-from aws_cdk import (
-    Arn,
-    ArnFormat,
-    CfnElement,
-    CustomResource,
-    Duration,
-    IResource,
-    IStableAnyProducer,
-    ITaggableV2,
-    Lazy,
-    RemovalPolicy,
-    Resource,
-    Stack,
-    TagManager,
-    TagType,
-)
-from aws_cdk.interfaces.aws_networkmonitor import IMonitorRef, MonitorReference
+from aws_cdk import Arn, ArnFormat, Duration, ITaggableV2, RemovalPolicy, Stack, TagManager, TagType
 from constructs import Construct, IValidation
 
-from ._jsii import ec2_type, implements, is_ec2, is_list_element, is_list_token, is_unresolved, whole_number
-from .handler.model import (
-    ACTIVE,
-    AGGREGATION_PERIOD,
-    DEFAULT_AGGREGATION_PERIOD,
-    MONITOR_ARN_ATTRIBUTE,
-    MONITOR_NAME,
-    OWNERSHIP_PROPERTY,
-    OWNERSHIP_PROPERTY_VALUE,
-    PAUSED,
-    PROBE_ID_ATTRIBUTE,
-    PROBES,
-    RESOURCE_TYPE,
-    RESPONSE_LIMIT_BYTES,
-    TAGS,
-    endpoint,
-    probe_key,
-    probe_properties,
-    unique_keys,
+from ._jsii import ec2_type, implements, is_list_element, is_list_token, is_unresolved
+from .engines.custom_resource import CustomResourceEngine
+from .engines.engine import Declaration, Engine, KeyedProbe, MonitorEngine
+from .engines.native import MONITOR_TYPE, NativeEngine
+from .handler.model import DEFAULT_AGGREGATION_PERIOD, RESOURCE_TYPE, next_key
+from .handler.rules import MONITOR_ARN_PATTERN, check_monitor_name
+from .monitor_base import ImportedNetworkMonitor, INetworkMonitor, NetworkMonitorBase
+from .probe import MonitorProbe, Number, ProbeFields, ProbeOptions, ProbeProtocol, unexpected_keywords
+from .provider import NetworkMonitorProvider
+from .sources import (
+    count,
+    described,
+    destination_chunks,
+    destinations_of,
+    endpoint_label,
+    fanned_out,
+    key_base,
+    keys_of,
+    literal_source,
+    made_by_add_probes,
+    protocol_name,
+    protocol_problems,
+    sources_of,
+    text,
 )
-from .handler.rules import SUBNET_ARN_PATTERN, address_family, check_monitor_name
-from .probe import MonitorProbe, ProbeFields, ProbeOptions, ProbeProtocol, unexpected_keywords
-from .provider import SERVICE_TIMEOUT, NetworkMonitorProvider
 from .validation import (
     REMOVAL_POLICIES,
-    Environment,
     ResolvedProbe,
     is_list_like,
     kind,
-    list_token_problem,
     monitor_problems,
     monitor_type_problems,
     probe_type_problems,
-    protocol_problem,
     removal_policy_problem,
     tag_type_problems,
 )
@@ -69,238 +58,47 @@ from .validation import (
 if TYPE_CHECKING:
     from aws_cdk import aws_cloudwatch as cloudwatch
     from aws_cdk import aws_ec2 as ec2
-    from aws_cdk import aws_iam as iam
-    from typing_extensions import Unpack
+    from typing_extensions import Required, Unpack
 
     from . import metrics
-
-    Sources = ec2.SelectedSubnets | Sequence[ec2.ISubnet | str]
-    """Where fanned-out probes run from: `vpc.select_subnets(...)`, subnets, or subnet ARN strings."""
-
-MONITOR_ARN = re.compile(r"arn:aws[a-z-]*:networkmonitor:[a-z0-9-]+:[0-9]{12}:monitor/[a-zA-Z0-9_-]{1,200}", re.ASCII)
+    from .sources import Sources
 
 
-class INetworkMonitor(IResource, IMonitorRef, Protocol):
-    """A Network Monitor, defined in this app or imported by name or ARN."""
+class MonitorOptions(TypedDict, total=False):
+    """What every monitor of a `NetworkMonitor.fan_out` shares: the constructor's keywords of these
+    names, with their defaults (a test holds the two to each other)."""
 
-    @property
-    def monitor_name(self) -> str: ...
-
-    @property
-    def monitor_arn(self) -> str: ...
-
-    def grant(self, grantee: iam.IGrantable, *actions: str) -> iam.Grant: ...
-
-    def grant_read(self, grantee: iam.IGrantable) -> iam.Grant: ...
-
-    def metric(
-        self,
-        metric_name: str,
-        probe: MonitorProbe | None = None,
-        *,
-        probe_id: str | None = None,
-        **options: Unpack[metrics.MetricOptions],
-    ) -> cloudwatch.Metric: ...
-
-    def metric_rtt(
-        self,
-        probe: MonitorProbe | None = None,
-        *,
-        probe_id: str | None = None,
-        **options: Unpack[metrics.MetricOptions],
-    ) -> cloudwatch.Metric: ...
-
-    def metric_packet_loss(
-        self,
-        probe: MonitorProbe | None = None,
-        *,
-        probe_id: str | None = None,
-        **options: Unpack[metrics.MetricOptions],
-    ) -> cloudwatch.Metric: ...
-
-    def metric_health_indicator(
-        self,
-        probe: MonitorProbe | None = None,
-        *,
-        probe_id: str | None = None,
-        **options: Unpack[metrics.MetricOptions],
-    ) -> cloudwatch.Metric: ...
+    aggregation_period: Duration | None
+    tags: Mapping[str, str] | None
+    removal_policy: RemovalPolicy | None
+    engine: MonitorEngine | None
 
 
-@jsii.implements(IMonitorRef)
-class _NetworkMonitorBase(Resource):
-    """What defined and imported monitors share: their identity (`IMonitorRef`) and their metrics."""
+class FanOutOptions(TypedDict, total=False):
+    """`fan_out`'s keywords besides its sources and destinations: `MonitorOptions` for each monitor
+    and `ProbeOptions` for each probe. (Their fields restated: a TypedDict keeps no bases for the
+    docs to follow; a test holds this to the two.)"""
 
-    @property
-    def monitor_name(self) -> str:
-        raise NotImplementedError
-
-    @property
-    def monitor_arn(self) -> str:
-        raise NotImplementedError
-
-    @property
-    def monitor_ref(self) -> MonitorReference:
-        """aws-cdk-lib's reference to a monitor, as `CfnMonitor` gives it."""
-        return MonitorReference(monitor_arn=self.monitor_arn)
-
-    def _default_period(self) -> Duration:
-        return Duration.seconds(DEFAULT_AGGREGATION_PERIOD)
-
-    def _probe_id_and_label(self, probe: MonitorProbe, where: str) -> tuple[str, str] | None:
-        raise ValueError(
-            f"{self.node.path}: an imported monitor has no probes of this app; pass the probe's id as probe_id"
-        )
-
-    def _report(self, problems: list[str]) -> None:
-        """Problems of a helper's options: an imported monitor has no synth report to join."""
-        raise TypeError(f"{self.node.path}: " + "; ".join(problems))
-
-    def grant(self, grantee: iam.IGrantable, *actions: str) -> iam.Grant:
-        """Give `grantee` Network Monitor `actions` on this monitor (``networkmonitor:GetMonitor``, ...).
-
-        The ARN is the monitor's only: its probes have ARNs of their own, by probe id, and actions
-        that IAM authorizes on no resource type (ListMonitors, CreateProbe) need a grant on ``*``
-        (the Service Authorization Reference's page for Network Monitor)."""
-        bad = [a for a in actions if not isinstance(a, str) or not a.startswith("networkmonitor:")]
-        if bad or not actions:
-            raise TypeError(
-                f"{self.node.path}: grant: actions {bad or list(actions)!r}; allowed: one or more "
-                "'networkmonitor:<Action>' strings"
-            )
-        from aws_cdk import aws_iam as iam
-
-        return iam.Grant.add_to_principal(grantee=grantee, actions=list(actions), resource_arns=[self.monitor_arn])
-
-    def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Let `grantee` read this monitor, its probes (GetMonitor lists them, with their states) and
-        its tags, and list the account's monitors (ListMonitors, which IAM authorizes only on ``*``):
-        what an operations role or a dashboard's reader needs."""
-        from aws_cdk import aws_iam as iam
-
-        return self.grant(grantee, "networkmonitor:GetMonitor", "networkmonitor:ListTagsForResource").combine(
-            iam.Grant.add_to_principal(grantee=grantee, actions=["networkmonitor:ListMonitors"], resource_arns=["*"])
-        )
-
-    def metric(
-        self,
-        metric_name: str,
-        probe: MonitorProbe | None = None,
-        *,
-        probe_id: str | None = None,
-        **options: Unpack[metrics.MetricOptions],
-    ) -> cloudwatch.Metric:
-        """A metric of this monitor in `AWS/NetworkMonitor`, for one probe when one is given: the
-        probe object (of this monitor) or, for an imported monitor, its id.
-
-        Defaults: the period is the monitor's aggregation period (1 minute for an imported
-        monitor); the statistic is the metric's usual one (Average for RTT and PacketLoss, Maximum
-        for HealthIndicator); the label names the probe (`TCP subnet-0abc -> 10.0.0.1:443`); no
-        unit, since the published units are not confirmed.
-        """
-        from . import metrics  # aws-cdk-lib's CloudWatch, only once a metric helper runs
-
-        where = f"metric({metric_name})"
-        problems = metrics.option_problems(where, options)
-        if not isinstance(metric_name, str) or not metric_name or is_list_element(metric_name):
-            problems.append(
-                f"metric: metric_name {metric_name!r} is not a metric's name; pass 'RTT', 'PacketLoss' or "
-                "'HealthIndicator' (or use metric_rtt, ...)"
-            )
-            metric_name = metrics.RTT
-        if probe is not None and probe_id is not None:
-            problems.append(f"{where}: give the probe or its probe_id, not both")
-            probe_id = None
-        elif probe_id is not None and (
-            not isinstance(probe_id, str)
-            or is_list_element(probe_id)
-            or (not is_unresolved(probe_id) and not 1 <= len(probe_id) <= 255)  # a metric dimension's bounds
-        ):
-            problems.append(
-                f"{where}: probe_id {probe_id!r} is {kind(probe_id)}; pass a probe's id, such as 'probe-...'"
-            )
-            probe_id = None
-        if problems:
-            self._report(problems)  # and the metric is made from the defaults
-            options = {}
-        label = options.get("label")
-        if probe is not None:
-            found = self._probe_id_and_label(probe, where)
-            if found is not None:
-                probe_id, probe_label = found
-                label = label if label is not None else probe_label
-        return metrics.metric(
-            self.monitor_name,
-            metric_name,
-            probe_id=probe_id,
-            period=options.get("period") or self._default_period(),
-            statistic=options.get("statistic"),
-            label=label,
-            color=options.get("color"),
-            unit=options.get("unit"),
-            account=options.get("account"),
-            region=options.get("region"),
-        )
-
-    def metric_rtt(
-        self,
-        probe: MonitorProbe | None = None,
-        *,
-        probe_id: str | None = None,
-        **options: Unpack[metrics.MetricOptions],
-    ) -> cloudwatch.Metric:
-        """A probe's round-trip time (commonly read as microseconds; not confirmed). Default: average."""
-        from . import metrics  # aws-cdk-lib's CloudWatch, only once a metric helper runs
-
-        return self.metric(metrics.RTT, probe, probe_id=probe_id, **options)
-
-    def metric_packet_loss(
-        self,
-        probe: MonitorProbe | None = None,
-        *,
-        probe_id: str | None = None,
-        **options: Unpack[metrics.MetricOptions],
-    ) -> cloudwatch.Metric:
-        """The share of a probe's packets lost (commonly read as percent). Default: average."""
-        from . import metrics  # aws-cdk-lib's CloudWatch, only once a metric helper runs
-
-        return self.metric(metrics.PACKET_LOSS, probe, probe_id=probe_id, **options)
-
-    def metric_health_indicator(
-        self,
-        probe: MonitorProbe | None = None,
-        *,
-        probe_id: str | None = None,
-        **options: Unpack[metrics.MetricOptions],
-    ) -> cloudwatch.Metric:
-        """0 while AWS's network is healthy on the probe's path, 1 when degraded; published hours
-        after a probe starts. Default: maximum."""
-        from . import metrics  # aws-cdk-lib's CloudWatch, only once a metric helper runs
-
-        return self.metric(metrics.HEALTH_INDICATOR, probe, probe_id=probe_id, **options)
-
-
-class _ImportedNetworkMonitor(_NetworkMonitorBase):
-    def __init__(self, scope: Construct, id: str, *, monitor_name: str, monitor_arn: str) -> None:
-        super().__init__(scope, id, environment_from_arn=monitor_arn)
-        self._monitor_name, self._monitor_arn = monitor_name, monitor_arn
-
-    @property
-    def monitor_name(self) -> str:
-        return self._monitor_name
-
-    @property
-    def monitor_arn(self) -> str:
-        return self._monitor_arn
+    aggregation_period: Duration | None
+    tags: Mapping[str, str] | None
+    removal_policy: RemovalPolicy | None
+    engine: MonitorEngine | None
+    protocol: Required[ProbeProtocol]
+    destination_port: Number | None
+    packet_size: Number | None
+    probe_tags: Mapping[str, str] | None
+    enabled: bool | None
 
 
 @jsii.implements(ITaggableV2)
-class NetworkMonitor(_NetworkMonitorBase):
-    """A CloudWatch Network Monitor and its probes, deployed by a Lambda-backed custom resource.
+class NetworkMonitor(NetworkMonitorBase):
+    """A CloudWatch Network Monitor and its probes.
 
-    CloudFormation's `AWS::NetworkMonitor::Monitor` cannot declare probes; this construct can, and
-    keeps them converged on every update. Every rule of the service that can be known at synth is
-    checked then, and all problems of a monitor are reported together.
+    Deployed by this library's Lambda-backed custom resource (the default engine), which can pause
+    probes and keeps them converged on every update, or, with ``engine=MonitorEngine.NATIVE``, as
+    CloudFormation's own `AWS::NetworkMonitor::Monitor` and `AWS::NetworkMonitor::Probe`, with no
+    Lambda in the stack. Every rule of the service that can be known at synth is checked then, and
+    all problems of a monitor are reported together, whichever the engine.
 
     Example::
 
@@ -321,6 +119,7 @@ class NetworkMonitor(_NetworkMonitorBase):
         aggregation_period: Duration | None = None,
         tags: Mapping[str, str] | None = None,
         removal_policy: RemovalPolicy | None = None,
+        engine: MonitorEngine | None = None,
     ) -> None:
         """
         :param monitor_name: 1 to 200 of ``[a-zA-Z0-9_-]``; changing it replaces the monitor.
@@ -333,6 +132,10 @@ class NetworkMonitor(_NetworkMonitorBase):
             Keys starting with ``cdk-netmon:`` are reserved for the ownership tags. Default: none.
         :param removal_policy: RETAIN keeps the monitor and its probes when the resource leaves
             the stack; SNAPSHOT is refused (a monitor has none). Default: DESTROY.
+        :param engine: how the monitor is deployed: ``MonitorEngine.CUSTOM_RESOURCE`` (this library's
+            handler) or ``MonitorEngine.NATIVE`` (CloudFormation's own types; no paused probes).
+            Changing it on a deployed monitor takes two deploys (docs/engines.md).
+            Default: CUSTOM_RESOURCE.
         """
         super().__init__(scope, id)
         # Every jsii call crosses to Node and back, so what is known once is asked once.
@@ -356,6 +159,7 @@ class NetworkMonitor(_NetworkMonitorBase):
             tags=tags,
             removal_policy=removal_policy,
             probes=probes,
+            engine=engine,
         )
         self._probes: list[MonitorProbe] = list(probes) if is_list_like(probes) and not is_list_token(probes) else []
         self._aggregation_period = aggregation_period if isinstance(aggregation_period, Duration) else None
@@ -367,39 +171,34 @@ class NetworkMonitor(_NetworkMonitorBase):
         # The path below a stack is the stack's path (known to its provider) and the id: no jsii call.
         path = f"{provider.stack_path}/{id}" if scope is stack else node.path
         self._declared_name: str = (
-            monitor_name if self._name_is_explicit else provider.names.generate(path)  # type: ignore[assignment]
+            monitor_name  # type: ignore[assignment]
+            if self._name_is_explicit
+            else provider.names.generate(path, native=engine is MonitorEngine.NATIVE)
         )
         initial_tags = dict(tags) if isinstance(tags, Mapping) and not tag_type_problems("tags", tags) else {}
         self._own_tags = initial_tags
-        self._tags = TagManager(TagType.MAP, RESOURCE_TYPE, initial_tags)
+        native = engine is MonitorEngine.NATIVE
+        self._engine_kind = MonitorEngine.NATIVE if native else MonitorEngine.CUSTOM_RESOURCE
+        self._tags = TagManager(TagType.MAP, MONITOR_TYPE if native else RESOURCE_TYPE, initial_tags)
         self._origins: dict[int, str] = {}
         """Which add_probes call made a probe, for quota messages that state the product."""
-        self._subnet_arns: dict[int, tuple[ec2.ISubnet, str, str, str | None, str]] = provider.subnet_sources
-        """Per subnet: the subnet, its ARN, the words that name it, why it cannot be a source, and what
-        the monitor-wide rules compare it by; the stack's, shared by its monitors (a fan-out's share
-        subnets), each asked of jsii once."""
+        self._keys: dict[int, str] = {}
+        self._taken_keys: set[str] = set()
+        """Each probe's key, by `id`, given as it joins (see `sources.key_base`), and the keys given."""
 
-        synthesis = _Synthesis(self)
-        self._resource = CustomResource(
-            self,
-            "Resource",
-            service_token=provider.service_token,
-            resource_type=RESOURCE_TYPE,
-            properties={
-                MONITOR_NAME: self._declared_name,
-                AGGREGATION_PERIOD: self._period_seconds,
-                # The tag manager renders the monitor's tags itself, in Node.js: no callback.
-                TAGS: self._tags.rendered_tags,
-                PROBES: Lazy.any(synthesis),
-                OWNERSHIP_PROPERTY: OWNERSHIP_PROPERTY_VALUE,
-            },
-            service_timeout=SERVICE_TIMEOUT,
+        declared = Declaration(
+            monitor_name=self._declared_name,
+            aggregation_period=self._period_seconds,
+            tags=self._tags,
             removal_policy=removal_policy if removal_policy in REMOVAL_POLICIES else RemovalPolicy.DESTROY,
+            provider=provider,
+            valid_probes=self._valid_probes,
+            inherited_tags=self._inherited_tags,
         )
-        node.add_dependency(provider.policy)
-        node.add_validation(synthesis)
-        self._monitor_name: str | None = None
-        self._monitor_arn: str | None = None
+        self._engine: Engine = (NativeEngine if native else CustomResourceEngine)(self, declared)
+        node.add_validation(_Validation(self))
+        for probe in self._probes:
+            self._joined(probe)
 
     def apply_removal_policy(self, policy: RemovalPolicy) -> None:
         """What happens to the monitor and its probes when the resource leaves the stack or is
@@ -411,7 +210,7 @@ class NetworkMonitor(_NetworkMonitorBase):
             )
         if policy not in REMOVAL_POLICIES:
             raise ValueError(f"{self.node.path}: {removal_policy_problem(policy)}")
-        self._resource.apply_removal_policy(policy)
+        self._engine.apply_removal_policy(policy)
 
     @classmethod
     def from_monitor_name(cls, scope: Construct, id: str, monitor_name: str) -> INetworkMonitor:
@@ -425,18 +224,18 @@ class NetworkMonitor(_NetworkMonitorBase):
             resource_name=monitor_name,
             arn_format=ArnFormat.SLASH_RESOURCE_NAME,
         )
-        return _ImportedNetworkMonitor(scope, id, monitor_name=monitor_name, monitor_arn=arn)
+        return ImportedNetworkMonitor(scope, id, monitor_name=monitor_name, monitor_arn=arn)
 
     @classmethod
     def from_monitor_arn(cls, scope: Construct, id: str, monitor_arn: str) -> INetworkMonitor:
         """Refer to a monitor by its ARN, possibly in another account or region (for its metrics)."""
-        if not is_unresolved(monitor_arn) and not MONITOR_ARN.fullmatch(monitor_arn):
+        if not is_unresolved(monitor_arn) and not MONITOR_ARN_PATTERN.fullmatch(monitor_arn):
             raise ValueError(
                 f"{scope.node.path}/{id}: monitor_arn {monitor_arn!r} is not a monitor's ARN; "
                 "allowed: arn:<partition>:networkmonitor:<region>:<account>:monitor/<name>"
             )
         name = Arn.split(monitor_arn, ArnFormat.SLASH_RESOURCE_NAME).resource_name
-        return _ImportedNetworkMonitor(scope, id, monitor_name=str(name), monitor_arn=monitor_arn)
+        return ImportedNetworkMonitor(scope, id, monitor_name=str(name), monitor_arn=monitor_arn)
 
     @classmethod
     def fan_out(
@@ -446,10 +245,7 @@ class NetworkMonitor(_NetworkMonitorBase):
         *,
         sources: Sources,
         destinations: Sequence[str],
-        aggregation_period: Duration | None = None,
-        tags: Mapping[str, str] | None = None,
-        removal_policy: RemovalPolicy | None = None,
-        **probe: Unpack[ProbeOptions],
+        **options: Unpack[FanOutOptions],
     ) -> list[NetworkMonitor]:
         """Every source × every destination, spread over as few monitors as the quotas allow.
 
@@ -458,28 +254,27 @@ class NetworkMonitor(_NetworkMonitorBase):
         the subnets into groups that fill a monitor: 8 subnets × 6 destinations make 2 monitors of
         8 subnets × 3 destinations. The monitors are `Monitor1`, `Monitor2`, ... in a construct
         `id`; a change in the number of sources or destinations can move probes between them.
+
+        The other keywords are `MonitorOptions` for every monitor (``engine``, ``tags``, ...) and
+        `ProbeOptions` for every probe (``protocol``, ``destination_port``, ...).
         """
-        unexpected_keywords("fan_out()", probe, ProbeOptions)
+        unexpected_keywords("fan_out()", options, FanOutOptions)
+        each: dict[str, Any] = {k: v for k, v in options.items() if k in MonitorOptions.__annotations__}
+        probe: dict[str, Any] = {k: v for k, v in options.items() if k not in each}
         group = Construct(scope, id)
-        subnets, source_problems = _sources(sources)
-        targets, destination_problems = _destinations(destinations)
-        found = source_problems + destination_problems + _protocol_problems(probe.get("protocol"))
+        subnets, source_problems = sources_of(sources)
+        targets, destination_problems = destinations_of(destinations)
+        found = source_problems + destination_problems + protocol_problems(probe.get("protocol"))
         if found:
             group.node.add_validation(_Reported([f"fan_out: {p}" for p in found]))
             return []
         quotas = NetworkMonitorProvider.of(Stack.of(group)).quotas
         monitors: list[NetworkMonitor] = []
-        for chunk in _destination_chunks(targets, quotas.probes_per_subnet):
+        for chunk in destination_chunks(targets, quotas.probes_per_subnet):
             per_monitor = max(1, quotas.probes_per_monitor // len(chunk))
             start = 0
             while start < len(subnets):
-                monitor = cls(
-                    group,
-                    f"Monitor{len(monitors) + 1}",
-                    aggregation_period=aggregation_period,
-                    tags=tags,
-                    removal_policy=removal_policy,
-                )
+                monitor = cls(group, f"Monitor{len(monitors) + 1}", **each)
                 # As many subnets as the quotas allow, and as the response to CloudFormation has room for.
                 take = monitor._subnets_that_fit(subnets[start : start + per_monitor], chunk, **probe)
                 monitor.add_probes(sources=subnets[start : start + take], destinations=chunk, **probe)
@@ -490,16 +285,17 @@ class NetworkMonitor(_NetworkMonitorBase):
     @property
     def monitor_name(self) -> str:
         """The monitor's name, resolved at deploy (a reference, so users depend on the monitor)."""
-        if self._monitor_name is None:
-            self._monitor_name = self._resource.ref
-        return self._monitor_name
+        return self._engine.monitor_name
 
     @property
     def monitor_arn(self) -> str:
         """The monitor's ARN, resolved at deploy."""
-        if self._monitor_arn is None:
-            self._monitor_arn = self._resource.get_att_string(MONITOR_ARN_ATTRIBUTE)
-        return self._monitor_arn
+        return self._engine.monitor_arn
+
+    @property
+    def engine(self) -> MonitorEngine:
+        """How the monitor is deployed."""
+        return self._engine_kind
 
     @property
     def cdk_tag_manager(self) -> TagManager:
@@ -520,6 +316,7 @@ class NetworkMonitor(_NetworkMonitorBase):
         unexpected_keywords("add_probe()", fields, ProbeFields)
         probe = MonitorProbe(**fields)
         self._probes.append(probe)
+        self._joined(probe)
         return probe
 
     def add_probes(
@@ -529,20 +326,21 @@ class NetworkMonitor(_NetworkMonitorBase):
         are checked against the product (24 probes per monitor, 4 per subnet); `fan_out` spreads
         a larger product over several monitors."""
         unexpected_keywords("add_probes()", probe, ProbeOptions)
-        subnets, source_problems = _sources(sources)
-        targets, destination_problems = _destinations(destinations)
-        found = source_problems + destination_problems + _protocol_problems(probe.get("protocol"))
+        subnets, source_problems = sources_of(sources)
+        targets, destination_problems = destinations_of(destinations)
+        found = source_problems + destination_problems + protocol_problems(probe.get("protocol"))
         if found:  # said once for the call, not once per probe it would make
             self._later_problems += [f"add_probes: {p}" for p in found]
             return []
-        probes = [_fanned_out(subnet, destination, probe) for subnet in subnets for destination in targets]
+        probes = [fanned_out(subnet, destination, probe) for subnet in subnets for destination in targets]
         origin = (
-            f"add_probes: {_count(len(subnets), 'subnet')} × {_count(len(targets), 'destination')}"
-            f" = {_count(len(probes), 'probe')}"
+            f"add_probes: {count(len(subnets), 'subnet')} × {count(len(targets), 'destination')}"
+            f" = {count(len(probes), 'probe')}"
         )
         for made in probes:
             self._origins[id(made)] = origin
-        self._probes += probes
+            self._probes.append(made)
+            self._joined(made)
         return probes
 
     def add_probe_alarms(
@@ -647,7 +445,7 @@ class NetworkMonitor(_NetworkMonitorBase):
             probe = probes[probe_metrics.key]
             literal = isinstance(probe.destination, str) and not is_unresolved(probe.destination)
             destination = probe.destination if literal else f"deploy-time destination of {probe_metrics.key}"
-            subnet = _literal_source(probe) or f"deploy-time source of {probe_metrics.key}"
+            subnet = literal_source(probe) or f"deploy-time source of {probe_metrics.key}"
             members.append((alarm, str(destination), subnet))
         return metrics.aggregate_alarms(
             self, members, prefix=f"{prefix}Aggregate", title=self.node.path, alarm_name_prefix=alarm_name_prefix
@@ -692,14 +490,14 @@ class NetworkMonitor(_NetworkMonitorBase):
     def _probe_id_and_label(self, probe: MonitorProbe, where: str) -> tuple[str, str] | None:
         """The probe's id and label; None, with the problem in the report, for no probe of this monitor."""
         if not isinstance(probe, MonitorProbe) or not any(candidate is probe for candidate in self._probes):
-            self._report([f"{where}: probe {_described(probe)} is not one of this monitor's probes; pass one of them"])
+            self._report([f"{where}: probe {described(probe)} is not one of this monitor's probes; pass one of them"])
             return None
         probe_id = self.probe_id(probe)
         if implements(probe.source, ec2_type("ISubnet")):
             source = probe.source.subnet_id  # type: ignore[union-attr]  # a token reads as the subnet's Ref
         else:
-            source = _text(probe.source_arn, "a deploy-time source").rsplit("/", 1)[-1]
-        return probe_id, f"{_protocol_name(probe)} {source} -> {_endpoint(probe)}"
+            source = text(probe.source_arn, "a deploy-time source").rsplit("/", 1)[-1]
+        return probe_id, f"{protocol_name(probe)} {source} -> {endpoint_label(probe)}"
 
     def _real_probes(self) -> list[MonitorProbe]:
         """The probes that are MonitorProbes (the rest is in the synth report)."""
@@ -720,8 +518,23 @@ class NetworkMonitor(_NetworkMonitorBase):
         for metrics, pass the probe itself to `metric_rtt` and the others."""
         for candidate in self._probes:
             if candidate is probe:
-                return self._resource.get_att_string(PROBE_ID_ATTRIBUTE.format(key=self._probe_keys()[id(probe)]))
+                return self._engine.probe_id(self._keys[id(probe)])
         raise ValueError(f"{self.node.path}: the probe to {probe.destination} is not one of this monitor's probes")
+
+    def _joined(self, probe: object) -> None:
+        """A probe joined: its key, final from now on, and its engine told."""
+        key = self._keys[id(probe)] = next_key(key_base(probe), self._taken_keys)
+        if not isinstance(probe, MonitorProbe) or probe_type_problems("", probe):
+            return  # in the synth report, never in a template
+        sources = self._provider.sources
+        self._engine.probe_added(probe, key, lambda: sources.resolve(probe, {}, None, "", frozenset()).source_arn)
+
+    def _inherited_tags(self) -> Mapping[str, str]:
+        """The tags `Tags.of(...)` gave the monitor, not its own `tags` (which its probes do not carry)."""
+        rendered = self._tags_rendered
+        if rendered is None:
+            rendered = self._tags_rendered = self._rendered_tags()
+        return {k: v for k, v in rendered.items() if self._own_tags.get(k) != v}
 
     def _resolved_probes(self, monitor_tags: Mapping[str, str]) -> tuple[list[str], list[ResolvedProbe]]:
         """Type problems of the probes, and every MonitorProbe with its source resolved, its tags
@@ -732,60 +545,14 @@ class NetworkMonitor(_NetworkMonitorBase):
         resolved: list[ResolvedProbe] = []
         for index, probe in enumerate(self._probes):
             origin = self._origins.get(id(probe))
-            where = f"probes[{index}]" if origin is None else _made_by_add_probes(probe)
+            where = f"probes[{index}]" if origin is None else made_by_add_probes(probe)
             found = probe_type_problems(where, probe)
             problems += found.values()
             if "probe" in found:
                 continue
             tags = {**inherited, **(probe.probe_tags or {})} if "probe_tags" not in found else dict(inherited)
-            resolved.append(self._resolve_source(probe, tags, origin, where, frozenset(found)))
+            resolved.append(self._provider.sources.resolve(probe, tags, origin, where, frozenset(found)))
         return problems, resolved
-
-    def _resolve_source(
-        self, probe: MonitorProbe, tags: Mapping[str, str], origin: str | None, where: str, bad: frozenset[str]
-    ) -> ResolvedProbe:
-        if probe.source is None or probe.source_arn is not None or "source" in bad:
-            arn = probe.source_arn
-            label = "a deploy-time source_arn" if is_unresolved(arn) else arn
-            key = arn if is_unresolved(arn) else _subnet_id_of(arn)
-            return ResolvedProbe(probe, arn, label, tags, origin, where, bad, source_key=key)
-        # One ARN string per subnet, so that probes from one subnet compare equal at synth.
-        cached = self._subnet_arns.get(id(probe.source))
-        if cached is None:
-            subnet = probe.source
-            subnet_id = subnet.subnet_id
-            home = Stack.of(subnet)
-            arn = home.format_arn(
-                service="ec2", resource="subnet", resource_name=subnet_id, arn_format=ArnFormat.SLASH_RESOURCE_NAME
-            )
-            literal = not is_unresolved(subnet_id)
-            label = subnet_id if literal else subnet.node.path
-            # A subnet and its own literal ARN are one source: by id where the id is known at synth.
-            key = subnet_id if literal else arn
-            cached = self._subnet_arns[id(subnet)] = (subnet, arn, label, self._foreign_subnet(home, label), key)
-        problem = f"{where}.source {cached[3]}" if cached[3] else None
-        return ResolvedProbe(probe, cached[1], cached[2], tags, origin, where, bad, problem, cached[4])
-
-    def _foreign_subnet(self, home: Stack, label: str) -> str | None:
-        """Why a subnet of another stack cannot be a source: its stack's account or region differs
-        from this one's (CDK would quietly read it across environments)."""
-        if home is self._stack:
-            return None
-        ours, theirs = self._environment, _environment_of(home)
-        wrong = [
-            f"{what} {value}"
-            for what, value, expected in (
-                ("account", theirs.account, ours.account),
-                ("region", theirs.region, ours.region),
-            )
-            if value is not None and expected is not None and value != expected
-        ]
-        if not wrong:
-            return None
-        return (
-            f"{label!r} is a subnet of stack {home.node.path} in {' and '.join(wrong)}; allowed: a subnet of this "
-            "stack's own account and region (the service takes no cross-account or cross-region source)"
-        )
 
     def _problems(self) -> list[str]:
         # aws-cdk-lib renders the properties (in its prepare phase, after the aspects) before it
@@ -807,7 +574,7 @@ class NetworkMonitor(_NetworkMonitorBase):
                 quotas=self._provider.quotas,
             )
             + self._name_taken()
-            + self._response_problems(self._probes)
+            + self._engine.problems(self._keyed(self._probes))
         )
         return list(dict.fromkeys(found))  # the same problem once, however many probes share it
 
@@ -833,48 +600,33 @@ class NetworkMonitor(_NetworkMonitorBase):
         """The tags the monitor will carry: its own and those `Tags.of(...)` added."""
         return dict(self._tags.render_tags() or {})
 
-    def _probe_properties(self) -> dict[str, Any]:
-        """`Probes`, written by the handler model's own writer, each under its key; the tags
-        rendered for it are kept for the validation that follows in the same synth."""
-        keys = self._probe_keys()
+    def _valid_probes(self) -> list[tuple[str, ResolvedProbe]]:
+        """Each probe with no field of the wrong type, under its key, its source resolved and its
+        tags rendered; the monitor's tags rendered for them are kept for the validation that
+        follows in the same synth."""
         self._tags_rendered = rendered = self._rendered_tags()
         _, probes = self._resolved_probes(rendered)
-        return {
-            keys[id(resolved.probe)]: probe_properties(
-                source_arn=resolved.source_arn,
-                destination=resolved.probe.destination,
-                protocol=resolved.probe.protocol.value,
-                destination_port=whole_number(resolved.probe.destination_port),
-                packet_size=whole_number(resolved.probe.packet_size),
-                tags=resolved.tags,
-                state=PAUSED if resolved.probe.enabled is False else ACTIVE,
-            )
-            for resolved in probes
-            if not resolved.bad_fields
-        }
+        return [(self._keys[id(resolved.probe)], resolved) for resolved in probes if not resolved.bad_fields]
 
     def _probe_keys(self) -> dict[int, str]:
-        """Each probe's key, by `id` (see `_keys_of`)."""
-        return {id(p): key for p, key in zip(self._probes, _keys_of(self._probes), strict=True)}
+        """Each probe's key, by `id`."""
+        return self._keys
 
-    def _response_problems(self, probes: Sequence[object]) -> list[str]:
-        """The response to CloudFormation could exceed its limit with these probes (see `ResponseBound`)."""
-        keys = [key for probe, key in zip(probes, _keys_of(probes), strict=True) if isinstance(probe, MonitorProbe)]
-        name = None if is_unresolved(self._declared_name) else self._declared_name
-        if self._provider.response_bound(None, name).largest(keys) <= RESPONSE_LIMIT_BYTES:
-            return []  # fits with the longest logical id, which is then never asked of jsii
-        cfn = self._resource.node.default_child
-        logical_id = self._stack.resolve(cfn.logical_id) if isinstance(cfn, CfnElement) else None
-        problem = self._provider.response_bound(logical_id, name).problem(keys)
-        return [problem] if problem else []
+    def _keyed(self, probes: Sequence[object]) -> list[KeyedProbe]:
+        """The MonitorProbes among `probes`, with the keys they have (or would have) in this monitor."""
+        return [
+            KeyedProbe(key, made_by_add_probes(p) if id(p) in self._origins else f"probes[{i}]", p)
+            for i, (p, key) in enumerate(zip(probes, keys_of(probes), strict=True))
+            if isinstance(p, MonitorProbe)
+        ]
 
     def _subnets_that_fit(self, subnets: Sequence[ec2.ISubnet | str], destinations: Sequence[str], **probe: Any) -> int:
         """How many of `subnets` (at least one) fan_out can give this monitor, each with every destination,
-        before its response to CloudFormation could exceed the limit."""
+        while the engine has room for them (a custom resource's response to CloudFormation is bounded)."""
         take = len(subnets)
         while take > 1:
-            made = [_fanned_out(subnet, target, probe) for subnet in subnets[:take] for target in destinations]
-            if not self._response_problems([*self._probes, *made]):
+            made = [fanned_out(subnet, target, probe) for subnet in subnets[:take] for target in destinations]
+            if self._engine.room_for(self._keyed([*self._probes, *made])):
                 break
             take -= 1
         return take
@@ -891,63 +643,16 @@ class _Reported:
         return list(self._problems)
 
 
-@jsii.implements(IValidation, IStableAnyProducer)
-class _Synthesis:
-    """What the monitor does at synth, once every add_probe and Tags aspect has had its say:
-    validate, naming every problem at once, then render `Probes` (nothing when there are none).
-    One object for both, as each crosses the jsii bridge."""
+@jsii.implements(IValidation)
+class _Validation:
+    """The monitor's report at synth, once every add_probe and Tags aspect has had its say: every
+    problem at once."""
 
     def __init__(self, monitor: NetworkMonitor) -> None:
         self._monitor = monitor
 
     def validate(self) -> list[str]:
         return self._monitor._problems()
-
-    def produce(self) -> Any:
-        return self._monitor._probe_properties() or None
-
-
-def _keys_of(probes: Sequence[object]) -> list[str]:
-    """Each probe's key: its name, else generated from what is literal of its source, destination and
-    protocol (`handler.model.probe_key`), `-2`, `-3` added to a repeat in the order the probes were
-    declared. Never from a token's text: that changes between processes."""
-    bases = []
-    for probe in probes:
-        if not isinstance(probe, MonitorProbe):  # in the synth report, never in the template
-            bases.append("not-a-probe")
-            continue
-        name = probe.name
-        if isinstance(name, str) and not is_unresolved(name):
-            bases.append(name)
-            continue
-        destination = probe.destination if isinstance(probe.destination, str) else None
-        literal = None if is_unresolved(destination) else destination
-        bases.append(probe_key(_protocol_name(probe), literal, _literal_source(probe)))
-    return unique_keys(bases)
-
-
-def _fanned_out(subnet: ec2.ISubnet | str, destination: str, options: Mapping[str, Any]) -> MonitorProbe:
-    """One probe of add_probes: from a subnet or a subnet ARN."""
-    return MonitorProbe(
-        source=None if isinstance(subnet, str) else subnet,
-        source_arn=subnet if isinstance(subnet, str) else None,
-        destination=destination,
-        **options,
-    )
-
-
-def _literal_source(probe: MonitorProbe) -> str | None:
-    """What names a probe's source at synth: the subnet's id, else its construct path, else the id in
-    a literal ARN; None for a deploy-time ARN."""
-    if probe.source is not None and implements(probe.source, ec2_type("ISubnet")):
-        label = _SUBNET_LABELS.get(probe.source)
-        if label is None:  # each asked of jsii once, however many probes and keys need it
-            subnet_id = probe.source.subnet_id
-            label = _SUBNET_LABELS[probe.source] = probe.source.node.path if is_unresolved(subnet_id) else subnet_id
-        return label
-    if isinstance(probe.source_arn, str) and not is_unresolved(probe.source_arn):
-        return probe.source_arn.rsplit("/", 1)[-1]
-    return None
 
 
 def _seconds(period: Duration) -> tuple[Any, str | None]:
@@ -978,110 +683,5 @@ def _seconds(period: Duration) -> tuple[Any, str | None]:
     return seconds, None
 
 
-def _subnet_id_of(source_arn: str | None) -> str | None:
-    """The subnet id a literal subnet ARN names (the ARN itself when it names none)."""
-    if isinstance(source_arn, str) and SUBNET_ARN_PATTERN.fullmatch(source_arn):
-        return source_arn.rsplit("/", 1)[-1]
-    return source_arn
-
-
-def _sources(sources: object) -> tuple[list[ec2.ISubnet | str], list[str]]:
-    """The subnets of `vpc.select_subnets(...)`, or a list of subnets and subnet ARN strings; or
-    the problems, for the synth report."""
-    if is_ec2(sources, "SelectedSubnets"):
-        return list(sources.subnets), []  # type: ignore[attr-defined]
-    if isinstance(sources, str) or not is_list_like(sources):
-        shown = f"sources {sources!r}" if isinstance(sources, str) else "sources"
-        return [], [
-            f"{shown} is {kind(sources)}, not a list; pass vpc.select_subnets(...), a list of ec2.ISubnet, "
-            "or a list of subnet ARNs"
-        ]
-    if is_list_token(sources):
-        return [], [list_token_problem("sources", "vpc.select_subnets(...), a list of ec2.ISubnet, or of subnet ARNs")]
-    items = list(sources)
-    problems = [
-        f"sources[{index}] is {kind(item)}; pass an ec2.ISubnet or a subnet ARN"
-        for index, item in enumerate(items)
-        if not isinstance(item, str) and not implements(item, ec2_type("ISubnet"))
-    ]
-    return ([] if problems else items), problems
-
-
-def _protocol_problems(protocol: object) -> list[str]:
-    problem = protocol_problem("protocol", protocol)
-    return [problem] if problem else []
-
-
-def _destinations(destinations: object) -> tuple[list[str], list[str]]:
-    if isinstance(destinations, str) or not is_list_like(destinations):
-        shown = f"destinations {destinations!r}" if isinstance(destinations, str) else "destinations"
-        return [], [f"{shown} is {kind(destinations)}, not a list; pass a list such as ['10.0.0.1']"]
-    if is_list_token(destinations):
-        return [], [list_token_problem("destinations", "a list such as ['10.0.0.1'], or Fn.select(i, the_list) items")]
-    return list(destinations), []
-
-
-def _destination_chunks(destinations: Sequence[str], per_subnet: int) -> list[list[str]]:
-    """Destinations by address family (deploy-time values apart), each family in as few, even
-    groups of at most `per_subnet` (the per-subnet quota) as can be."""
-    families: dict[str | None, list[str]] = {}
-    for destination in destinations:
-        family = None if is_unresolved(destination) else address_family(destination)
-        families.setdefault(family, []).append(destination)
-    chunks = []
-    for members in families.values():
-        count = math.ceil(len(members) / per_subnet)
-        size = math.ceil(len(members) / count)
-        chunks += [members[i : i + size] for i in range(0, len(members), size)]
-    return chunks
-
-
-def _made_by_add_probes(probe: MonitorProbe) -> str:
-    """How messages name a probe that add_probes made: by what it probes, not by a list index."""
-    source = _literal_source(probe) or "a deploy-time source"
-    destination = (
-        probe.destination if isinstance(probe.destination, str) and not is_unresolved(probe.destination) else None
-    )
-    return f"add_probes({destination or 'a deploy-time destination'} from {source})"
-
-
-def _environment_of(stack: Stack) -> Environment:
-    account, region = stack.account, stack.region
-    return Environment(None if is_unresolved(account) else account, None if is_unresolved(region) else region)
-
-
 _MONITORS: weakref.WeakKeyDictionary[Any, list[NetworkMonitor]] = weakref.WeakKeyDictionary()
-_SUBNET_LABELS: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
-"""How messages and keys name each subnet: its id, or its construct path while the id is a token."""
 """The app's monitors, by the app's root construct, for the name checks that span stacks."""
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
-
-
-def _described(probe: object) -> str:
-    """A probe as messages name it: by its destination, else by its type."""
-    if isinstance(probe, MonitorProbe) and isinstance(probe.destination, str) and not is_unresolved(probe.destination):
-        return f"to {probe.destination}"
-    return kind(probe)
-
-
-def _protocol_name(probe: MonitorProbe) -> str:
-    """TCP or ICMP; a protocol of the wrong type (in the synth report) as a word that cannot be a token."""
-    if isinstance(probe.protocol, ProbeProtocol):
-        return probe.protocol.value
-    return re.sub(r"[^A-Za-z0-9]+", "-", str(probe.protocol)).strip("-")[:8] or "unknown"
-
-
-def _endpoint(probe: MonitorProbe) -> str:
-    port = whole_number(probe.destination_port) if probe.protocol is ProbeProtocol.TCP else None
-    return endpoint(_text(probe.destination, "a deploy-time destination"), None if port is None else _text(port, "?"))
-
-
-def _text(value: object, instead: str) -> str:
-    """A value as labels write it: a string as it is (a token reads as its reference), anything
-    else, and a deploy-time list that no string can hold, as `instead` (they are in the report)."""
-    if isinstance(value, str):
-        return instead if is_list_element(value) else value
-    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else instead

@@ -29,10 +29,12 @@ class MonitorNames:
         """Every generated name in the stack starts with this (unless the stack name is a token)."""
         return f"{self.stack_name}-"
 
-    def generate(self, path: str) -> str:
+    def generate(self, path: str, *, native: bool = False) -> str:
         """`<stack name>-<path below the stack>-<hash of the path>`, at most 200 characters: prefixed
-        by the stack name so that a reader sees which stack a monitor belongs to."""
-        digest = hashlib.sha256(path.encode()).hexdigest()[:8]
+        by the stack name so that a reader sees which stack a monitor belongs to. A native monitor's
+        hash is of its path and its engine, so that changing a monitor's engine changes its name:
+        CloudFormation creates the new monitor before it deletes the old, and a name is unique."""
+        digest = hashlib.sha256((f"{path}\0native" if native else path).encode()).hexdigest()[:8]
         readable = _NAME_UNSAFE.sub("-", path[len(self.stack_path) + 1 :]).strip("-")
         if is_unresolved(self.stack_name):
             return f"{readable[: MONITOR_NAME_MAX_LENGTH - 9]}-{digest}"

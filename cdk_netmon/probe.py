@@ -98,7 +98,7 @@ class ProbeFields(TypedDict, total=False):
     name: str | None
 
 
-def unexpected_keywords(call: str, given: Mapping[str, Any], options: type[ProbeOptions | ProbeFields]) -> None:
+def unexpected_keywords(call: str, given: Mapping[str, Any], options: type[Mapping[str, Any]]) -> None:
     """The TypeError Python raises for a keyword a signature lacks, raised for `**options` too."""
     allowed = frozenset(options.__annotations__)
     unknown = sorted(set(given) - allowed)

@@ -1,53 +1,27 @@
-"""The per-stack custom resource provider that every NetworkMonitor in a stack shares.
+"""The per-stack settings that every NetworkMonitor in a stack shares, and its custom resource backend.
 
-A stack with a hundred monitors has a hundred custom resources and one provider: two Python
-functions (on_event and is_complete, one asset), their role and policy, and the Provider framework's
-functions and waiter state machine.
+`NetworkMonitorProvider.configure(stack, ...)` is where a team states what holds for the stack's
+account and region (raised quotas) and for the custom-resource engine's functions (log retention).
+The backend itself (`engines/custom_resource.py`) is made with the stack's first custom-resource
+monitor: a stack whose monitors are all native has no Lambda function, role or asset.
 """
 
 from __future__ import annotations
 
 import weakref
-from pathlib import Path
-from typing import Any
 
-from aws_cdk import Annotations, Duration, RemovalPolicy, Stack
-from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
+from aws_cdk import Annotations, Stack
 from aws_cdk import aws_logs as logs
-from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from ._jsii import is_unresolved
-from ._nag import acknowledge_deliberate_findings
-from ._policy import StackArns, handler_policy_document
+from .engines._policy import StackArns
+from .engines.custom_resource import Backend, build_backend
 from .handler.model import ResponseBound
-from .handler.rules import DEFAULT_QUOTAS, QUOTAS_VARIABLE, Quotas
+from .handler.rules import DEFAULT_QUOTAS, QUOTAS_METADATA, Quotas
 from .naming import MonitorNames
+from .sources import SourceResolver
 from .validation import Environment
-
-HANDLER_DIR = Path(__file__).parent / "handler"
-HANDLER_RUNTIME = lambda_.Runtime.PYTHON_3_14
-"""The newest Python runtime aws-cdk-lib offers; the handler needs only its stdlib and boto3."""
-
-QUERY_INTERVAL = Duration.seconds(15)
-"""How often is_complete polls while monitors or probes are PENDING."""
-
-TOTAL_TIMEOUT = Duration.minutes(50)
-"""How long one resource operation may take: an update waits for the service up to three times
-(deletions, updates, creations), and each wait can last minutes."""
-
-SERVICE_TIMEOUT = Duration.hours(1)
-"""How long CloudFormation waits for a custom resource (its `ServiceTimeout`; 3600 s at most): above
-the framework's worst case, TOTAL_TIMEOUT plus its own invocations, so that the framework's answer,
-with the handler's reason, arrives before CloudFormation gives up on its own."""
-
-HANDLER_TIMEOUT = Duration.minutes(5)
-"""One on_event or is_complete call: a few API calls, each with its own SDK retries."""
-
-DEFAULT_LOG_RETENTION = logs.RetentionDays.ONE_YEAR
-"""How long the provider's functions keep their logs unless `configure` says otherwise: long enough
-to investigate a failed deploy months later, and what AWS Security Hub's CloudWatch.16 asks for."""
 
 REGIONS_WITHOUT_NETWORK_MONITOR = frozenset(
     {
@@ -67,7 +41,8 @@ UNAVAILABLE_REGION_WARNING = "cdk_netmon:regionWithoutNetworkMonitor"
 
 
 class NetworkMonitorProvider(Construct):
-    """Backs `Custom::NetworkMonitor` resources; use `NetworkMonitorProvider.of(stack)`."""
+    """The stack's monitor settings, and the backend of its `Custom::NetworkMonitor` resources; use
+    `NetworkMonitorProvider.of(stack)`, or `configure` it first."""
 
     CONSTRUCT_ID = "cdk_netmon.NetworkMonitorProvider"
 
@@ -126,12 +101,10 @@ class NetworkMonitorProvider(Construct):
         quotas: Quotas | None = None,
     ) -> None:
         super().__init__(scope, id)
-        self._stack = scope
+        self.stack = scope
         self.stack_path = scope.node.path
         self.root = scope.node.root
         """The app's root construct: checks that span the app's stacks (monitor names) meet there."""
-        self.subnet_sources: dict[int, Any] = {}
-        """The stack's subnets as probe sources, resolved once for all its monitors (NetworkMonitor's)."""
         self.quotas = quotas or DEFAULT_QUOTAS
         """The quotas the stack's monitors are checked against, at synth and by the handler."""
         region, account = scope.region, scope.account
@@ -141,7 +114,9 @@ class NetworkMonitorProvider(Construct):
         """The stack's account and region, where they are known at synth."""
         partition = scope.partition
         known_partition = None if is_unresolved(partition) else partition
-        self._arns = StackArns(
+        self.sources = SourceResolver(scope, self.environment)
+        """The stack's subnets as probe sources, resolved once for all its monitors."""
+        self.arns = StackArns(
             partition, region, account, known_partition, self.environment.region, self.environment.account
         )
         if self.environment.region in REGIONS_WITHOUT_NETWORK_MONITOR:
@@ -155,64 +130,23 @@ class NetworkMonitorProvider(Construct):
         self.names = MonitorNames(scope.stack_name, self.stack_path)
         """How the stack's monitors are named when their monitor_name is not given."""
 
-        self.log_group = logs.LogGroup(
-            self,
-            "Logs",
-            retention=DEFAULT_LOG_RETENTION if log_retention is None else log_retention,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
-        """One log group for the provider's five functions: the handler's and the framework's."""
+        self._log_retention = log_retention
+        self._backend: Backend | None = None
+        self._quotas_declared = False
 
-        role = iam.Role(
-            self,
-            "HandlerRole",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            managed_policies=[
-                iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AWSLambdaBasicExecutionRole")
-            ],
-        )
-        code = lambda_.Code.from_asset(str(HANDLER_DIR.parent), exclude=["*", "!handler", "!handler/*.py"])
+    def declare_quotas(self) -> None:
+        """Write raised quotas into the template's `Metadata` (`QUOTAS_METADATA`), once: a stack of
+        native monitors has no handler whose environment carries them, and the offline kit deploys
+        to an emulator whose account must have them (`testing.declared_quotas`)."""
+        if self.quotas != DEFAULT_QUOTAS and not self._quotas_declared:
+            self._quotas_declared = True
+            self.stack.add_metadata(QUOTAS_METADATA, self.quotas.encoded())
 
-        def handler_function(function_id: str, entry_point: str) -> lambda_.Function:
-            return lambda_.Function(
-                self,
-                function_id,
-                runtime=HANDLER_RUNTIME,
-                architecture=lambda_.Architecture.ARM_64,
-                code=code,
-                handler=f"handler.lifecycle.{entry_point}",
-                role=role,
-                log_group=self.log_group,
-                timeout=HANDLER_TIMEOUT,
-                memory_size=256,
-                description=f"cdk_netmon: {entry_point} for Custom::NetworkMonitor",
-                environment={QUOTAS_VARIABLE: self.quotas.encoded()} if self.quotas != DEFAULT_QUOTAS else None,
-            )
-
-        on_event = handler_function("OnEvent", "on_event")
-        is_complete = handler_function("IsComplete", "is_complete")
-
-        self.policy = iam.Policy(
-            self,
-            "HandlerPolicy",
-            roles=[role],
-            document=iam.PolicyDocument.from_json(handler_policy_document(self._arns)),
-        )
-        """Custom resources depend on this policy, so that it outlives their Delete."""
-
-        provider = cr.Provider(
-            self,
-            "Provider",
-            on_event_handler=on_event,
-            is_complete_handler=is_complete,
-            query_interval=QUERY_INTERVAL,
-            total_timeout=TOTAL_TIMEOUT,
-            log_group=self.log_group,
-        )
-        self.service_token = provider.service_token
-        acknowledge_deliberate_findings(
-            scope, self._arns, role=role, policy=self.policy, framework=provider, invoked=[on_event, is_complete]
-        )
+    def custom_resource_backend(self) -> Backend:
+        """The handler's functions, role, policy and Provider framework, made on first use."""
+        if self._backend is None:
+            self._backend = build_backend(self, self._log_retention)
+        return self._backend
 
     def response_bound(self, logical_id: str | None, monitor_name: str | None) -> ResponseBound:
         """What the stack knows at synth of a monitor's response to CloudFormation."""
@@ -222,7 +156,7 @@ class NetworkMonitorProvider(Construct):
             None if is_unresolved(stack_name) else stack_name,
             logical_id,
             monitor_name,
-            self._arns.known_partition,
+            self.arns.known_partition,
             environment.region,
             environment.account,
         )

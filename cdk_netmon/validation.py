@@ -17,6 +17,7 @@ from typing import Any, TypeGuard
 from aws_cdk import Duration, RemovalPolicy
 
 from ._jsii import ec2_type, implements, is_ec2, is_list_element, is_list_token, is_unresolved, whole_number
+from .engines.engine import MonitorEngine
 from .handler import rules
 from .probe import MonitorProbe, ProbeProtocol
 
@@ -41,7 +42,7 @@ def kind(value: object) -> str:
 
 
 def monitor_type_problems(
-    *, monitor_name: Any, aggregation_period: Any, tags: Any, removal_policy: Any, probes: Any
+    *, monitor_name: Any, aggregation_period: Any, tags: Any, removal_policy: Any, probes: Any, engine: Any = None
 ) -> list[str]:
     """Props of the wrong type, each with what to pass instead."""
     problems: list[str] = []
@@ -67,6 +68,11 @@ def monitor_type_problems(
         problems.append(f"probes is {kind(probes)}, not a list; pass a list of MonitorProbe")
     elif is_list_token(probes):
         problems.append(list_token_problem("probes", "a list of MonitorProbe"))
+    if engine is not None and not isinstance(engine, MonitorEngine):
+        problems.append(
+            f"engine {engine!r} is {kind(engine)}, not a MonitorEngine; pass MonitorEngine.CUSTOM_RESOURCE or "
+            "MonitorEngine.NATIVE"
+        )
     return problems
 
 

@@ -349,12 +349,12 @@ def test_the_interface_states_the_implementations_signatures() -> None:
     conflict), so it restates the members; here they are held to the implementation's."""
     import inspect
 
-    from cdk_netmon.monitor import INetworkMonitor, _NetworkMonitorBase
+    from cdk_netmon.monitor_base import INetworkMonitor, NetworkMonitorBase
 
     members = [name for name in vars(INetworkMonitor) if not name.startswith("_")]
     assert {"monitor_name", "monitor_arn", "grant", "grant_read", "metric", "metric_rtt"} <= set(members)
     for name in members:
-        declared, implemented = vars(INetworkMonitor)[name], getattr(_NetworkMonitorBase, name)
+        declared, implemented = vars(INetworkMonitor)[name], getattr(NetworkMonitorBase, name)
         if isinstance(declared, property):
             assert isinstance(implemented, property), name
             declared, implemented = declared.fget, implemented.fget

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from aws_cdk import App, CfnParameter, Stack, Token
 
-import cdk_netmon.provider
+import cdk_netmon.engines.custom_resource
 from cdk_netmon import MonitorProbe, NetworkMonitor, ProbeProtocol
 from cdk_netmon.testing import declared_monitors, normalise_asset_hashes
 from tests.support import SUBNET_A, isolated_vpc, template_json
@@ -75,9 +75,10 @@ def test_a_changed_byte_of_the_handler_changes_the_template_but_not_its_normalis
 
     before = synthesized()
     changed = tmp_path / "cdk_netmon" / "handler"
-    shutil.copytree(cdk_netmon.provider.HANDLER_DIR, changed, ignore=shutil.ignore_patterns("__pycache__"))
+    handler_dir = cdk_netmon.engines.custom_resource.HANDLER_DIR
+    shutil.copytree(handler_dir, changed, ignore=shutil.ignore_patterns("__pycache__"))
     (changed / "rules.py").write_text((changed / "rules.py").read_text() + "\n# one more line\n")
-    monkeypatch.setattr(cdk_netmon.provider, "HANDLER_DIR", changed)
+    monkeypatch.setattr(cdk_netmon.engines.custom_resource, "HANDLER_DIR", changed)
     after = synthesized()
     assert after != before
     assert normalise_asset_hashes(after) == normalise_asset_hashes(before)

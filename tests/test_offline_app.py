@@ -128,7 +128,8 @@ def test_two_versions_of_an_app_of_two_stacks_need_no_flag(tmp_path: Path, capsy
     output = capsys.readouterr().out
     assert output.index("Deploying Net") < output.index("Deploying Hub") < output.index("Updating Net")
     update = output[output.index("Updating Hub") :]
-    assert update.split("Write calls: ", 1)[1].startswith("UpdateProbe, UpdateProbe\n")
+    marked_then_ports = "TagResource, UpdateProbe, UpdateProbe\n"  # the request's mark, then the two ports
+    assert update.split("Write calls: ", 1)[1].startswith(marked_then_ports)
     assert output.count("TCP  subnet-") == 4  # the hub's two probes, after each of its deploys
     assert output.count("-> 10.0.0.1:8443 (56 bytes)") == 2  # once the update reached them
     assert output.index("Destroying Hub") < output.index("Destroying Net")
@@ -149,7 +150,8 @@ def test_keep_and_state_carry_every_stack_of_the_app_to_a_later_run(
     output = capsys.readouterr().out
     assert "Resumed Net, Hub:" in output
     assert "Updating Net" in output
-    assert output[output.index("Updating Hub") :].split("Write calls: ", 1)[1].startswith("UpdateProbe, UpdateProbe")
+    hub = output[output.index("Updating Hub") :]
+    assert hub.split("Write calls: ", 1)[1].startswith("TagResource, UpdateProbe, UpdateProbe")
     assert "Destroyed 2 stacks: the emulator holds 0 monitors, its EC2 0 security groups of the service." in output
 
 

@@ -303,7 +303,7 @@ def test_live_a_parameter_given_is_the_value_planned_not_its_default() -> None:
         assert planned(body, client=client, parameters={"Port": "8443"})[0] == preview.EXIT_NO_CHANGES
         _, text, calls = planned(body, client=client, parameters={"Port": "9443"})
         assert ": port 8443 -> 9443 (UpdateProbe)" in text
-        assert calls == Counter({"UpdateProbe": 2})
+        assert calls == Counter({"TagResource": 1, "UpdateProbe": 2})  # the request's mark, then the ports
 
 
 def test_a_rename_that_also_changes_the_update_replace_policy_follows_the_new_template_and_says_so() -> None:

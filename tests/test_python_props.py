@@ -311,6 +311,24 @@ def test_the_probe_keywords_are_monitor_probe_fields_with_their_types() -> None:
     assert set(fields) - set(shared) == {"destination", "source", "source_arn", "name"}
 
 
+def test_the_monitor_keywords_are_the_constructors_and_fan_out_takes_both_sets() -> None:
+    """fan_out gives each monitor MonitorOptions (the constructor's keywords of those names, with
+    the constructor's types) and each probe ProbeOptions: FanOutOptions is exactly the two."""
+    import inspect
+
+    from cdk_netmon import FanOutOptions, MonitorOptions, ProbeOptions
+
+    def written(annotation: Any) -> str:
+        return str(getattr(annotation, "__forward_arg__", annotation))
+
+    constructor = inspect.signature(NetworkMonitor.__init__).parameters
+    for name, annotation in MonitorOptions.__annotations__.items():
+        assert constructor[name].default is None, name
+        assert written(constructor[name].annotation) == written(annotation), name
+    both = {**MonitorOptions.__annotations__, **ProbeOptions.__annotations__}
+    assert {k: written(v) for k, v in FanOutOptions.__annotations__.items()} == {k: written(v) for k, v in both.items()}
+
+
 @pytest.mark.parametrize(
     "call",
     [

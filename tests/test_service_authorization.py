@@ -133,6 +133,7 @@ def resolved_policies(stack: Stack) -> Iterator[tuple[str, dict[str, Any]]]:
             "AWS::IAM::Role": f"arn:aws:iam::{account}:role/{logical_id}",
             "AWS::EC2::VPC": logical_id.lower(),
             "Custom::NetworkMonitor": f"arn:aws:networkmonitor:{region}:{account}:monitor/{logical_id}",
+            "AWS::NetworkMonitor::Monitor": f"arn:aws:networkmonitor:{region}:{account}:monitor/{logical_id}",
         }
         return shapes[kind]
 

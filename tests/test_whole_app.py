@@ -46,9 +46,9 @@ CLI_ENV = cli_env(AWS_REGION=REGION, AWS_DEFAULT_REGION=REGION)
 """The CLI's region; its account is unknown (no credentials here), so the VPC's AZs need no lookup."""
 
 
-def synthesized(outdir: Path, version: int = 1, *, checks: bool = False) -> Path:
+def synthesized(outdir: Path, version: int = 1, *, checks: bool = False, engine: str = "custom_resource") -> Path:
     """Both stacks synthesized in this process, as `cdk synth` would: cdk.json's flags, a concrete env."""
-    app = App(outdir=str(outdir), context={**CONTEXT, "version": str(version)})
+    app = App(outdir=str(outdir), context={**CONTEXT, "version": str(version), "engine": engine})
     if checks:
         Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     whole_app.build(app, env=ENV)
@@ -145,7 +145,7 @@ def test_plan_between_the_versions_with_a_parameter_value(
     assert re.search(rf"~ probe bastion-ssh \({source} -> 10\.100\.30\.10:2222 TCP\): port 22 -> 2222", output)
     assert "~ probe recovery-site (subnet-0a1b2c3d4e5f60001 -> 10.200.0.1 ICMP): resumed" in output
     assert "10.100.20.15:8443 TCP" not in output  # the parameter's value is the same on both sides
-    assert output.rstrip().endswith("Calls: UpdateProbe x2")
+    assert output.rstrip().endswith("Calls: TagResource x1, UpdateProbe x2")
 
 
 # --- offline -------------------------------------------------------------------------------------------
@@ -160,7 +160,7 @@ def test_the_offline_command_deploys_both_versions_and_destroys_them_with_no_fla
     output = capsys.readouterr().out
     assert output.index("Deploying NetmonNetwork") < output.index("Deploying NetmonMonitoring")
     update = output[output.index("Updating NetmonMonitoring") :]
-    assert update.split("Write calls: ", 1)[1].startswith("UpdateProbe, UpdateProbe\n")
+    assert update.split("Write calls: ", 1)[1].startswith("TagResource, UpdateProbe, UpdateProbe\n")
     assert "-> 10.100.30.10:2222" in update
     assert output.rstrip().endswith(
         "Destroyed 2 stacks: the emulator holds 0 monitors, its EC2 0 security groups of the service."
@@ -188,7 +188,7 @@ def test_the_kits_drivers_deploy_both_versions_and_destroy_them(tmp_path: Path, 
             calls = len(emulator.calls)
             mon.deploy(template(assembly, whole_app.MONITORING_STACK))
             writes = emulator.writes(calls)
-        assert writes == ["UpdateProbe", "UpdateProbe"]
+        assert writes == ["TagResource", "UpdateProbe", "UpdateProbe"]
         live = emulator.snapshot(ACCOUNT, REGION)
         assert sorted(len(m["probes"]) for m in live.values()) == [10, 20]  # raised quotas: one monitor of 20
         probes = [p for m in live.values() for p in m["probes"]]
@@ -258,7 +258,8 @@ def test_the_local_cloud_deploys_updates_and_destroys_both_stacks(tmp_path: Path
         calls = len(cloud.emulator_calls())
         cloud.deploy(v2, parameters=[f"{whole_app.MONITORING_STACK}:ServicePort=8443"])
         writes = [c for c in cloud.emulator_calls()[calls:] if c in WRITE_OPERATIONS]
-        assert sorted(writes) == ["UpdateProbe"] * 6  # 4 ports from the parameter, the bastion, the resumed site
+        # The request's mark; 4 ports from the parameter, the bastion, the resumed site.
+        assert sorted(writes) == ["TagResource"] + ["UpdateProbe"] * 6
         probes = [p for m in cloud.monitors().values() for p in m["probes"]]
         assert all(p["state"] == "ACTIVE" for p in probes)
         assert {p.get("destinationPort") for p in probes} == {None, 8443, 2222}

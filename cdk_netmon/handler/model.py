@@ -83,15 +83,17 @@ def unique_keys(keys: Iterable[str]) -> list[str]:
     """The keys, with `-2`, `-3`, ... added where one repeats (in declaration order), so that two
     probes alike in all that is known at synth (say, one destination on two ports) stay apart."""
     seen: set[str] = set()
-    unique = []
-    for key in keys:
-        candidate, n = key, 1
-        while candidate in seen:
-            n += 1
-            candidate = f"{key}-{n}"
-        seen.add(candidate)
-        unique.append(candidate)
-    return unique
+    return [next_key(key, seen) for key in keys]
+
+
+def next_key(key: str, taken: set[str]) -> str:
+    """`key`, or `key-2`, `key-3`, ... where it is taken; added to `taken`."""
+    candidate, n = key, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{key}-{n}"
+    taken.add(candidate)
+    return candidate
 
 
 _PROPERTY_OF_FIELD = {

@@ -28,6 +28,12 @@ PORT_MIN = 1
 PORT_MAX = 65535
 DESTINATION_MAX_LENGTH = 255
 PROTOCOLS = ("TCP", "ICMP")
+MONITOR_ARN_PATTERN = re.compile(
+    rf"arn:aws[a-z-]*:networkmonitor:[a-z0-9-]+:[0-9]{{12}}:monitor/{MONITOR_NAME_PATTERN.pattern[:-1]}"
+    rf"{{1,{MONITOR_NAME_MAX_LENGTH}}}",
+    re.ASCII,
+)
+"""A monitor's ARN: its name as `MONITOR_NAME_PATTERN` and `MONITOR_NAME_MAX_LENGTH` allow."""
 SUBNET_ARN_PATTERN = re.compile(r"arn:aws[a-zA-Z-]*:ec2:[a-z0-9-]+:[0-9]{12}:subnet/subnet-[0-9a-f]+", re.ASCII)
 MAX_PROBES_PER_MONITOR = 24
 MAX_PROBES_PER_SUBNET = 4
@@ -201,6 +207,8 @@ class Quotas:
 DEFAULT_QUOTAS = Quotas()
 QUOTAS_VARIABLE = "CDK_NETMON_QUOTAS"
 """The handler's environment variable that carries the quotas the stack declares."""
+QUOTAS_METADATA = "cdk_netmon:quotas"
+"""The template `Metadata` key that carries them (`Quotas.encoded`) where native monitors have no handler."""
 
 
 @dataclass(frozen=True)

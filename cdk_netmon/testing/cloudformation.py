@@ -54,6 +54,7 @@ from typing import Any, Literal, Protocol
 
 from cdk_netmon.assembly import delivered
 from cdk_netmon.handler.model import RESOURCE_TYPE
+from cdk_netmon.handler.rules import QUOTAS_METADATA, QUOTAS_VARIABLE
 
 from .defaults import DEFAULT_ACCOUNT, DEFAULT_REGION
 from .iam import NO_PERMISSIONS, AccessPolicy
@@ -211,7 +212,11 @@ class StackDriver:
         handler = handler_resources(template)
         self._set_policy(self._handler_policy(template))
         if self.environment is not None:
-            self.environment({k: str(v) for k, v in self._resolve(dict(handler.environment), template).items()})
+            variables = {k: str(v) for k, v in self._resolve(dict(handler.environment), template).items()}
+            declared_quotas = (template.get("Metadata") or {}).get(QUOTAS_METADATA)  # native monitors' (no handler)
+            if isinstance(declared_quotas, str):
+                variables.setdefault(QUOTAS_VARIABLE, declared_quotas)
+            self.environment(variables)
         done: list[tuple[str, str, Deployed | None]] = []  # (kind, logical id, previous)
         replaced: list[tuple[str, Deployed]] = []
         try:

@@ -24,15 +24,15 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from cdk_netmon.handler import service
 from cdk_netmon.handler.lifecycle import Handler
-from cdk_netmon.handler.model import LEGACY_PROPERTY, RESOURCE_TYPE, MonitorSpec, endpoint
-from cdk_netmon.handler.rules import DEFAULT_QUOTAS, Quotas, is_owner_tag
+from cdk_netmon.handler.model import DEFAULT_AGGREGATION_PERIOD, LEGACY_PROPERTY, RESOURCE_TYPE, MonitorSpec, endpoint
+from cdk_netmon.handler.rules import DEFAULT_QUOTAS, QUOTAS_METADATA, Quotas, is_owner_tag
 from cdk_netmon.preview import Resolver
 
 from .cloudformation import StackDriver
 from .ec2 import add_principal
 from .emulator import LocalNetworkMonitor
 from .emulator.network import DESCRIPTION
-from .native import NativeResources
+from .native import MONITOR_TYPE, PROBE_TYPE, NativeResources
 from .provider import handler_resources
 
 if TYPE_CHECKING:
@@ -53,18 +53,68 @@ def template_of(stack_or_template: Stack | Mapping[str, Any]) -> dict[str, Any]:
 
 
 def declared_monitors(stack_or_template: Stack | Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """Each `Custom::NetworkMonitor`'s monitor, by logical id, in CreateMonitor's shape: `probes` a
-    list in declared order, `state` only for a paused probe. Templates of releases up to 0.2.0 (one
-    `Monitor` string) read the same, so tests written against them keep passing.
+    """Each monitor, by logical id, in CreateMonitor's shape: `probes` a list in declared order,
+    `state` only for a paused probe. A `Custom::NetworkMonitor` reads so, as does a native
+    `AWS::NetworkMonitor::Monitor` with the `AWS::NetworkMonitor::Probe` resources of its name (the
+    native engine's, or hand-written). Templates of releases up to 0.2.0 (one `Monitor` string) read
+    the same, so tests written against them keep passing.
 
     A deploy-time value reads as `${LogicalId}` (a Ref), `${LogicalId.Attribute}` (a GetAtt) or
     `${AWS::Region}` (a pseudo parameter)."""
     resources = template_of(stack_or_template).get("Resources", {})
-    return {
+    monitors = {
         logical_id: _document(resource["Properties"])
         for logical_id, resource in resources.items()
         if resource.get("Type") == RESOURCE_TYPE
     }
+    native = {
+        logical_id: _native_document(_rendered(resource.get("Properties") or {}))
+        for logical_id, resource in resources.items()
+        if resource.get("Type") == MONITOR_TYPE
+    }
+    by_name = {document["monitorName"]: document for document in native.values()}
+    for resource in resources.values():
+        if resource.get("Type") == PROBE_TYPE:
+            properties = _rendered(resource.get("Properties") or {})
+            owner = by_name.get(properties.get("MonitorName"))
+            if owner is not None:
+                owner["probes"].append(_native_probe(properties))
+    return {**monitors, **native}
+
+
+def _native_document(properties: Mapping[str, Any]) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "monitorName": properties.get("MonitorName"),
+        "aggregationPeriod": properties.get("AggregationPeriod", DEFAULT_AGGREGATION_PERIOD),
+    }
+    tags = _native_tags(properties)
+    if tags:
+        document["tags"] = tags
+    document["probes"] = []
+    return document
+
+
+def _native_probe(properties: Mapping[str, Any]) -> dict[str, Any]:
+    body = {
+        field: properties[name]
+        for name, field in (
+            ("SourceArn", "sourceArn"),
+            ("Destination", "destination"),
+            ("Protocol", "protocol"),
+            ("DestinationPort", "destinationPort"),
+            ("PacketSize", "packetSize"),
+        )
+        if name in properties
+    }
+    tags = _native_tags(properties)
+    if tags:
+        body["probeTags"] = tags
+    return body
+
+
+def _native_tags(properties: Mapping[str, Any]) -> dict[str, Any]:
+    """The native types' `Tags` (a list of Key and Value) as the API's map."""
+    return {tag["Key"]: tag["Value"] for tag in properties.get("Tags") or () if isinstance(tag, Mapping)}
 
 
 def _document(properties: Mapping[str, Any]) -> dict[str, Any]:
@@ -162,9 +212,13 @@ def handler_for(
 
 def declared_quotas(stack_or_template: Stack | Mapping[str, Any]) -> Quotas:
     """The quotas a stack declares (`NetworkMonitorProvider.configure(quotas=...)`), as its handler
-    functions' environment carries them; the service's defaults where it declares none."""
-    environment = handler_resources(template_of(stack_or_template)).environment
-    return Quotas.from_environment({k: v for k, v in environment.items() if isinstance(v, str)})
+    functions' environment carries them, or, for native monitors, the template's `Metadata`; the
+    service's defaults where it declares none."""
+    template = template_of(stack_or_template)
+    environment = handler_resources(template).environment
+    quotas = Quotas.from_environment({k: v for k, v in environment.items() if isinstance(v, str)})
+    metadata = (template.get("Metadata") or {}).get(QUOTAS_METADATA)
+    return quotas if quotas != DEFAULT_QUOTAS or not isinstance(metadata, str) else Quotas.decoded(metadata)
 
 
 @contextmanager

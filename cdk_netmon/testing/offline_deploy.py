@@ -33,7 +33,7 @@ from .cloudformation import DeployFailedError, StackDriver, UnsupportedTemplateE
 from .emulator import DEFAULT_ACCOUNT, DEFAULT_REGION, LocalNetworkMonitor, SettlingWrites
 from .emulator.network import DESCRIPTION
 from .kit import Progress, describe, service_security_groups, stack_on
-from .native import monitor_of
+from .native import MONITOR_TYPE, monitor_of
 
 DEFAULT_INPUT = Path("cdk.out")
 STATE_VERSION = 2
@@ -69,6 +69,8 @@ class OfflineApp:
     """Every deployed stack's exports, for the `Fn::ImportValue`s of the stacks after it."""
     stack_outputs: dict[str, dict[str, str]] = field(default_factory=dict)
     """Every deployed stack's outputs by `<region>/<name>`, for the `Fn::GetStackOutput`s after it."""
+    native_monitors: set[str] = field(default_factory=set)
+    """The names of the native monitors deployed, whose service groups nothing deletes."""
 
     def deploy(self, stack_input: StackInput, number: int, versions: int, *, name: str | None = None) -> None:
         """Deploy one stack's template: a create, or an update of what is deployed under its name."""
@@ -87,6 +89,11 @@ class OfflineApp:
         writes = self.emulator.writes(before)
         self.out.write(f"Write calls: {', '.join(writes) if writes else 'none'}\n")
         names = {monitor_of(resource.physical_id) for resource in stack.driver.resources.values()}
+        self.native_monitors |= {
+            str(r.properties.get("MonitorName"))
+            for r in stack.driver.resources.values()
+            if r.resource_type == MONITOR_TYPE
+        }
         self.out.write(f"Deployed:\n{describe(self.emulator, stack.account, stack.region, names=names)}\n")
 
     def report(self) -> None:
@@ -105,13 +112,20 @@ class OfflineApp:
         monitors = sorted(name for place in places for name in self.emulator.snapshot(*place))
         groups = [g for place in places for g in service_security_groups(self.emulator, *place)]
         kept_groups = {DESCRIPTION.format(monitor=name) for name in kept}
+        native_groups = {DESCRIPTION.format(monitor=name) for name in self.native_monitors}
+        stayed = sorted(g["GroupId"] for g in groups if g["Description"] in native_groups - kept_groups)
         left_over = [m for m in monitors if m not in kept] + [
-            g["GroupId"] for g in groups if g["Description"] not in kept_groups
+            g["GroupId"] for g in groups if g["Description"] not in kept_groups | native_groups
         ]
         what = next(iter(self.stacks)) if len(self.stacks) == 1 else f"{len(self.stacks)} stacks"
         self.out.write(f"Destroyed {what}: the emulator holds {len(monitors)} monitors")
         self.out.write(f" (kept by their Retain policy: {', '.join(kept)})" if kept else "")
         self.out.write(f", its EC2 {len(groups)} security groups of the service.\n")
+        if stayed:
+            self.out.write(
+                f"The service's groups of native monitors stay, as in AWS ({', '.join(stayed)}): delete them before "
+                "their VPC's stack is destroyed (docs/engines.md).\n"
+            )
         self.stacks.clear()
         return not left_over
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .handler.rules import OWNER_TAG_PREFIX
+from cdk_netmon.handler.rules import OWNER_TAG_PREFIX
 
 MONITOR_ACTIONS = [
     "networkmonitor:CreateMonitor",

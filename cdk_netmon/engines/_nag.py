@@ -10,8 +10,9 @@ from collections.abc import Sequence
 from aws_cdk import Acknowledgment, Stack, Validations
 from constructs import IConstruct
 
+from cdk_netmon.handler.rules import OWNER_TAG_PREFIX
+
 from ._policy import EC2_FOOTPRINT, StackArns
-from .handler.rules import OWNER_TAG_PREFIX
 
 FRAMEWORK = "Inside aws-cdk-lib's custom resource Provider framework, which this library does not configure."
 OWNERSHIP = (
