@@ -1,5 +1,5 @@
 """What the next deploy would do to each monitor, probe by probe, with the exact API calls: a plan
-computed by the handler's own pure planner (`cdk_netmon.handler.plan`), like `terraform plan`.
+computed by the handler's own pure planner (`cdk_netmon.handler.planner`), like `terraform plan`.
 
     python -m cdk_netmon plan cdk.out --stack Hub --against old/Hub.template.json   # offline
     python -m cdk_netmon plan cdk.out --stack Hub --against before.out              # the same stack in it
@@ -56,7 +56,7 @@ from .handler.model import (
     ProbeSpec,
     endpoint,
 )
-from .handler.plan import mark_call, match_probes, plan_changes, probe_changes, tag_calls
+from .handler.planner import mark_call, match_probes, plan_changes, probe_changes, tag_calls
 from .handler.rules import GENERATION_TAG, OWNER_LOGICAL_ID_TAG, OWNER_STACK_TAG, is_owner_tag
 
 EXIT_NO_CHANGES, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2

@@ -22,7 +22,7 @@ HANDLER_MODULES = (
     "clients.py",
     "lifecycle.py",
     "model.py",
-    "plan.py",
+    "planner.py",
     "rules.py",
     "security_groups.py",
     "service.py",

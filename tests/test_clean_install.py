@@ -52,7 +52,7 @@ USER_APP = textwrap.dedent(
         "version": cdk_netmon.__version__,
         "loaded": sorted(m for m in sys.modules if m.split(".")[0] in ("boto3", "botocore")),
         "lambda_only": sorted(m for m in sys.modules if m.startswith("cdk_netmon.handler.") and
-                              m.rsplit(".", 1)[1] in ("lifecycle", "service", "plan")),
+                              m.rsplit(".", 1)[1] in ("lifecycle", "service", "planner")),
         "testing": testing,
     }))
     """

@@ -24,7 +24,7 @@ from cdk_netmon.handler.lifecycle import (
     SecurityGroupInUseError,
 )
 from cdk_netmon.handler.model import RESPONSE_LIMIT_BYTES, InvalidSpecError
-from cdk_netmon.handler.plan import client_token
+from cdk_netmon.handler.planner import client_token
 from cdk_netmon.handler.rules import GENERATION_TAG
 from tests.handler_events import (
     ACCOUNT_PREFIX,

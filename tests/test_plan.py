@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cdk_netmon.handler.model import Generation, LiveMonitor, LiveProbe, MonitorSpec, ProbeSpec
-from cdk_netmon.handler.plan import Call, Plan, mark_call, plan_changes
+from cdk_netmon.handler.planner import Call, Plan, mark_call, plan_changes
 from cdk_netmon.handler.rules import GENERATION_TAG
 from tests.support import SUBNET_A, SUBNET_B, subnet_arn
 

@@ -52,7 +52,7 @@ from .model import (
     response_data,
     response_size,
 )
-from .plan import client_token, mark_call, plan_changes
+from .planner import client_token, mark_call, plan_changes
 from .rules import DEFAULT_QUOTAS, Quotas, check_monitor_name
 from .security_groups import SecurityGroups, leftovers, probe_vpcs
 

@@ -24,7 +24,7 @@ from botocore.exceptions import ClientError
 
 from .clients import NetworkMonitorClient
 from .model import DELETING, Generation, LiveMonitor, MonitorSpec, Owner, Verdict
-from .plan import Call, delete_probe_calls
+from .planner import Call, delete_probe_calls
 from .rules import GENERATION_TAG
 
 MAX_ATTEMPTS = 8
