@@ -43,21 +43,10 @@ from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from .assembly import InputError, StackInput, delivered, name_value, read_input
-from .handler.model import (
-    ACTIVE,
-    LEGACY_PROPERTY,
-    OWNERSHIP_PROPERTY,
-    PAUSED,
-    RESOURCE_TYPE,
-    Generation,
-    LiveMonitor,
-    LiveProbe,
-    MonitorSpec,
-    ProbeSpec,
-    endpoint,
-)
+from .handler.live import Generation, LiveMonitor, LiveProbe
 from .handler.planner import mark_call, match_probes, plan_changes, probe_changes, tag_calls
-from .handler.rules import GENERATION_TAG, OWNER_LOGICAL_ID_TAG, OWNER_STACK_TAG, is_owner_tag
+from .handler.rules import ACTIVE, GENERATION_TAG, OWNER_LOGICAL_ID_TAG, OWNER_STACK_TAG, PAUSED, is_owner_tag
+from .handler.spec import LEGACY_PROPERTY, OWNERSHIP_PROPERTY, RESOURCE_TYPE, MonitorSpec, ProbeSpec, endpoint
 
 EXIT_NO_CHANGES, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 FRAMEWORK_PROPERTIES = ("ServiceToken", "ServiceTimeout")

@@ -21,11 +21,14 @@ HANDLER_MODULES = (
     "__init__.py",
     "clients.py",
     "lifecycle.py",
-    "model.py",
+    "live.py",
+    "model.py",  # transitional, until monitor.py and provider.py import spec and response
     "planner.py",
+    "response.py",
     "rules.py",
     "security_groups.py",
     "service.py",
+    "spec.py",
 )
 """What the Lambda asset holds, and nothing else: the handler package."""
 

@@ -14,9 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cdk_netmon.handler.model import Generation, LiveMonitor, LiveProbe, MonitorSpec, ProbeSpec
+from cdk_netmon.handler.live import Generation, LiveMonitor, LiveProbe
 from cdk_netmon.handler.planner import Call, Plan, mark_call, plan_changes
 from cdk_netmon.handler.rules import GENERATION_TAG
+from cdk_netmon.handler.spec import MonitorSpec, ProbeSpec
 from tests.support import SUBNET_A, SUBNET_B, subnet_arn
 
 ARN = "arn:aws:networkmonitor:eu-west-1:123456789012"
@@ -199,13 +200,13 @@ def test_the_states_the_handler_names_are_botocores() -> None:
     """The live and declared states the plan compares against, against botocore's model."""
     import botocore.session
 
-    from cdk_netmon.handler import model, rules
+    from cdk_netmon.handler import live, rules
 
     shapes = botocore.session.get_session().get_service_model("networkmonitor")
     monitor_states = set(shapes.shape_for("MonitorState").enum)
     probe_states = set(shapes.shape_for("ProbeState").enum)
-    assert {model.PENDING, model.DELETING, model.ERROR, rules.ACTIVE, rules.PAUSED} <= monitor_states & probe_states
-    assert probe_states >= model.GONE_PROBE_STATES
+    assert {live.PENDING, live.DELETING, live.ERROR, rules.ACTIVE, rules.PAUSED} <= monitor_states & probe_states
+    assert probe_states >= live.GONE_PROBE_STATES
     assert set(rules.DECLARABLE_STATES) <= probe_states
 
 

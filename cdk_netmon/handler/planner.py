@@ -18,8 +18,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .model import DELETING, Generation, LiveMonitor, LiveProbe, MonitorSpec, ProbeSpec
+from .live import DELETING, Generation, LiveMonitor, LiveProbe
 from .rules import GENERATION_TAG, PAUSED, is_owner_tag
+from .spec import MonitorSpec, ProbeSpec
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,10 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from .clients import NetworkMonitorClient
-from .model import DELETING, Generation, LiveMonitor, MonitorSpec, Owner, Verdict
+from .live import DELETING, Generation, LiveMonitor, Owner, Verdict
 from .planner import Call, delete_probe_calls
 from .rules import GENERATION_TAG
+from .spec import MonitorSpec
 
 MAX_ATTEMPTS = 8
 """Attempts per API call, the first included (botocore's `total_max_attempts`)."""

@@ -53,7 +53,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol
 
 from cdk_netmon.assembly import delivered
-from cdk_netmon.handler.model import RESOURCE_TYPE
+from cdk_netmon.handler.spec import RESOURCE_TYPE
 
 from .defaults import DEFAULT_ACCOUNT, DEFAULT_REGION
 from .iam import NO_PERMISSIONS, AccessPolicy
