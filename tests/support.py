@@ -29,6 +29,7 @@ HANDLER_MODULES = (
     "security_groups.py",
     "service.py",
     "spec.py",
+    "writes.py",
 )
 """What the Lambda asset holds, and nothing else: the handler package."""
 

@@ -15,9 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cdk_netmon.handler.live import Generation, LiveMonitor, LiveProbe
-from cdk_netmon.handler.planner import Call, Plan, mark_call, plan_changes
+from cdk_netmon.handler.planner import Plan, mark_call, plan_changes
 from cdk_netmon.handler.rules import GENERATION_TAG
 from cdk_netmon.handler.spec import MonitorSpec, ProbeSpec
+from cdk_netmon.handler.writes import TagResource, UpdateProbe, Write
 from tests.support import SUBNET_A, SUBNET_B, subnet_arn
 
 ARN = "arn:aws:networkmonitor:eu-west-1:123456789012"
@@ -70,7 +71,7 @@ def test_one_changed_probe_of_twenty_is_one_update() -> None:
     changed = list(probes)
     changed[13] = replace(changed[13], destination_port=8443)
     assert plan(declared(*changed), live(*probes)).calls == (
-        Call("update_probe", {"monitorName": "m", "probeId": "probe-000000000000000000013", "destinationPort": 8443}),
+        UpdateProbe("m", "probe-000000000000000000013", {"destinationPort": 8443}),
     )
 
 
@@ -133,7 +134,7 @@ def unique(probes: list[ProbeSpec]) -> tuple[ProbeSpec, ...]:
     return tuple(seen.values())
 
 
-def apply(have: LiveMonitor, calls: tuple[Call, ...], ids: itertools.count[int]) -> LiveMonitor:
+def apply(have: LiveMonitor, calls: tuple[Write, ...], ids: itertools.count[int]) -> LiveMonitor:
     """What the service does with each call, reduced to the state the plan reads."""
     probes = list(have.probes)
     period = have.aggregation_period
@@ -250,7 +251,7 @@ def test_the_mark_is_written_before_a_first_write_and_where_an_older_waiter_may_
     call = mark_call(marked(have, mark), ours, plan(want, have), before)
     assert (call is not None) == marks, case
     if call is not None:
-        assert call == Call("tag_resource", {"resourceArn": have.arn, "tags": {GENERATION_TAG: ours.tag_value}})
+        assert call == TagResource(have.arn, {GENERATION_TAG: ours.tag_value})
 
 
 def test_a_newer_request_supersedes_an_older_one_and_no_request_itself() -> None:

@@ -128,16 +128,6 @@ def probe_document(
     return body
 
 
-def monitor_document(
-    *, name: Any, aggregation_period: Any, tags: Mapping[str, Any], probes: list[dict[str, Any]]
-) -> dict[str, Any]:
-    """The monitor in CreateMonitor's shape."""
-    document: dict[str, Any] = {"monitorName": name, "aggregationPeriod": aggregation_period, "probes": probes}
-    if tags:
-        document["tags"] = dict(tags)
-    return document
-
-
 @dataclass(frozen=True)
 class ProbeSpec:
     source_arn: str
@@ -284,15 +274,6 @@ class MonitorSpec:
     def owned_by(self, owner: Owner) -> MonitorSpec:
         """The monitor as it must be live: the declared tags plus the ownership tags."""
         return MonitorSpec(self.name, self.aggregation_period, {**self.tags, **owner.tags}, self.probes)
-
-    def create_request(self, client_token: str) -> dict[str, Any]:
-        document = monitor_document(
-            name=self.name,
-            aggregation_period=self.aggregation_period,
-            tags=self.tags,
-            probes=[p.to_api("probeTags") for p in self.probes],
-        )
-        return {**document, "clientToken": client_token}
 
 
 _CANON: dict[str, Any] = {"sort_keys": True, "default": str}
