@@ -253,7 +253,7 @@ class MonitorSpec:
 
     def problems(self, quotas: rules.Quotas = rules.DEFAULT_QUOTAS) -> list[str]:
         """The construct's synth-time sequence, on the resolved values and in the API's words."""
-        return rules.monitor_problems(
+        return rules.check_monitor(
             rules.API_NAMES,
             name=self.name,
             aggregation_period=self.aggregation_period,
