@@ -18,7 +18,6 @@ from aws_cdk import App, Stack
 from botocore.stub import Stubber
 
 from cdk_netmon import NetworkMonitor, NetworkMonitorProvider, Quotas
-from cdk_netmon.assembly import delivered
 from cdk_netmon.handler import service
 from cdk_netmon.handler.lifecycle import Handler, ResponseTooLongError
 from cdk_netmon.handler.response import (
@@ -30,6 +29,7 @@ from cdk_netmon.handler.response import (
 )
 from cdk_netmon.handler.rules import GENERATION_TAG, OWNER_LOGICAL_ID_TAG, OWNER_STACK_TAG
 from cdk_netmon.handler.spec import MonitorSpec
+from cdk_netmon.plan.resolve import delivered
 from cdk_netmon.testing import DeployFailedError, placeholder_ids
 from tests.handler_events import WHEN
 from tests.offline import driver, offline, template

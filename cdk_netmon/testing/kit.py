@@ -41,7 +41,7 @@ from cdk_netmon.handler.spec import (
     probe_properties,
     unique_keys,
 )
-from cdk_netmon.preview import Resolver
+from cdk_netmon.plan.resolve import Resolver
 
 from .cloudformation import StackDriver
 from .ec2 import add_principal
