@@ -49,7 +49,7 @@ test: lint docs
 # The API reference, from the docstrings, into build/api; any warning fails it.
 docs: setup
 	rm -rf build/api
-	$(BIN)/python -W error -m pdoc cdk_netmon cdk_netmon.testing cdk_netmon.preview -o build/api
+	$(BIN)/python -W error -m pdoc cdk_netmon cdk_netmon.testing cdk_netmon.plan -o build/api
 
 lint: setup
 	$(BIN)/ruff check .

@@ -137,7 +137,7 @@ def template_figures(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def measure_api_calls(k: int = 20) -> list[dict[str, Any]]:
-    from cdk_netmon.handler.model import OWNERSHIP_PROPERTY, OWNERSHIP_PROPERTY_VALUE
+    from cdk_netmon.handler.spec import OWNERSHIP_PROPERTY, OWNERSHIP_PROPERTY_VALUE
     from cdk_netmon.testing import LocalNetworkMonitor, handler_pointed_at
     from cdk_netmon.testing.cloudformation import StackDriver
 
@@ -206,7 +206,7 @@ SETTLING_CHANGES = (1, 8, 24)
 def measure_settling(changes: tuple[int, ...] = SETTLING_CHANGES) -> list[dict[str, Any]]:
     """A change of k of a monitor's 24 probes (their port), in both of the emulator's modes for
     writes to a settling monitor: the virtual time and the calls it takes to converge."""
-    from cdk_netmon.handler.model import OWNERSHIP_PROPERTY, OWNERSHIP_PROPERTY_VALUE
+    from cdk_netmon.handler.spec import OWNERSHIP_PROPERTY, OWNERSHIP_PROPERTY_VALUE
     from cdk_netmon.testing import LocalNetworkMonitor, handler_pointed_at
     from cdk_netmon.testing.cloudformation import StackDriver
 

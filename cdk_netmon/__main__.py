@@ -1,4 +1,4 @@
-"""`python -m cdk_netmon plan ...`: what the next deploy would do to each monitor (see `cdk_netmon.preview`).
+"""`python -m cdk_netmon plan ...`: what the next deploy would do to each monitor (see `cdk_netmon.plan`).
 
 Standard library and the handler's pure modules only, so that it starts without Node.js or jsii.
 """
@@ -14,17 +14,17 @@ COMMANDS = (
 
 def main(argv: list[str] | None = None) -> int:
     arguments = sys.argv[1:] if argv is None else argv
-    from . import preview
+    from .plan import command
 
     if arguments[:1] == ["plan"]:
-        return preview.main(arguments[1:])
-    usage = preview.parser().format_usage()
+        return command.main(arguments[1:])
+    usage = command.parser().format_usage()
     if arguments[:1] in (["-h"], ["--help"]):
         print(usage + COMMANDS, end="")
-        return preview.EXIT_NO_CHANGES
+        return command.EXIT_NO_CHANGES
     problem = f"unknown command {arguments[0]!r}" if arguments else "name a command"
     print(f"{usage}python -m cdk_netmon: error: {problem} (the one command is plan)", file=sys.stderr)
-    return preview.EXIT_ERROR
+    return command.EXIT_ERROR
 
 
 if __name__ == "__main__":

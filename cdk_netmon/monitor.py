@@ -22,8 +22,8 @@ from ._jsii import ec2_type, implements, is_list_element, is_list_token, is_unre
 from .engines.custom_resource import CustomResourceEngine
 from .engines.engine import Declaration, Engine, KeyedProbe, MonitorEngine
 from .engines.native import MONITOR_TYPE, NativeEngine
-from .handler.model import DEFAULT_AGGREGATION_PERIOD, RESOURCE_TYPE, next_key
 from .handler.rules import MONITOR_ARN_PATTERN, check_monitor_name
+from .handler.spec import DEFAULT_AGGREGATION_PERIOD, RESOURCE_TYPE, next_key
 from .monitor_base import ImportedNetworkMonitor, INetworkMonitor, NetworkMonitorBase
 from .probe import MonitorProbe, Number, ProbeFields, ProbeOptions, ProbeProtocol, unexpected_keywords
 from .provider import NetworkMonitorProvider

@@ -14,7 +14,7 @@ from aws_cdk.interfaces.aws_networkmonitor import IMonitorRef, MonitorReference
 from constructs import Construct
 
 from ._jsii import is_list_element, is_unresolved
-from .handler.model import DEFAULT_AGGREGATION_PERIOD
+from .handler.spec import DEFAULT_AGGREGATION_PERIOD
 from .probe import MonitorProbe
 from .validation import kind
 

@@ -17,7 +17,7 @@ from constructs import Construct
 from ._jsii import is_unresolved
 from .engines._policy import StackArns
 from .engines.custom_resource import Backend, build_backend
-from .handler.model import ResponseBound
+from .handler.response import ResponseBound
 from .handler.rules import DEFAULT_QUOTAS, QUOTAS_METADATA, Quotas
 from .naming import MonitorNames
 from .sources import SourceResolver

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 from aws_cdk import ArnFormat, Stack
 
 from ._jsii import ec2_type, implements, is_ec2, is_list_element, is_list_token, is_unresolved, whole_number
-from .handler.model import endpoint, probe_key, unique_keys
 from .handler.rules import SUBNET_ARN_PATTERN, address_family
+from .handler.spec import endpoint, probe_key, unique_keys
 from .probe import MonitorProbe, ProbeProtocol
 from .validation import Environment, ResolvedProbe, is_list_like, kind, list_token_problem, protocol_problem
 
@@ -107,7 +107,7 @@ def keys_of(probes: Sequence[object]) -> list[str]:
 
 def key_base(probe: object) -> str:
     """A probe's key before repeats are told apart: its name, else generated from what is literal of
-    its source, destination and protocol (`handler.model.probe_key`). Never from a token's text:
+    its source, destination and protocol (`handler.spec.probe_key`). Never from a token's text:
     that changes between processes."""
     if not isinstance(probe, MonitorProbe):  # in the synth report, never in the template
         return "not-a-probe"

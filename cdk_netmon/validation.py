@@ -228,8 +228,8 @@ def monitor_problems(
     quotas: rules.Quotas = rules.DEFAULT_QUOTAS,
 ) -> list[str]:
     """Every rule a monitor breaks, each naming the prop, the bad value and what is allowed: the
-    handler's sequence (`rules.monitor_problems`) on what is known at synth."""
-    return rules.monitor_problems(
+    handler's sequence (`rules.check_monitor`) on what is known at synth."""
+    return rules.check_monitor(
         rules.PROP_NAMES,
         name=monitor_name if name_is_explicit and not is_unresolved(monitor_name) else rules.UNKNOWN,
         aggregation_period=_judged(aggregation_period_seconds),

@@ -7,8 +7,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from cdk_netmon.handler.model import OWNERSHIP_PROPERTY, OWNERSHIP_PROPERTY_VALUE, MonitorSpec
 from cdk_netmon.handler.rules import GENERATION_TAG
+from cdk_netmon.handler.spec import OWNERSHIP_PROPERTY, OWNERSHIP_PROPERTY_VALUE, MonitorSpec
 
 STACK_ID = "arn:aws:cloudformation:eu-west-1:123456789012:stack/Stack/11111111-2222-3333-4444-555555555555"
 LOGICAL_ID = "Monitor23E00D08"

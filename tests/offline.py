@@ -12,12 +12,12 @@ from aws_cdk import App, Stack
 
 from cdk_netmon import NetworkMonitor
 from cdk_netmon.handler.lifecycle import Handler
-from cdk_netmon.handler.model import OWNERSHIP_PROPERTY, OWNERSHIP_PROPERTY_VALUE, from_document
+from cdk_netmon.handler.spec import OWNERSHIP_PROPERTY, OWNERSHIP_PROPERTY_VALUE
 from cdk_netmon.testing import Faults, LocalNetworkMonitor
 from cdk_netmon.testing.cloudformation import StackDriver
 from cdk_netmon.testing.defaults import DEFAULT_ACCOUNT, DEFAULT_REGION
 from cdk_netmon.testing.emulator import SettlingWrites
-from cdk_netmon.testing.kit import handler_for, service_security_groups
+from cdk_netmon.testing.kit import declared_properties, handler_for, service_security_groups
 from tests.support import resources_of_type, template_json
 
 
@@ -110,7 +110,7 @@ def service_groups(
 
 MARK = "TagResource"
 """The write that marks a monitor as the request's own (its generation), before the first write of
-a changing Update: a waiter of an older request then stops (see `cdk_netmon.handler.model.Generation`)."""
+a changing Update: a waiter of an older request then stops (see `cdk_netmon.handler.live.Generation`)."""
 
 SERVICE_TOKEN = {"ProviderframeworkonEvent.Arn": "arn:aws:lambda:eu-west-1:123456789012:function:framework-onEvent"}
 HANDLER_ROLE = "cdknetmonNetworkMonitorProviderHandlerRoleBFDC3F24"
@@ -185,7 +185,7 @@ def template(
     ids = logical_ids or [f"Monitor{i}" for i in range(len(monitors))]
     resources: dict[str, Any] = {**provider_resources(), "HandlerPolicy": dict(policy or handler_policy())}
     for logical_id, monitor in zip(ids, monitors, strict=True):
-        declared = {"Monitor": json.dumps(monitor)} if release == "0.2.0" else from_document(monitor)
+        declared = {"Monitor": json.dumps(monitor)} if release == "0.2.0" else declared_properties(monitor)
         resources[logical_id] = {
             "Type": "Custom::NetworkMonitor",
             "Properties": {

@@ -21,11 +21,14 @@ HANDLER_MODULES = (
     "__init__.py",
     "clients.py",
     "lifecycle.py",
-    "model.py",
-    "plan.py",
+    "live.py",
+    "planner.py",
+    "response.py",
     "rules.py",
     "security_groups.py",
     "service.py",
+    "spec.py",
+    "writes.py",
 )
 """What the Lambda asset holds, and nothing else: the handler package."""
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -52,7 +53,7 @@ USER_APP = textwrap.dedent(
         "version": cdk_netmon.__version__,
         "loaded": sorted(m for m in sys.modules if m.split(".")[0] in ("boto3", "botocore")),
         "lambda_only": sorted(m for m in sys.modules if m.startswith("cdk_netmon.handler.") and
-                              m.rsplit(".", 1)[1] in ("lifecycle", "service", "plan")),
+                              m.rsplit(".", 1)[1] in ("lifecycle", "service", "planner")),
         "testing": testing,
     }))
     """
@@ -61,8 +62,17 @@ USER_APP = textwrap.dedent(
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The wheel, built by a PEP 517 build."""
+    """The wheel, built by a PEP 517 build from a copy of the sources: setuptools builds in place and
+    reuses a checkout's `build/`, which can hold modules since moved or removed."""
     work = tmp_path_factory.mktemp("wheel")
+    source = tmp_path_factory.mktemp("source") / "cdk_netmon"
+    shutil.copytree(
+        ROOT,
+        source,
+        ignore=shutil.ignore_patterns(
+            ".git", ".venv", "node_modules", "build", "cdk.out", ".local-cloud", "*.egg-info", "__pycache__", ".*_cache"
+        ),
+    )
     subprocess.run(
         [
             sys.executable,
@@ -73,7 +83,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "--no-build-isolation",
             "--wheel-dir",
             str(work),
-            str(ROOT),
+            str(source),
         ],
         check=True,
         capture_output=True,

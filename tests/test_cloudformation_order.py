@@ -20,8 +20,8 @@ from typing import Any
 import boto3
 import pytest
 
-from cdk_netmon.assembly import delivered
-from cdk_netmon.handler.model import RESOURCE_TYPE
+from cdk_netmon.handler.spec import RESOURCE_TYPE
+from cdk_netmon.plan.resolve import delivered
 from cdk_netmon.testing import DeployFailedError, LocalNetworkMonitor, placeholder_ids
 from cdk_netmon.testing.cloudformation import FailedReplacement, StackDriver
 from cdk_netmon.testing.kit import handler_for

@@ -23,9 +23,10 @@ from cdk_netmon.handler.lifecycle import (
     MonitorFailedError,
     SecurityGroupInUseError,
 )
-from cdk_netmon.handler.model import RESPONSE_LIMIT_BYTES, InvalidSpecError
-from cdk_netmon.handler.plan import client_token
+from cdk_netmon.handler.planner import client_token
+from cdk_netmon.handler.response import RESPONSE_LIMIT_BYTES
 from cdk_netmon.handler.rules import GENERATION_TAG
+from cdk_netmon.handler.spec import InvalidSpecError
 from tests.handler_events import (
     ACCOUNT_PREFIX,
     CREATE_FAILED_MARKER,

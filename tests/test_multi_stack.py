@@ -12,7 +12,7 @@ import pytest
 from aws_cdk import App, Stack
 
 from cdk_netmon import NetworkMonitor, ProbeProtocol
-from cdk_netmon.assembly import read_app
+from cdk_netmon.plan.assembly import read_app
 from cdk_netmon.testing import declared_monitors
 from cdk_netmon.testing.offline_deploy import main, run
 from tests.support import isolated_vpc

@@ -16,7 +16,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from cdk_netmon.assembly import read_input
+from cdk_netmon.plan.assembly import read_input
 from cdk_netmon.testing import DeployFailedError, LocalNetworkMonitor, UnsupportedTemplateError, offline_stack
 from cdk_netmon.testing.cloudformation import StackDriver
 from cdk_netmon.testing.iam import NO_PERMISSIONS

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from aws_cdk import App
 
-from cdk_netmon.assembly import read_input
+from cdk_netmon.plan.assembly import read_input
 from cdk_netmon.testing.cloudformation import UnsupportedTemplateError, placeholder_ids
 from cdk_netmon.testing.offline_deploy import run
 from examples.hybrid_connectivity import HybridConnectivityStack

@@ -14,9 +14,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cdk_netmon.handler.model import Generation, LiveMonitor, LiveProbe, MonitorSpec, ProbeSpec
-from cdk_netmon.handler.plan import Call, Plan, mark_call, plan_changes
+from cdk_netmon.handler.live import Generation, LiveMonitor, LiveProbe
+from cdk_netmon.handler.planner import Plan, mark_call, plan_changes
 from cdk_netmon.handler.rules import GENERATION_TAG
+from cdk_netmon.handler.spec import MonitorSpec, ProbeSpec
+from cdk_netmon.handler.writes import TagResource, UpdateProbe, Write
 from tests.support import SUBNET_A, SUBNET_B, subnet_arn
 
 ARN = "arn:aws:networkmonitor:eu-west-1:123456789012"
@@ -69,7 +71,7 @@ def test_one_changed_probe_of_twenty_is_one_update() -> None:
     changed = list(probes)
     changed[13] = replace(changed[13], destination_port=8443)
     assert plan(declared(*changed), live(*probes)).calls == (
-        Call("update_probe", {"monitorName": "m", "probeId": "probe-000000000000000000013", "destinationPort": 8443}),
+        UpdateProbe("m", "probe-000000000000000000013", {"destinationPort": 8443}),
     )
 
 
@@ -132,7 +134,7 @@ def unique(probes: list[ProbeSpec]) -> tuple[ProbeSpec, ...]:
     return tuple(seen.values())
 
 
-def apply(have: LiveMonitor, calls: tuple[Call, ...], ids: itertools.count[int]) -> LiveMonitor:
+def apply(have: LiveMonitor, calls: tuple[Write, ...], ids: itertools.count[int]) -> LiveMonitor:
     """What the service does with each call, reduced to the state the plan reads."""
     probes = list(have.probes)
     period = have.aggregation_period
@@ -199,13 +201,13 @@ def test_the_states_the_handler_names_are_botocores() -> None:
     """The live and declared states the plan compares against, against botocore's model."""
     import botocore.session
 
-    from cdk_netmon.handler import model, rules
+    from cdk_netmon.handler import live, rules
 
     shapes = botocore.session.get_session().get_service_model("networkmonitor")
     monitor_states = set(shapes.shape_for("MonitorState").enum)
     probe_states = set(shapes.shape_for("ProbeState").enum)
-    assert {model.PENDING, model.DELETING, model.ERROR, rules.ACTIVE, rules.PAUSED} <= monitor_states & probe_states
-    assert probe_states >= model.GONE_PROBE_STATES
+    assert {live.PENDING, live.DELETING, live.ERROR, rules.ACTIVE, rules.PAUSED} <= monitor_states & probe_states
+    assert probe_states >= live.GONE_PROBE_STATES
     assert set(rules.DECLARABLE_STATES) <= probe_states
 
 
@@ -249,7 +251,7 @@ def test_the_mark_is_written_before_a_first_write_and_where_an_older_waiter_may_
     call = mark_call(marked(have, mark), ours, plan(want, have), before)
     assert (call is not None) == marks, case
     if call is not None:
-        assert call == Call("tag_resource", {"resourceArn": have.arn, "tags": {GENERATION_TAG: ours.tag_value}})
+        assert call == TagResource(have.arn, {GENERATION_TAG: ours.tag_value})
 
 
 def test_a_newer_request_supersedes_an_older_one_and_no_request_itself() -> None:

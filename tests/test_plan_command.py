@@ -23,7 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cdk_netmon import preview
+from cdk_netmon.plan import command as preview
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = "arn:aws:ec2:eu-west-1:123456789012:subnet/subnet-0a1b2c3d4e5f60001"

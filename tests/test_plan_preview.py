@@ -19,8 +19,8 @@ from typing import Any
 import boto3
 import pytest
 
-from cdk_netmon import preview
-from cdk_netmon.assembly import InputError, StackInput
+from cdk_netmon.plan import command as preview
+from cdk_netmon.plan.assembly import InputError, StackInput
 from cdk_netmon.testing.emulator import WRITE_OPERATIONS
 from tests.offline import driver, offline, probe_id_at, template
 from tests.support import subnet_arn

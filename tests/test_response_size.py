@@ -18,18 +18,18 @@ from aws_cdk import App, Stack
 from botocore.stub import Stubber
 
 from cdk_netmon import NetworkMonitor, NetworkMonitorProvider, Quotas
-from cdk_netmon.assembly import delivered
 from cdk_netmon.handler import service
 from cdk_netmon.handler.lifecycle import Handler, ResponseTooLongError
-from cdk_netmon.handler.model import (
+from cdk_netmon.handler.response import (
     PARTITION_MAX_LENGTH,
     PROBE_ID_MAX_LENGTH,
     REGION_MAX_LENGTH,
     RESPONSE_LIMIT_BYTES,
     STACK_NAME_MAX_LENGTH,
-    MonitorSpec,
 )
 from cdk_netmon.handler.rules import GENERATION_TAG, OWNER_LOGICAL_ID_TAG, OWNER_STACK_TAG
+from cdk_netmon.handler.spec import MonitorSpec
+from cdk_netmon.plan.resolve import delivered
 from cdk_netmon.testing import DeployFailedError, placeholder_ids
 from tests.handler_events import WHEN
 from tests.offline import driver, offline, template

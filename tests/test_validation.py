@@ -482,10 +482,10 @@ def test_tokens_do_not_hide_problems_in_known_values() -> None:
 
 
 def test_the_construct_and_the_handler_find_the_same_problems_in_their_own_words() -> None:
-    """One rule sequence (rules.monitor_problems) serves both sides: the handler's problems with the
+    """One rule sequence (rules.check_monitor) serves both sides: the handler's problems with the
     API's field names are the construct's with its prop names, in the same order."""
     from cdk_netmon.handler import rules
-    from cdk_netmon.handler.model import MonitorSpec, ProbeSpec
+    from cdk_netmon.handler.spec import MonitorSpec, ProbeSpec
     from cdk_netmon.validation import ResolvedProbe, monitor_problems
 
     bad: list[dict[str, Any]] = [

@@ -27,7 +27,7 @@ from cdk_nag import AwsSolutionsChecks
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
-from cdk_netmon.preview import main as plan
+from cdk_netmon.plan.command import main as plan
 from cdk_netmon.testing import LocalNetworkMonitor, declared_monitors, normalise_asset_hashes, offline_stack
 from cdk_netmon.testing.emulator import WRITE_OPERATIONS
 from cdk_netmon.testing.offline_deploy import main as offline_deploy

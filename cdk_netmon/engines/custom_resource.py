@@ -22,22 +22,20 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 
 from cdk_netmon._jsii import is_unresolved, whole_number
-from cdk_netmon.handler.model import (
+from cdk_netmon.handler.response import MONITOR_ARN_ATTRIBUTE, PROBE_ID_ATTRIBUTE, RESPONSE_LIMIT_BYTES
+from cdk_netmon.handler.rules import DEFAULT_QUOTAS, QUOTAS_VARIABLE
+from cdk_netmon.handler.spec import (
     ACTIVE,
     AGGREGATION_PERIOD,
-    MONITOR_ARN_ATTRIBUTE,
     MONITOR_NAME,
     OWNERSHIP_PROPERTY,
     OWNERSHIP_PROPERTY_VALUE,
     PAUSED,
-    PROBE_ID_ATTRIBUTE,
     PROBES,
     RESOURCE_TYPE,
-    RESPONSE_LIMIT_BYTES,
     TAGS,
     probe_properties,
 )
-from cdk_netmon.handler.rules import DEFAULT_QUOTAS, QUOTAS_VARIABLE
 
 from ._nag import acknowledge_deliberate_findings
 from ._policy import handler_policy_document
@@ -209,8 +207,8 @@ class CustomResourceEngine:
 
 @jsii.implements(IStableAnyProducer)
 class _Probes:
-    """`Probes`, each probe under its key, written by the handler model's own writer (nothing when
-    there are none)."""
+    """`Probes`, each probe under its key, written by the handler's own writer
+    (`handler.spec.probe_properties`); nothing when there are none."""
 
     def __init__(self, valid_probes: Callable[[], Sequence[tuple[str, ResolvedProbe]]]) -> None:
         self._valid_probes = valid_probes

@@ -8,7 +8,21 @@ against botocore's names for them.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict
+
+if TYPE_CHECKING:
+    from typing import Unpack
+
+
+class ProbeChanges(TypedDict, total=False):
+    """What UpdateProbe changes of a probe, in botocore's names (its other members, `monitorName` and
+    `probeId`, name the probe)."""
+
+    state: str
+    destination: str
+    destinationPort: int
+    protocol: str
+    packetSize: int
 
 
 class NetworkMonitorClient(Protocol):
@@ -32,7 +46,7 @@ class NetworkMonitorClient(Protocol):
 
     def create_probe(self, *, monitorName: str, probe: Mapping[str, Any], clientToken: str) -> Mapping[str, Any]: ...
 
-    def update_probe(self, *, monitorName: str, probeId: str, **changes: Any) -> Mapping[str, Any]: ...
+    def update_probe(self, *, monitorName: str, probeId: str, **changes: Unpack[ProbeChanges]) -> Mapping[str, Any]: ...
 
     def delete_probe(self, *, monitorName: str, probeId: str) -> Mapping[str, Any]: ...
 

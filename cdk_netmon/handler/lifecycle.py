@@ -39,22 +39,12 @@ from typing import Any
 
 from . import service
 from .clients import Ec2Client, NetworkMonitorClient
-from .model import (
-    ERROR,
-    OWNERSHIP_PROPERTY,
-    RESPONSE_LIMIT_BYTES,
-    Generation,
-    LiveMonitor,
-    MonitorSpec,
-    Owner,
-    Verdict,
-    declared_name,
-    response_data,
-    response_size,
-)
-from .plan import client_token, mark_call, plan_changes
+from .live import ERROR, Generation, LiveMonitor, Owner, Verdict
+from .planner import client_token, mark_call, plan_changes
+from .response import RESPONSE_LIMIT_BYTES, response_data, response_size
 from .rules import DEFAULT_QUOTAS, Quotas, check_monitor_name
 from .security_groups import SecurityGroups, leftovers, probe_vpcs
+from .spec import OWNERSHIP_PROPERTY, MonitorSpec, declared_name
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """The service's bounds and quotas as pure checks, shared by the construct and the handler.
 
 Each check returns human-readable problems (never raises) so that callers can report every
-problem of a monitor at once. `monitor_problems` is the one sequence of them: the construct runs it
+problem of a monitor at once. `check_monitor` is the one sequence of them: the construct runs it
 at synth time with its prop names, passing `UNKNOWN` for deploy-time tokens; the handler runs it
 again with the API's names on the resolved values before it makes any write call, because botocore
 does not enforce the model's patterns.
@@ -370,7 +370,7 @@ class ProbeValues:
         )
 
 
-def monitor_problems(
+def check_monitor(
     names: FieldNames,
     *,
     name: object,
@@ -400,12 +400,12 @@ def monitor_problems(
                 )
             named.setdefault(probe.name, probe.where)
     for probe in probes:
-        problems += probe_problems(names, probe, account=account, region=region)
+        problems += check_probe(names, probe, account=account, region=region)
     problems += check_monitor_probes([probe.facts() for probe in probes], quotas)
     return problems
 
 
-def probe_problems(
+def check_probe(
     names: FieldNames, probe: ProbeValues, *, account: str | None = None, region: str | None = None
 ) -> list[str]:
     where = probe.where

@@ -30,7 +30,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from .clients import Ec2Client
-from .model import LiveMonitor
+from .live import LiveMonitor
 
 DESCRIPTION_PREFIX = "Created By Amazon CloudWatch Network Monitor for "
 MANAGED_TAG = ("ManagedByCloudWatchNetworkMonitor", "true")

@@ -15,7 +15,6 @@ from __future__ import annotations
 import enum
 import logging
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 import boto3
@@ -23,9 +22,11 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from .clients import NetworkMonitorClient
-from .model import DELETING, Generation, LiveMonitor, MonitorSpec, Owner, Verdict
-from .plan import Call, delete_probe_calls
+from .live import DELETING, Generation, LiveMonitor, Owner, Verdict
+from .planner import delete_probe_calls
 from .rules import GENERATION_TAG
+from .spec import MonitorSpec
+from .writes import DELETES, CreateMonitor, DeleteMonitor, TagResource, Write
 
 MAX_ATTEMPTS = 8
 """Attempts per API call, the first included (botocore's `total_max_attempts`)."""
@@ -107,9 +108,10 @@ class NetworkMonitorService:
         mark, so the service may refuse its token as used for another request). It is kept, and
         reconciled by the next poll."""
         owned = spec.owned_by(owner)
-        marked = replace(owned, tags={**owned.tags, GENERATION_TAG: mark.tag_value})
+        probes = [probe.to_api("probeTags") for probe in owned.probes]
+        tags = {**owned.tags, GENERATION_TAG: mark.tag_value}
         try:
-            self.client.create_monitor(**marked.create_request(client_token))
+            CreateMonitor(spec.name, owned.aggregation_period, probes, client_token, tags).apply(self.client)
         except ClientError as error:
             if error_code(error) == "ConflictException":
                 live = self.get_monitor(spec.name)
@@ -126,21 +128,20 @@ class NetworkMonitorService:
     def adopt(self, live: LiveMonitor, owner: Owner) -> None:
         """Tag a monitor of an earlier release as this resource's, before anything else touches it."""
         log.info("adopting %s: it predates ownership tags and CloudFormation names it as this resource's", live.name)
-        self.apply((Call("tag_resource", {"resourceArn": live.arn, "tags": owner.tags}),))
+        self.apply((TagResource(live.arn, owner.tags),))
 
-    def apply(self, calls: tuple[Call, ...]) -> None:
+    def apply(self, calls: tuple[Write, ...]) -> None:
         for call in calls:
             log.info("%s %s", call.operation, dict(call.params))
             try:
-                operation: Callable[..., Any] = getattr(self.client, call.operation)
-                operation(**call.params)
+                call.apply(self.client)
             except ClientError as error:
                 # A resource deleted under us is what a delete wanted anyway.
-                if call.operation.startswith("delete_") and error_code(error) == "ResourceNotFoundException":
+                if isinstance(call, DELETES) and error_code(error) == "ResourceNotFoundException":
                     continue
                 raise
 
-    def apply_phase(self, monitor_name: str, calls: tuple[Call, ...]) -> None:
+    def apply_phase(self, monitor_name: str, calls: tuple[Write, ...]) -> None:
         """Apply one phase of a plan. A call the service refuses because an earlier call left the
         monitor settling ends the phase early; the next poll waits, then plans the rest afresh.
         A refusal while nothing is settling is a real failure and is raised."""
@@ -171,7 +172,7 @@ class NetworkMonitorService:
             return Teardown.UNDERWAY
         if live.state != DELETING:
             try:
-                self.apply((Call("delete_monitor", {"monitorName": name}),))
+                self.apply((DeleteMonitor(name),))
             except ClientError as error:
                 # A probe still on its way out makes the service refuse; the next poll tries again.
                 if error_code(error) not in ("ConflictException", "ValidationException"):

@@ -52,9 +52,9 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol
 
-from cdk_netmon.assembly import delivered
-from cdk_netmon.handler.model import RESOURCE_TYPE
 from cdk_netmon.handler.rules import QUOTAS_METADATA, QUOTAS_VARIABLE
+from cdk_netmon.handler.spec import RESOURCE_TYPE
+from cdk_netmon.plan.resolve import delivered
 
 from .defaults import DEFAULT_ACCOUNT, DEFAULT_REGION
 from .iam import NO_PERMISSIONS, AccessPolicy

@@ -5,9 +5,10 @@ CloudFormation would deploy it), `handler_pointed_at` (the shipped handler on a 
 the emulator, for a `StackDriver` of your own), `Progress` (progress lines, as the driver's
 `observe`), `describe` and `declared_quotas`.
 
-- `declared_monitors(stack_or_template)`: each monitor's `Monitor` document as plain data, with
+- `declared_monitors(stack_or_template)`: each monitor in CreateMonitor's shape as plain data, with
   deploy-time values written readably (`${VpcPrivateSubnet1Subnet...}`), so that tests can assert on
-  probes even when their sources are `ec2.ISubnet`s (the property is then an `Fn::Join`).
+  probes even when their sources are `ec2.ISubnet`s (the property is then an `Fn::Join`);
+  `declared_properties(document)` the other way round, for templates written by hand.
 - `normalise_asset_hashes(template)`: asset hashes replaced by a placeholder, so that a library
   upgrade that changes a byte of the handler does not break a snapshot; a change of resources,
   properties or permissions still does.
@@ -24,9 +25,23 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from cdk_netmon.handler import service
 from cdk_netmon.handler.lifecycle import Handler
-from cdk_netmon.handler.model import DEFAULT_AGGREGATION_PERIOD, LEGACY_PROPERTY, RESOURCE_TYPE, MonitorSpec, endpoint
 from cdk_netmon.handler.rules import DEFAULT_QUOTAS, QUOTAS_METADATA, Quotas, is_owner_tag
-from cdk_netmon.preview import Resolver
+from cdk_netmon.handler.spec import (
+    ACTIVE,
+    AGGREGATION_PERIOD,
+    DEFAULT_AGGREGATION_PERIOD,
+    LEGACY_PROPERTY,
+    MONITOR_NAME,
+    PROBES,
+    RESOURCE_TYPE,
+    TAGS,
+    MonitorSpec,
+    endpoint,
+    probe_key,
+    probe_properties,
+    unique_keys,
+)
+from cdk_netmon.plan.resolve import Resolver
 
 from .cloudformation import StackDriver
 from .ec2 import add_principal
@@ -132,6 +147,36 @@ def _document(properties: Mapping[str, Any]) -> dict[str, Any]:
             body["state"] = probe.state
         document["probes"].append(body)
     return document
+
+
+def declared_properties(document: Mapping[str, Any]) -> dict[str, Any]:
+    """The properties the construct writes for a monitor given in CreateMonitor's shape (a `probes`
+    list, `probeTags`, `state` for a paused probe): `declared_monitors` the other way round, each
+    probe keyed as the construct keys one with a literal source."""
+    probes = list(document.get("probes") or ())
+    keys = unique_keys(
+        probe_key(p["protocol"], p["destination"], str(p["sourceArn"]).rsplit("/", 1)[-1]) for p in probes
+    )
+    properties: dict[str, Any] = {
+        MONITOR_NAME: document["monitorName"],
+        AGGREGATION_PERIOD: document.get("aggregationPeriod", DEFAULT_AGGREGATION_PERIOD),
+    }
+    if document.get("tags"):
+        properties[TAGS] = dict(document["tags"])
+    if probes:
+        properties[PROBES] = {
+            key: probe_properties(
+                source_arn=p["sourceArn"],
+                destination=p["destination"],
+                protocol=p["protocol"],
+                destination_port=p.get("destinationPort"),
+                packet_size=p.get("packetSize"),
+                tags=p.get("probeTags") or {},
+                state=p.get("state", ACTIVE),
+            )
+            for key, p in zip(keys, probes, strict=True)
+        }
+    return properties
 
 
 def _rendered(value: Any) -> Any:

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from cdk_netmon.assembly import InputError, StackInput, name_value, read_app, read_input
+from cdk_netmon.plan.assembly import InputError, StackInput, name_value, read_app, read_input
 
 from .cloudformation import DeployFailedError, StackDriver, UnsupportedTemplateError
 from .emulator import DEFAULT_ACCOUNT, DEFAULT_REGION, LocalNetworkMonitor, SettlingWrites

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from cdk_netmon.handler.model import RESOURCE_TYPE
+from cdk_netmon.handler.spec import RESOURCE_TYPE
 
 USER_FUNCTION_VARIABLES = ("USER_ON_EVENT_FUNCTION_ARN", "USER_IS_COMPLETE_FUNCTION_ARN")
 """The framework's variables that name the user's handler functions."""

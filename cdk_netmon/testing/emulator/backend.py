@@ -58,13 +58,14 @@ class Settings:
     be deleted (DependencyViolation). Not published; Terraform's tests delete the group after the
     probe's deletion has completed."""
     settling_writes: SettlingWrites = "accept"
-    probes_per_monitor: int = MAX_PROBES_PER_MONITOR
-    """The account's quota; a team may have raised it in Service Quotas."""
-    probes_per_subnet: int = MAX_PROBES_PER_SUBNET
     """Whether writes to a monitor that is PENDING are accepted (and keep it PENDING) or refused
     with ValidationException. Unconfirmed either way; "accept" follows the evidence: Terraform's
     provider creates probes while the monitor is PENDING, retries no error, and no user reports a
     refusal."""
+    probes_per_monitor: int = MAX_PROBES_PER_MONITOR
+    """The account's quota; a team may have raised it in Service Quotas."""
+    probes_per_subnet: int = MAX_PROBES_PER_SUBNET
+    """The account's quota per subnet, likewise."""
 
 
 class NetworkMonitorBackend:

@@ -138,16 +138,3 @@ def name_value(text: str, option: str) -> tuple[str, str]:
     if not separator or not name:
         raise InputError(f"{option} {text!r}: write it as NAME=VALUE")
     return name, value
-
-
-def delivered(value: Any) -> Any:
-    """A property as CloudFormation delivers it to a custom resource: every number and boolean a string."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    if isinstance(value, list):
-        return [delivered(v) for v in value]
-    if isinstance(value, Mapping):
-        return {k: delivered(v) for k, v in value.items()}
-    return value

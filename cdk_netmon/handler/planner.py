@@ -16,34 +16,28 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-from .model import DELETING, Generation, LiveMonitor, LiveProbe, MonitorSpec, ProbeSpec
+from .clients import ProbeChanges
+from .live import DELETING, Generation, LiveMonitor, LiveProbe
 from .rules import GENERATION_TAG, PAUSED, is_owner_tag
-
-
-@dataclass(frozen=True)
-class Call:
-    """One write call: a boto3 method name and its keyword arguments."""
-
-    operation: str
-    params: Mapping[str, Any]
+from .spec import MonitorSpec, ProbeSpec
+from .writes import CreateProbe, DeleteProbe, TagResource, UntagResource, UpdateMonitor, UpdateProbe, Write
 
 
 @dataclass(frozen=True)
 class Plan:
-    deletes: tuple[Call, ...] = ()
-    updates: tuple[Call, ...] = ()
-    creates: tuple[Call, ...] = ()
+    deletes: tuple[Write, ...] = ()
+    updates: tuple[Write, ...] = ()
+    creates: tuple[Write, ...] = ()
     kept_probe_ids: frozenset[str] = frozenset()
     """Live probes that stay, each paired with a declared probe: their ERROR is a failure."""
 
     @property
-    def phases(self) -> tuple[tuple[Call, ...], ...]:
+    def phases(self) -> tuple[tuple[Write, ...], ...]:
         return tuple(phase for phase in (self.deletes, self.updates, self.creates) if phase)
 
     @property
-    def calls(self) -> tuple[Call, ...]:
+    def calls(self) -> tuple[Write, ...]:
         return self.deletes + self.updates + self.creates
 
     def __bool__(self) -> bool:
@@ -95,48 +89,37 @@ def plan_changes(declared: MonitorSpec, live: LiveMonitor, client_token_prefix: 
 
     deletes = delete_probe_calls(name, match.surplus)
 
-    updates: list[Call] = []
+    updates: list[Write] = []
     if live.aggregation_period != declared.aggregation_period:
-        updates.append(Call("update_monitor", {"monitorName": name, "aggregationPeriod": declared.aggregation_period}))
+        updates.append(UpdateMonitor(name, declared.aggregation_period))
     updates += tag_calls(live.arn, live.tags, declared.tags)
     for spec, probe in match.pairs:
         changes = probe_changes(spec, probe)
         if changes:
-            updates.append(Call("update_probe", {"monitorName": name, "probeId": probe.probe_id, **changes}))
+            updates.append(UpdateProbe(name, probe.probe_id, changes))
         updates += tag_calls(probe.probe_arn, probe.spec.tags, spec.tags)
 
     creates = tuple(
-        Call(
-            "create_probe",
-            {
-                "monitorName": name,
-                "probe": spec.to_api("tags"),
-                "clientToken": client_token(client_token_prefix, *map(str, spec.identity)),
-            },
-        )
+        CreateProbe(name, spec.to_api("tags"), client_token(client_token_prefix, *map(str, spec.identity)))
         for spec in match.missing
     )
     kept = frozenset(probe.probe_id for _, probe in match.pairs)
     return Plan(deletes=deletes, updates=tuple(updates), creates=creates, kept_probe_ids=kept)
 
 
-def delete_probe_calls(monitor_name: str, probes: Iterable[LiveProbe]) -> tuple[Call, ...]:
+def delete_probe_calls(monitor_name: str, probes: Iterable[LiveProbe]) -> tuple[DeleteProbe, ...]:
     """A DeleteProbe for each probe not already on its way out."""
-    return tuple(
-        Call("delete_probe", {"monitorName": monitor_name, "probeId": probe.probe_id})
-        for probe in probes
-        if probe.state != DELETING
-    )
+    return tuple(DeleteProbe(monitor_name, probe.probe_id) for probe in probes if probe.state != DELETING)
 
 
-def probe_changes(spec: ProbeSpec, probe: LiveProbe) -> dict[str, Any]:
+def probe_changes(spec: ProbeSpec, probe: LiveProbe) -> ProbeChanges:
     live = probe.spec
-    changes: dict[str, Any] = {}
+    changes: ProbeChanges = {}
     if live.destination != spec.destination:
         changes["destination"] = spec.destination
     if live.protocol != spec.protocol:
         changes["protocol"] = spec.protocol
-    if spec.protocol == "TCP" and live.destination_port != spec.destination_port:
+    if spec.protocol == "TCP" and spec.destination_port is not None and live.destination_port != spec.destination_port:
         changes["destinationPort"] = spec.destination_port
     if spec.packet_size is not None and live.packet_size != spec.packet_size:
         changes["packetSize"] = spec.packet_size
@@ -146,19 +129,19 @@ def probe_changes(spec: ProbeSpec, probe: LiveProbe) -> dict[str, Any]:
     return changes
 
 
-def tag_calls(arn: str, live: Mapping[str, str], declared: Mapping[str, str]) -> list[Call]:
-    calls = []
+def tag_calls(arn: str, live: Mapping[str, str], declared: Mapping[str, str]) -> list[Write]:
+    calls: list[Write] = []
     changed = {k: v for k, v in declared.items() if live.get(k) != v}
     if changed:
-        calls.append(Call("tag_resource", {"resourceArn": arn, "tags": changed}))
+        calls.append(TagResource(arn, changed))
     # Ownership tags are never removed: without them the handler would no longer touch the resource.
     removed = sorted(key for key in set(live) - set(declared) if not is_owner_tag(key))
     if removed:
-        calls.append(Call("untag_resource", {"resourceArn": arn, "tagKeys": removed}))
+        calls.append(UntagResource(arn, removed))
     return calls
 
 
-def mark_call(live: LiveMonitor, ours: Generation, plan: Plan, predecessor: str | None = None) -> Call | None:
+def mark_call(live: LiveMonitor, ours: Generation, plan: Plan, predecessor: str | None = None) -> TagResource | None:
     """The TagResource that marks the monitor as this request's, where one is due before anything
     else this poll: before its first write (a waiter of an older request then stops), and, with
     nothing to write, where a waiter of another monitor than this one may still be polling: the
@@ -172,7 +155,7 @@ def mark_call(live: LiveMonitor, ours: Generation, plan: Plan, predecessor: str 
         or (predecessor is not None and predecessor != ours.digest)
         or (mark is not None and mark.digest != ours.digest)
     )
-    return Call("tag_resource", {"resourceArn": live.arn, "tags": {GENERATION_TAG: ours.tag_value}}) if due else None
+    return TagResource(live.arn, {GENERATION_TAG: ours.tag_value}) if due else None
 
 
 def client_token(*parts: str) -> str:
