@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypedDict
 
 import jsii
-from aws_cdk import Arn, ArnFormat, Duration, ITaggableV2, RemovalPolicy, Stack, TagManager, TagType
+from aws_cdk import Annotations, Arn, ArnFormat, Duration, ITaggableV2, RemovalPolicy, Stack, TagManager, TagType
 from constructs import Construct, IValidation
 
 from ._jsii import ec2_type, implements, is_list_element, is_list_token, is_unresolved
@@ -62,6 +62,10 @@ if TYPE_CHECKING:
 
     from . import metrics
     from .sources import Sources
+
+
+NO_AGGREGATE_WARNING = "cdk_netmon:noAggregateAlarms"
+"""The warning of an `add_aggregate_alarms` with no enabled probe to aggregate."""
 
 
 class MonitorOptions(TypedDict, total=False):
@@ -418,7 +422,7 @@ class NetworkMonitor(NetworkMonitorBase):
         monitor (any of those). A network team pages on these, not on one alarm per probe: put the
         alarm actions on `monitor` (or on the per-destination ones) and leave the probes' alarms
         for the console's probe status. None, with the problem in the synth report, when there is
-        no such set.
+        no such set; None, with a warning, when no probe of the set is enabled (every one paused).
 
         :param id: the `id` given to `add_probe_alarms`. Default: none (its first set).
         :param alarm_name_prefix: alarm names `<prefix>Unreachable10001`, `<prefix>Monitor`, ...
@@ -447,6 +451,13 @@ class NetworkMonitor(NetworkMonitorBase):
             destination = probe.destination if literal else f"deploy-time destination of {probe_metrics.key}"
             subnet = literal_source(probe) or f"deploy-time source of {probe_metrics.key}"
             members.append((alarm, str(destination), subnet))
+        if not members:  # every probe paused (or in the report): CloudWatch has no empty composite alarm
+            Annotations.of(self).add_warning_v2(
+                NO_AGGREGATE_WARNING,
+                f"add_aggregate_alarms(id={id!r}): no enabled probe has a packet-loss alarm, so no composite alarm "
+                "is made; call it again once a probe is enabled",
+            )
+            return None
         return metrics.aggregate_alarms(
             self, members, prefix=f"{prefix}Aggregate", title=self.node.path, alarm_name_prefix=alarm_name_prefix
         )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -319,13 +320,14 @@ def test_the_offline_command_deploys_a_native_template_and_counts_the_group_it_l
         path.write_text(json.dumps(native({"Web": probe(subnet, "10.0.0.1", port=port)})))
         paths.append([read_input(path)])
     out = io.StringIO()
-    assert run(paths, out, one_stack=True) == 1  # a group of the service is left: nothing deletes it
+    assert run(paths, out, one_stack=True) == 0  # a group of the service is left, as in AWS, and named
     output = out.getvalue()
     assert "Write calls: CreateMonitor, CreateProbe\n" in output
     assert "Write calls: UpdateProbe\n" in output
     assert "  onprem: ACTIVE, aggregation 30 s, no tags\n" in output
     assert "TCP  subnet-0123456789abcdef0 -> 10.0.0.1:8443 (56 bytes)" in output
-    assert output.rstrip().endswith("the emulator holds 0 monitors, its EC2 1 security groups of the service.")
+    assert "the emulator holds 0 monitors, its EC2 1 security groups of the service.\n" in output
+    assert re.search(r"The service's groups of native monitors stay, as in AWS \(sg-\w+\): delete them", output)
 
 
 def test_custom_resources_too_go_after_what_they_depend_on_whatever_the_template_order() -> None:

@@ -83,3 +83,29 @@ def test_a_second_set_of_alarms_takes_an_id_and_gets_its_own_aggregates() -> Non
     assert list(monitor.node.validate()) == []
     composites = resources_of_type(template_json(stack), "AWS::CloudWatch::CompositeAlarm")
     assert all(k.startswith("DcPagingAggregate") for k in composites)
+
+
+def test_aggregate_alarms_of_a_monitor_whose_probes_are_all_paused_are_none_with_a_warning() -> None:
+    """CloudWatch has no composite alarm of nothing (aws-cdk-lib's AlarmRule.anyOf() refuses no
+    operands): every probe paused makes no composite alarm, says so, and synthesizes."""
+    from aws_cdk import App, Stack
+
+    from cdk_netmon import MonitorProbe
+
+    stack = Stack(App(), "Stack")
+    monitor = NetworkMonitor(
+        stack,
+        "M",
+        probes=[
+            MonitorProbe(
+                source_arn="arn:aws:ec2:eu-west-1:123456789012:subnet/subnet-0123456789abcdef0",
+                destination="10.0.0.1",
+                protocol=ProbeProtocol.ICMP,
+                enabled=False,
+            )
+        ],
+    )
+    monitor.add_probe_alarms()
+    assert monitor.add_aggregate_alarms() is None
+    messages = App.of(stack).synth().get_stack_by_name("Stack").messages  # type: ignore[union-attr]
+    assert ["cdk_netmon:noAggregateAlarms" in str(m.entry.data) for m in messages] == [True]

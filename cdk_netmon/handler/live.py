@@ -86,11 +86,11 @@ class Generation:
         return cls(int(started), request_id, digest)
 
     def supersedes(self, other: Generation) -> bool:
-        """Whether this is a newer request than `other`; never the same request (CloudFormation may
-        deliver one request twice, each time with its RequestId)."""
-        if self.request_id == other.request_id:
-            return False
-        return (self.started_ms, self.request_id) > (other.started_ms, other.request_id)
+        """Whether this is a later request than `other`: one whose on_event began later. Never the
+        same request (CloudFormation may deliver one request twice, each time with its RequestId),
+        nor one that began in the same millisecond, which a clock cannot order (an offline test's
+        virtual clock that stood still): neither then stops, as before the marks."""
+        return self.request_id != other.request_id and self.started_ms > other.started_ms
 
 
 @dataclass(frozen=True)
