@@ -192,3 +192,61 @@ def test_an_explicit_name_switched_in_one_deploy_fails_and_the_rollback_keeps_th
         stack.deploy(switched(MonitorEngine.NATIVE, "dc"))
         assert list(emulator.snapshot("123456789012", "eu-west-1")) == ["dc"]
         stack.destroy()
+
+
+# --- plan ------------------------------------------------------------------------------------------------------
+
+
+def planned(
+    tmp_path: Path, old: dict[str, Any], new: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str]:
+    from cdk_netmon.plan.command import main as plan
+
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    (tmp_path / "new.json").write_text(json.dumps(new))
+    code = plan([str(tmp_path / "new.json"), "--against", str(tmp_path / "old.json")])
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+def with_paths(engine: MonitorEngine, monitor_name: str | None = None, **kw: Any) -> dict[str, Any]:
+    """A template as the CDK CLI writes it: with each resource's construct path in its metadata."""
+    stack = Stack(App(context={"aws:cdk:enable-path-metadata": True}), "Stack", env=ENV)
+    NetworkMonitor(stack, "M", monitor_name=monitor_name, engine=engine, probes=[tcp(**kw)])
+    return template_json(stack)
+
+
+def test_plan_reads_a_native_monitor_and_its_probes_and_plans_calls_of_cloudformations_handlers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = {"Resources": {"Nothing": {"Type": "AWS::CloudFormation::WaitConditionHandle"}}}
+    code, output = planned(tmp_path, empty, with_paths(MonitorEngine.NATIVE, "dc"), capsys)
+    assert code == 2, output
+    assert "+ monitor dc: 1 probes (CreateMonitor, CreateProbe)" in output
+    code, output = planned(
+        tmp_path, with_paths(MonitorEngine.NATIVE, "dc"), with_paths(MonitorEngine.NATIVE, "dc", port=8443), capsys
+    )
+    assert code == 2, output
+    assert "port 443 -> 8443 (UpdateProbe)" in output
+    assert "TagResource" not in output  # CloudFormation's handlers mark no request
+
+
+def test_plan_says_a_monitor_with_a_generated_name_changes_engine_in_one_deploy(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, output = planned(
+        tmp_path, with_paths(MonitorEngine.CUSTOM_RESOURCE), with_paths(MonitorEngine.NATIVE), capsys
+    )
+    assert code == 2, output
+    assert "! Stack/M changes engine, from the custom resource to the native engine" in output
+
+
+def test_plan_refuses_a_monitor_with_an_explicit_name_that_changes_engine_in_one_deploy(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, output = planned(
+        tmp_path, with_paths(MonitorEngine.CUSTOM_RESOURCE, "dc"), with_paths(MonitorEngine.NATIVE, "dc"), capsys
+    )
+    assert code == 1, output
+    assert "monitor 'dc' changes engine, from the custom resource" in output
+    assert "the deploy would fail and roll back; give the monitor a new monitor_name" in output

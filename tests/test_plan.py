@@ -259,7 +259,9 @@ def test_a_newer_request_supersedes_an_older_one_and_no_request_itself() -> None
     assert newer.supersedes(older)
     assert not older.supersedes(newer)
     assert not Generation(3_000, "b", "z").supersedes(older)  # the same request, delivered again
-    assert Generation(1_000, "c").supersedes(Generation(1_000, "b"))  # one millisecond: by RequestId
+    # One millisecond orders nothing (a clock that stood still): neither stops, as before the marks.
+    assert not Generation(1_000, "c").supersedes(Generation(1_000, "b"))
+    assert not Generation(1_000, "b").supersedes(Generation(1_000, "c"))
     assert Generation.of({GENERATION_TAG: newer.tag_value}) == newer
     for unreadable in ("", "x:y:z", "12", ":a:b"):
         assert Generation.of({GENERATION_TAG: unreadable}) is None

@@ -16,6 +16,7 @@ from cdk_netmon.handler.spec import LEGACY_PROPERTY, OWNERSHIP_PROPERTY, RESOURC
 from .assembly import InputError, StackInput
 from .resolve import Resolver, TemplateProblem, delivered, inside, is_placeholder, json_kind, parameters_of, shown
 
+NATIVE_MONITOR, NATIVE_PROBE = "AWS::NetworkMonitor::Monitor", "AWS::NetworkMonitor::Probe"
 FRAMEWORK_PROPERTIES = ("ServiceToken", "ServiceTimeout")
 """Properties of the custom resource that are not the monitor's."""
 DELETE, RETAIN, RETAIN_EXCEPT_ON_CREATE = "Delete", "Retain", "RetainExceptOnCreate"
@@ -152,6 +153,16 @@ class Declared:
     update_replace_policy: str = DELETE
     legacy: bool = False
     """Properties without `OwnershipTags` (0.1.0's): the handler adopts an untagged monitor of the name."""
+    native: bool = False
+    """CloudFormation's own `AWS::NetworkMonitor::Monitor` with its `::Probe` resources: CloudFormation's
+    handlers make the calls, with no ownership tags and no request mark."""
+    path: str | None = None
+    """The construct path the template's `aws:cdk:path` metadata gives (its resource's own last part
+    left off), which stays the same when a monitor changes engine."""
+
+    @property
+    def engine(self) -> str:
+        return "the native engine" if self.native else "the custom resource"
 
 
 def declared(
@@ -170,6 +181,11 @@ def declared(
         elif resource.get("Type") == RESOURCE_TYPE:
             try:
                 monitors[logical_id] = _monitor(resource, resolve)
+            except _Problems as found:
+                problems += [f"resource {logical_id}: {problem}" for problem in found.problems]
+        elif resource.get("Type") == NATIVE_MONITOR:
+            try:
+                monitors[logical_id] = _native_monitor(resource, dict(resources or {}), resolve)
             except _Problems as found:
                 problems += [f"resource {logical_id}: {problem}" for problem in found.problems]
     names: dict[str, list[str]] = {}
@@ -216,23 +232,7 @@ def _template_problems(template: Mapping[str, Any]) -> list[str]:
 
 def _monitor(resource: Mapping[str, Any], resolve: Resolver) -> Declared:
     """One `Custom::NetworkMonitor` resource, or `_Problems` naming each place it is malformed."""
-    problems: list[str] = []
-    if "Condition" in resource:
-        condition = resource["Condition"]
-        problems.append(f"has Condition {condition if isinstance(condition, str) else json_kind(condition)}, "
-                        "which the plan does not evaluate")  # fmt: skip
-    policies: dict[str, str] = {}
-    for attribute, allowed in (("DeletionPolicy", DELETION_POLICIES), ("UpdateReplacePolicy", UPDATE_REPLACE_POLICIES)):
-        try:
-            policy = resolve(resource.get(attribute, DELETE), attribute)
-        except TemplateProblem as problem:
-            problems.append(str(problem))
-            continue
-        if not isinstance(policy, str):
-            problems.append(f"{attribute} is {json_kind(policy)}, not a string")
-        elif policy not in allowed:
-            problems.append(f"{attribute} is {policy!r}, not one of {', '.join(allowed)}")
-        policies[attribute] = policy
+    problems, policies = _policies(resource, resolve)
     properties = resource.get("Properties", {})
     if not isinstance(properties, Mapping):
         raise _Problems([*problems, f"Properties is {json_kind(properties)}, not a map"])
@@ -250,4 +250,83 @@ def _monitor(resource: Mapping[str, Any], resolve: Resolver) -> Declared:
         deletion_policy=policies["DeletionPolicy"],
         update_replace_policy=policies["UpdateReplacePolicy"],
         legacy=OWNERSHIP_PROPERTY not in properties,
+        path=_path(resource),
     )
+
+
+def _native_monitor(resource: Mapping[str, Any], resources: Mapping[str, Any], resolve: Resolver) -> Declared:
+    """An `AWS::NetworkMonitor::Monitor` and the `::Probe` resources of its name, in the custom
+    resource's shape of properties (probes keyed by their logical ids), or `_Problems`."""
+    problems, policies = _policies(resource, resolve)
+    monitor = _native_properties(resource, "", resolve, problems)
+    probes = {}
+    for logical_id, other in resources.items():
+        if isinstance(other, Mapping) and other.get("Type") == NATIVE_PROBE:
+            probe = _native_properties(other, f"probe {logical_id}: ", resolve, problems)
+            if probe.pop("MonitorName", None) == monitor.get("MonitorName"):
+                probes[logical_id] = probe
+    resolved = {**monitor, "Probes": probes}
+    if problems or shape_problems(resolved):
+        raise _Problems(problems or shape_problems(resolved))
+    return Declared(
+        MonitorSpec.from_properties(delivered(resolved), check=False),
+        deletion_policy=policies["DeletionPolicy"],
+        update_replace_policy=policies["UpdateReplacePolicy"],
+        native=True,
+        path=_path(resource),
+    )
+
+
+def _native_properties(
+    resource: Mapping[str, Any], where: str, resolve: Resolver, problems: list[str]
+) -> dict[str, Any]:
+    """A native resource's resolved properties, its `Tags` (a list of Key and Value) as a map."""
+    properties = resource.get("Properties", {})
+    if not isinstance(properties, Mapping):
+        problems.append(f"{where}Properties is {json_kind(properties)}, not a map")
+        return {}
+    resolved: dict[str, Any] = {}
+    for key, value in properties.items():
+        try:
+            resolved[key] = resolve(value, f"{where}Properties.{key}")
+        except TemplateProblem as problem:
+            problems.append(str(problem))
+    tags = resolved.pop("Tags", None)
+    if tags is not None:
+        if not isinstance(tags, list) or not all(isinstance(t, Mapping) and {"Key", "Value"} <= set(t) for t in tags):
+            problems.append(f"{where}Properties.Tags is {json_kind(tags)}, not a list of Key and Value")
+        else:
+            resolved["Tags"] = {t["Key"]: t["Value"] for t in tags}
+    return resolved
+
+
+def _path(resource: Mapping[str, Any]) -> str | None:
+    metadata = resource.get("Metadata")
+    path = metadata.get("aws:cdk:path") if isinstance(metadata, Mapping) else None
+    if not isinstance(path, str):
+        return None
+    for last in ("/Default", "/Resource"):
+        path = path.removesuffix(last)
+    return path
+
+
+def _policies(resource: Mapping[str, Any], resolve: Resolver) -> tuple[list[str], dict[str, str]]:
+    """The resource's DeletionPolicy and UpdateReplacePolicy, and the problems of either."""
+    problems: list[str] = []
+    if "Condition" in resource:
+        condition = resource["Condition"]
+        problems.append(f"has Condition {condition if isinstance(condition, str) else json_kind(condition)}, "
+                        "which the plan does not evaluate")  # fmt: skip
+    policies: dict[str, str] = {}
+    for attribute, allowed in (("DeletionPolicy", DELETION_POLICIES), ("UpdateReplacePolicy", UPDATE_REPLACE_POLICIES)):
+        try:
+            policy = resolve(resource.get(attribute, DELETE), attribute)
+        except TemplateProblem as problem:
+            problems.append(str(problem))
+            continue
+        if not isinstance(policy, str):
+            problems.append(f"{attribute} is {json_kind(policy)}, not a string")
+        elif policy not in allowed:
+            problems.append(f"{attribute} is {policy!r}, not one of {', '.join(allowed)}")
+        policies[attribute] = policy
+    return problems, policies

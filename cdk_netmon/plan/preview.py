@@ -70,14 +70,19 @@ def plan_monitor(
     *,
     kept: str | None = None,
     adopt: bool = False,
+    native: bool = False,
 ) -> MonitorPlan:
     """The lines and calls of one monitor: created, deleted, replaced or changed in place. `kept`
     says why CloudFormation keeps the old monitor where it would delete it (a Retain policy);
-    `adopt`: the live monitor is 0.1.0's, untagged, and the handler tags it as this resource's."""
+    `adopt`: the live monitor is 0.1.0's, untagged, and the handler tags it as this resource's;
+    `native`: CloudFormation's own types, whose handlers create each probe with a call of its own
+    and mark no request."""
     if new is not None and live is not None and new.name == live.name:
-        return _in_place(logical_id, new, live, adopt)
+        return _in_place(logical_id, new, live, adopt, marked=not native)
     plan = MonitorPlan(f"{logical_id} ({new.name if new else live.name if live else '?'})")
-    if new is not None:
+    if new is not None and native:
+        plan.add(f"+ monitor {new.name}: {len(new.probes)} probes", CreateMonitor, *[CreateProbe] * len(new.probes))
+    elif new is not None:
         paused = [p for p in new.probes if p.state == PAUSED]
         plan.add(f"+ monitor {new.name}: {len(new.probes)} probes", CreateMonitor, *[UpdateProbe] * len(paused))
         for probe in new.probes:
@@ -94,7 +99,7 @@ def plan_monitor(
     return plan
 
 
-def _in_place(logical_id: str, new: MonitorSpec, live: LiveMonitor, adopt: bool) -> MonitorPlan:
+def _in_place(logical_id: str, new: MonitorSpec, live: LiveMonitor, adopt: bool, *, marked: bool) -> MonitorPlan:
     plan = MonitorPlan(f"{logical_id} ({new.name})")
     if adopt:
         plan.add("~ adopted: the monitor 0.1.0 made gets this resource's ownership tags", TagResource)
@@ -103,7 +108,7 @@ def _in_place(logical_id: str, new: MonitorSpec, live: LiveMonitor, adopt: bool)
     declared = MonitorSpec(new.name, new.aggregation_period, {**new.tags, **owner_tags}, new.probes)
     planner = plan_changes(declared, live, "preview")
     # The deploy's request marks the monitor as its own before its first write (the newest request wins).
-    mark = mark_call(live, Generation(0, "the next deploy", new.digest), planner)
+    mark = mark_call(live, Generation(0, "the next deploy", new.digest), planner) if marked else None
     if mark is not None:
         plan.add("~ monitor marked as this deploy's request", TagResource)
     if live.aggregation_period != declared.aggregation_period:
@@ -176,9 +181,7 @@ def against_template(
     creations and updates, then in the clean-up the deletions that no Retain policy prevents."""
     owners = {monitor.spec.name: logical_id for logical_id, monitor in old.items()}
     taken = [
-        f"resource {logical_id}: MonitorName {monitor.spec.name!r} is resource {owner}'s in {against.source}; "
-        f"CloudFormation deletes that monitor only in the clean-up, after creating {logical_id}'s, so the handler "
-        "would refuse it as another resource's: choose another name, or free this one in a deploy of its own first"
+        _taken(logical_id, monitor, owner, old[owner], against)
         for logical_id, monitor in new.items()
         for owner in [owners.get(monitor.spec.name, logical_id)]
         if owner != logical_id
@@ -199,11 +202,46 @@ def against_template(
                     "follows this one's, as the kit's StackDriver does; which one AWS applies is unconfirmed)"
                 )
         live = as_if_deployed(before.spec) if before is not None else None
-        plan = plan_monitor(logical_id, after.spec if after else None, live, kept=kept)
+        native = after.native if after is not None else before is not None and before.native
+        plan = plan_monitor(logical_id, after.spec if after else None, live, kept=kept, native=native)
         if note is not None:
             plan.add(note)
+        if after is None and before is not None:
+            switched = _switched_engine(before, new)
+            if switched is not None:
+                plan.add(switched)
         plans.append(plan)
     return plans
+
+
+def _taken(logical_id: str, monitor: Declared, owner: str, previous: Declared, against: StackInput) -> str:
+    """Why a monitor whose name is another resource's in the older template cannot be deployed."""
+    if monitor.native != previous.native:
+        return (
+            f"resource {logical_id}: monitor {monitor.spec.name!r} changes engine, from {previous.engine} (resource "
+            f"{owner} in {against.source}) to {monitor.engine}: CloudFormation creates the new monitor before it "
+            "deletes the old one, and the name is taken, so the deploy would fail and roll back; give the monitor "
+            "a new monitor_name with the new engine, or take two deploys (docs/engines.md)"
+        )
+    return (
+        f"resource {logical_id}: MonitorName {monitor.spec.name!r} is resource {owner}'s in {against.source}; "
+        f"CloudFormation deletes that monitor only in the clean-up, after creating {logical_id}'s, so the handler "
+        "would refuse it as another resource's: choose another name, or free this one in a deploy of its own first"
+    )
+
+
+def _switched_engine(before: Declared, new: Mapping[str, Declared]) -> str | None:
+    """A note where a removed monitor comes back at the same construct path on the other engine."""
+    if before.path is None:
+        return None
+    for logical_id, after in new.items():
+        if after.path == before.path and after.native != before.native:
+            return (
+                f"  ! {before.path} changes engine, from {before.engine} to {after.engine} ({logical_id}, "
+                f"{after.spec.name}): the new monitor first, this one in the clean-up; its probes get new ids and "
+                "their alarms are replaced (docs/engines.md)"
+            )
+    return None
 
 
 def _replaced_kept(monitor: Declared) -> str | None:
@@ -223,7 +261,7 @@ def against_account(
         f"resource {logical_id}: monitor {monitor.spec.name!r} exists and is not this resource's ({why}): the "
         "deploy would fail; choose another MonitorName, or delete that monitor"
         for logical_id, monitor in new.items()
-        if monitor.spec.name in live
+        if monitor.spec.name in live and not monitor.native  # CloudFormation's own: no ownership tags
         for why in [_whose(logical_id, stack.stack_name, monitor, live[monitor.spec.name])]
         if why is not None
     ]
@@ -234,11 +272,12 @@ def against_account(
     for logical_id, monitor in new.items():
         current = live.get(monitor.spec.name)
         if current is not None:
-            adopt = not any(is_owner_tag(key) for key in current.tags)
-            plans.append(plan_monitor(logical_id, monitor.spec, current, adopt=adopt))
+            adopt = not monitor.native and not any(is_owner_tag(key) for key in current.tags)
+            plans.append(plan_monitor(logical_id, monitor.spec, current, adopt=adopt, native=monitor.native))
         else:
             previous = live[tagged[logical_id]] if logical_id in tagged else None
-            plans.append(plan_monitor(logical_id, monitor.spec, previous, kept=_replaced_kept(monitor)))
+            kept = _replaced_kept(monitor)
+            plans.append(plan_monitor(logical_id, monitor.spec, previous, kept=kept, native=monitor.native))
     for logical_id, name in others:
         if logical_id not in new:
             plan = plan_monitor(logical_id, None, live[name])
