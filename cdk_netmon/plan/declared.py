@@ -234,63 +234,61 @@ def _monitor(resource: Mapping[str, Any], resolve: Resolver) -> Declared:
     """One `Custom::NetworkMonitor` resource, or `_Problems` naming each place it is malformed."""
     problems, policies = _policies(resource, resolve)
     properties = resource.get("Properties", {})
-    if not isinstance(properties, Mapping):
-        raise _Problems([*problems, f"Properties is {json_kind(properties)}, not a map"])
-    resolved: dict[str, Any] = {}
-    for key, value in properties.items():
-        if key not in FRAMEWORK_PROPERTIES:
-            try:
-                resolved[key] = resolve(value, f"Properties.{key}")
-            except TemplateProblem as problem:
-                problems.append(str(problem))
-    if problems or shape_problems(resolved):
-        raise _Problems(problems or shape_problems(resolved))
-    return Declared(
-        MonitorSpec.from_properties(delivered(resolved), check=False),
-        deletion_policy=policies["DeletionPolicy"],
-        update_replace_policy=policies["UpdateReplacePolicy"],
-        legacy=OWNERSHIP_PROPERTY not in properties,
-        path=_path(resource),
-    )
+    resolved = _resolved(properties, "", resolve, problems)
+    legacy = isinstance(properties, Mapping) and OWNERSHIP_PROPERTY not in properties
+    return _declared(resource, resolved, problems, policies, legacy=legacy)
 
 
 def _native_monitor(resource: Mapping[str, Any], resources: Mapping[str, Any], resolve: Resolver) -> Declared:
     """An `AWS::NetworkMonitor::Monitor` and the `::Probe` resources of its name, in the custom
     resource's shape of properties (probes keyed by their logical ids), or `_Problems`."""
     problems, policies = _policies(resource, resolve)
-    monitor = _native_properties(resource, "", resolve, problems)
+    monitor = _native_tags(_resolved(resource.get("Properties", {}), "", resolve, problems), "", problems)
     probes = {}
     for logical_id, other in resources.items():
         if isinstance(other, Mapping) and other.get("Type") == NATIVE_PROBE:
-            probe = _native_properties(other, f"probe {logical_id}: ", resolve, problems)
+            where = f"probe {logical_id}: "
+            probe = _native_tags(_resolved(other.get("Properties", {}), where, resolve, problems), where, problems)
             if probe.pop("MonitorName", None) == monitor.get("MonitorName"):
                 probes[logical_id] = probe
-    resolved = {**monitor, "Probes": probes}
+    return _declared(resource, {**monitor, "Probes": probes}, problems, policies, native=True)
+
+
+def _declared(
+    resource: Mapping[str, Any],
+    resolved: dict[str, Any],
+    problems: list[str],
+    policies: Mapping[str, str],
+    **engine: bool,
+) -> Declared:
     if problems or shape_problems(resolved):
         raise _Problems(problems or shape_problems(resolved))
     return Declared(
         MonitorSpec.from_properties(delivered(resolved), check=False),
         deletion_policy=policies["DeletionPolicy"],
         update_replace_policy=policies["UpdateReplacePolicy"],
-        native=True,
         path=_path(resource),
+        **engine,
     )
 
 
-def _native_properties(
-    resource: Mapping[str, Any], where: str, resolve: Resolver, problems: list[str]
-) -> dict[str, Any]:
-    """A native resource's resolved properties, its `Tags` (a list of Key and Value) as a map."""
-    properties = resource.get("Properties", {})
+def _resolved(properties: Any, where: str, resolve: Resolver, problems: list[str]) -> dict[str, Any]:
+    """A resource's properties with their values resolved (the framework's left out); problems added."""
     if not isinstance(properties, Mapping):
         problems.append(f"{where}Properties is {json_kind(properties)}, not a map")
         return {}
     resolved: dict[str, Any] = {}
     for key, value in properties.items():
-        try:
-            resolved[key] = resolve(value, f"{where}Properties.{key}")
-        except TemplateProblem as problem:
-            problems.append(str(problem))
+        if key not in FRAMEWORK_PROPERTIES:
+            try:
+                resolved[key] = resolve(value, f"{where}Properties.{key}")
+            except TemplateProblem as problem:
+                problems.append(str(problem))
+    return resolved
+
+
+def _native_tags(resolved: dict[str, Any], where: str, problems: list[str]) -> dict[str, Any]:
+    """A native resource's `Tags` (a list of Key and Value) as the custom resource's map."""
     tags = resolved.pop("Tags", None)
     if tags is not None:
         if not isinstance(tags, list) or not all(isinstance(t, Mapping) and {"Key", "Value"} <= set(t) for t in tags):
