@@ -60,33 +60,42 @@ def template(assembly: Path, stack: str) -> dict[str, Any]:
     return dict(json.loads((assembly / f"{stack}.template.json").read_text()))
 
 
-@pytest.fixture(scope="module")
-def cli_assemblies(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+def cli_synthesized(tmp_path_factory: pytest.TempPathFactory, engine: str = "custom_resource") -> tuple[Path, Path]:
     """v1 and v2 as the real CDK CLI synthesizes them."""
     assemblies = []
     for version in (1, 2):
-        out = tmp_path_factory.mktemp(f"v{version}.out")
+        out = tmp_path_factory.mktemp(f"{engine}-v{version}.out")
         code, output = run_cdk(
-            "synth", "--app", APP, "--context", f"version={version}", "--output", str(out), "--quiet", env=CLI_ENV
-        )
+            "synth", "--app", APP, "--context", f"version={version}", "--context", f"engine={engine}",
+            "--output", str(out), "--quiet", env=CLI_ENV,
+        )  # fmt: skip
         assert code == 0, output
         assemblies.append(out)
     return assemblies[0], assemblies[1]
+
+
+@pytest.fixture(scope="module")
+def cli_assemblies(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    return cli_synthesized(tmp_path_factory)
+
+
+def assert_two_synths_in_separate_processes_are_byte_identical(tmp_path: Path, engine: str) -> None:
+    code = (
+        "import sys; from pathlib import Path; from tests.test_whole_app import synthesized; "
+        "synthesized(Path(sys.argv[1]), engine=sys.argv[2])"
+    )
+    for name in ("first", "second"):
+        subprocess.run([sys.executable, "-c", code, str(tmp_path / name), engine], cwd=ROOT, check=True, timeout=300)
+    for stack in STACKS:
+        first = (tmp_path / "first" / f"{stack}.template.json").read_bytes()
+        assert first == (tmp_path / "second" / f"{stack}.template.json").read_bytes(), stack
 
 
 # --- synth ------------------------------------------------------------------------------------------
 
 
 def test_two_synths_in_separate_processes_are_byte_identical(tmp_path: Path) -> None:
-    code = (
-        "import sys; from pathlib import Path; from tests.test_whole_app import synthesized; "
-        "synthesized(Path(sys.argv[1]))"
-    )
-    for name in ("first", "second"):
-        subprocess.run([sys.executable, "-c", code, str(tmp_path / name)], cwd=ROOT, check=True, timeout=300)
-    for stack in STACKS:
-        first = (tmp_path / "first" / f"{stack}.template.json").read_bytes()
-        assert first == (tmp_path / "second" / f"{stack}.template.json").read_bytes(), stack
+    assert_two_synths_in_separate_processes_are_byte_identical(tmp_path, "custom_resource")
 
 
 def test_the_templates_match_their_snapshots(tmp_path: Path, snapshot: SnapshotAssertion) -> None:
@@ -173,8 +182,11 @@ def emulator() -> Iterator[LocalNetworkMonitor]:
         yield running
 
 
-def test_the_kits_drivers_deploy_both_versions_and_destroy_them(tmp_path: Path, emulator: LocalNetworkMonitor) -> None:
-    v1, v2 = synthesized(tmp_path / "v1"), synthesized(tmp_path / "v2", version=2)
+def deployed_by_the_kits_drivers(
+    tmp_path: Path, emulator: LocalNetworkMonitor, engine: str = "custom_resource"
+) -> tuple[list[str], dict[str, Any]]:
+    """v1, then v2 (its write calls, and the live monitors then), then both stacks destroyed."""
+    v1, v2 = synthesized(tmp_path / "v1", engine=engine), synthesized(tmp_path / "v2", version=2, engine=engine)
     outputs: dict[str, dict[str, str]] = {}
     with (
         offline_stack(emulator, ACCOUNT, REGION, stack_name=whole_app.NETWORK_STACK) as network,
@@ -188,15 +200,20 @@ def test_the_kits_drivers_deploy_both_versions_and_destroy_them(tmp_path: Path, 
             calls = len(emulator.calls)
             mon.deploy(template(assembly, whole_app.MONITORING_STACK))
             writes = emulator.writes(calls)
-        assert writes == ["TagResource", "UpdateProbe", "UpdateProbe"]
         live = emulator.snapshot(ACCOUNT, REGION)
-        assert sorted(len(m["probes"]) for m in live.values()) == [10, 20]  # raised quotas: one monitor of 20
-        probes = [p for m in live.values() for p in m["probes"]]
-        assert all(p["state"] == "ACTIVE" for p in probes)
-        assert {p.get("destinationPort") for p in probes} == {None, 443, 2222}
         mon.destroy()
         network.destroy()
     assert emulator.snapshot(ACCOUNT, REGION) == {}
+    return writes, live
+
+
+def test_the_kits_drivers_deploy_both_versions_and_destroy_them(tmp_path: Path, emulator: LocalNetworkMonitor) -> None:
+    writes, live = deployed_by_the_kits_drivers(tmp_path, emulator)
+    assert writes == ["TagResource", "UpdateProbe", "UpdateProbe"]
+    assert sorted(len(m["probes"]) for m in live.values()) == [10, 20]  # raised quotas: one monitor of 20
+    probes = [p for m in live.values() for p in m["probes"]]
+    assert all(p["state"] == "ACTIVE" for p in probes)
+    assert {p.get("destinationPort") for p in probes} == {None, 443, 2222}
 
 
 # --- linters ---------------------------------------------------------------------------------------------
@@ -218,21 +235,27 @@ def test_cdk_nag_finds_nothing_unacknowledged(tmp_path: Path, version: int) -> N
     synthesized(tmp_path, version, checks=True)  # raises, listing every unacknowledged finding
 
 
-def test_parliament_finds_nothing_in_any_policy(tmp_path: Path) -> None:
+def parliament_findings(engine: str) -> tuple[int, list[str]]:
+    """How many policies the monitoring stack has, and parliament's findings in them."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # parliament imports pkg_resources, which warns of its own deprecation
         import parliament
 
-    app = App(context=CONTEXT)
+    app = App(context={**CONTEXT, "engine": engine})
     _, monitoring = whole_app.build(app, env=ENV)
     findings = []
     documents = list(resolved_policies(monitoring))
-    assert len(documents) >= 3  # the handler's, the operators', the tagging automation's, the framework's
     for where, document in documents:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             audited = parliament.analyze_policy_string(json.dumps(document))
         findings += [f"{where}: {f.issue} {f.detail}" for f in audited.findings]
+    return len(documents), findings
+
+
+def test_parliament_finds_nothing_in_any_policy() -> None:
+    documents, findings = parliament_findings("custom_resource")
+    assert documents >= 3  # the handler's, the operators', the tagging automation's, the framework's
     assert findings == []
 
 

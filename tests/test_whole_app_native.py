@@ -13,25 +13,33 @@ import json
 import re
 import subprocess
 import sys
-import warnings
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import App
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
 import cdk_netmon.testing
-from cdk_netmon.testing import LocalNetworkMonitor, declared_monitors, offline_stack
+from cdk_netmon.testing import LocalNetworkMonitor, declared_monitors
 from cdk_netmon.testing.emulator import WRITE_OPERATIONS
 from cdk_netmon.testing.offline_deploy import main as offline_deploy
 from examples import whole_app
 from tests.support import run_cdk
-from tests.test_service_authorization import resolved_policies
-from tests.test_whole_app import ACCOUNT, APP, CLI_ENV, CONTEXT, ENV, REGION, ROOT, STACKS, synthesized, template
+from tests.test_whole_app import (
+    APP,
+    CLI_ENV,
+    ROOT,
+    STACKS,
+    assert_two_synths_in_separate_processes_are_byte_identical,
+    cli_synthesized,
+    deployed_by_the_kits_drivers,
+    parliament_findings,
+    synthesized,
+    template,
+)
 
 NATIVE = "engine=native"
 
@@ -42,29 +50,11 @@ def native(outdir: Path, version: int = 1, *, checks: bool = False) -> Path:
 
 @pytest.fixture(scope="module")
 def cli_assemblies(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """v1 and v2 as the real CDK CLI synthesizes them."""
-    assemblies = []
-    for version in (1, 2):
-        out = tmp_path_factory.mktemp(f"native-v{version}.out")
-        code, output = run_cdk(
-            "synth", "--app", APP, "--context", f"version={version}", "--context", NATIVE, "--output", str(out),
-            "--quiet", env=CLI_ENV,
-        )  # fmt: skip
-        assert code == 0, output
-        assemblies.append(out)
-    return assemblies[0], assemblies[1]
+    return cli_synthesized(tmp_path_factory, "native")
 
 
 def test_two_synths_in_separate_processes_are_byte_identical(tmp_path: Path) -> None:
-    code = (
-        "import sys; from pathlib import Path; from tests.test_whole_app_native import native; "
-        "native(Path(sys.argv[1]))"
-    )
-    for name in ("first", "second"):
-        subprocess.run([sys.executable, "-c", code, str(tmp_path / name)], cwd=ROOT, check=True, timeout=300)
-    for stack in STACKS:
-        first = (tmp_path / "first" / f"{stack}.template.json").read_bytes()
-        assert first == (tmp_path / "second" / f"{stack}.template.json").read_bytes(), stack
+    assert_two_synths_in_separate_processes_are_byte_identical(tmp_path, "native")
 
 
 def test_the_templates_match_their_snapshots(tmp_path: Path, snapshot: SnapshotAssertion) -> None:
@@ -130,28 +120,10 @@ def emulator() -> Iterator[LocalNetworkMonitor]:
 
 
 def test_the_kits_drivers_deploy_both_versions_and_destroy_them(tmp_path: Path, emulator: LocalNetworkMonitor) -> None:
-    v1, v2 = native(tmp_path / "v1"), native(tmp_path / "v2", version=2)
-    outputs: dict[str, dict[str, str]] = {}
-    with (
-        offline_stack(emulator, ACCOUNT, REGION, stack_name=whole_app.NETWORK_STACK) as network,
-        offline_stack(emulator, ACCOUNT, REGION, stack_name=whole_app.MONITORING_STACK, stack_outputs=outputs) as mon,
-    ):
-        for assembly in (v1, v2):
-            network.deploy(template(assembly, whole_app.NETWORK_STACK))
-            outputs[f"{REGION}/{whole_app.NETWORK_STACK}"] = network.output_values(
-                template(assembly, whole_app.NETWORK_STACK)
-            )
-            calls = len(emulator.calls)
-            mon.deploy(template(assembly, whole_app.MONITORING_STACK))
-            writes = emulator.writes(calls)
-        assert writes == ["UpdateProbe", "CreateProbe"]
-        live = emulator.snapshot(ACCOUNT, REGION)
-        assert sorted(len(m["probes"]) for m in live.values()) == [10, 20]  # the raised quotas, from the template
-        probes = [p for m in live.values() for p in m["probes"]]
-        assert {p.get("destinationPort") for p in probes} == {None, 443, 2222}
-        mon.destroy()
-        network.destroy()
-    assert emulator.snapshot(ACCOUNT, REGION) == {}
+    writes, live = deployed_by_the_kits_drivers(tmp_path, emulator, "native")
+    assert writes == ["UpdateProbe", "CreateProbe"]
+    assert sorted(len(m["probes"]) for m in live.values()) == [10, 20]  # the raised quotas, from the template
+    assert {p.get("destinationPort") for m in live.values() for p in m["probes"]} == {None, 443, 2222}
 
 
 @pytest.mark.cli
@@ -173,21 +145,9 @@ def test_cdk_nag_finds_nothing_unacknowledged(tmp_path: Path, version: int) -> N
     native(tmp_path, version, checks=True)  # raises, listing every unacknowledged finding
 
 
-def test_parliament_finds_nothing_in_any_policy(tmp_path: Path) -> None:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # parliament imports pkg_resources, which warns of its own deprecation
-        import parliament
-
-    app = App(context={**CONTEXT, "engine": "native"})
-    _, monitoring = whole_app.build(app, env=ENV)
-    documents = list(resolved_policies(monitoring))
-    assert len(documents) == 2  # the operators' and the tagging automation's: no handler
-    findings = []
-    for where, document in documents:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            audited = parliament.analyze_policy_string(json.dumps(document))
-        findings += [f"{where}: {f.issue} {f.detail}" for f in audited.findings]
+def test_parliament_finds_nothing_in_any_policy() -> None:
+    documents, findings = parliament_findings("native")
+    assert documents == 2  # the operators' and the tagging automation's: no handler
     assert findings == []
 
 
