@@ -279,6 +279,7 @@ class TestHandlerPermissions:
         ]
         assert untag["Condition"] == {"ForAllValues:StringNotLike": {"aws:TagKeys": ["cdk-netmon:*"]}}
 
+    @pytest.mark.slow
     def test_do_not_change_when_monitors_are_added_removed_or_renamed(self) -> None:
         def policy(*names: str | None) -> list[dict[str, Any]]:
             stack = new_stack()
