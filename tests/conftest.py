@@ -1,4 +1,4 @@
-"""Markers that say what a test does, checked.
+"""What the whole suite shares: moto's EC2 without its AMIs, and markers that say what a test does.
 
 `make test-fast` runs `pytest -m "not slow and not cli"`, so a test that runs the CDK CLI without
 saying so would land in the fast suite. Two rules are checked rather than hoped for: at
@@ -19,6 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+# The kit's EC2 (cdk_netmon.testing.LocalEc2) is moto's, whose every regional backend loads about
+# 1,300 default AMIs with a volume and a snapshot each when it is made: half a second per emulator,
+# a third of the offline tests' time. No test uses an AMI (moto's setting, moto/settings.py).
+os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
 
 IMPLIED = {"local_cloud": "cli", "cli": "slow"}
 """A marker and the marker it implies: the local cloud deploys with the CDK CLI, which is slow."""
