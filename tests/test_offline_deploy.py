@@ -45,6 +45,7 @@ def test_the_example_app_deploys_converges_and_is_destroyed(tmp_path: Path, exam
     )
 
 
+@pytest.mark.slow
 def test_the_driver_resolves_the_subnet_arns_of_a_real_template(example_template: dict[str, Any]) -> None:
     with offline() as emulator:
         stack = driver(emulator, refs=placeholder_ids(example_template))
