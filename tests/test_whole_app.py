@@ -45,7 +45,7 @@ APP = "python -m tests.whole_app_cli"
 CLI_ENV = cli_env(AWS_REGION=REGION, AWS_DEFAULT_REGION=REGION)
 """The CLI's region; its account is unknown (no credentials here), so the VPC's AZs need no lookup."""
 
-pytestmark = pytest.mark.slow  # every test synthesizes the whole app (two stacks), most of them twice
+pytestmark = pytest.mark.slow  # each test builds or synthesizes the whole app (two stacks), several twice
 
 
 def synthesized(outdir: Path, version: int = 1, *, checks: bool = False) -> Path:
