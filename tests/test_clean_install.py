@@ -128,6 +128,7 @@ def clean_venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return venv_with(tmp_path_factory.mktemp("clean-install"), str(wheel))
 
 
+@pytest.mark.slow
 def test_the_clean_install_has_no_boto3(clean_venv: Path) -> None:
     listed = subprocess.run(
         [str(clean_venv / "bin" / "python"), "-m", "pip", "list", "--format", "json"],
@@ -142,6 +143,7 @@ def test_the_clean_install_has_no_boto3(clean_venv: Path) -> None:
     assert not names & {"boto3", "botocore"}
 
 
+@pytest.mark.slow
 def test_a_user_app_synthesizes_from_outside_the_repository(clean_venv: Path, tmp_path: Path) -> None:
     app = tmp_path / "app.py"
     app.write_text(USER_APP)
@@ -171,6 +173,7 @@ def test_a_user_app_synthesizes_from_outside_the_repository(clean_venv: Path, tm
     assert files == [f"handler/{name}" for name in HANDLER_MODULES]
 
 
+@pytest.mark.slow
 def test_the_wheel_ships_the_registry_schema_for_cfn_lint(wheel: Path) -> None:
     """`cdk_netmon.testing.REGISTRY_SCHEMAS` points into the installed package: the schema is package data."""
     name = "cdk_netmon/testing/schemas/aws-networkmonitor-probe.json"
@@ -196,6 +199,7 @@ def test_importing_the_library_needs_neither_boto3_nor_botocore() -> None:
     assert result.stdout.strip().endswith("ok")
 
 
+@pytest.mark.slow
 def test_the_readmes_snapshot_test_runs_as_the_readme_says(wheel: Path, tmp_path: Path) -> None:
     """`pip install "cdk-netmon[snapshot]"` (with the kit) gives what the README's snapshot test
     needs; its first `pytest --snapshot-update` writes the snapshot, and `pytest` then passes."""

@@ -15,6 +15,8 @@ from tests.support import run_cdk
 ROOT = Path(__file__).resolve().parent.parent
 CDK = ROOT / "node_modules" / ".bin" / "cdk"
 
+pytestmark = [pytest.mark.cli, pytest.mark.slow]
+
 
 @pytest.fixture(scope="module")
 def cloud_assembly(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:

@@ -29,6 +29,8 @@ from tests.offline import assert_converged, driver, handler_policy, offline, pro
 from tests.support import normalise_asset_hashes, parameter_template, subnet_arn, template_json
 from tests.test_snapshots import ipv6_data_centre_stack
 
+pytestmark = pytest.mark.slow  # each story deploys through the emulator: about a second
+
 A, B = subnet_arn(1), subnet_arn(2)
 NAMED: dict[str, Any] = {
     "monitorName": "onprem",

@@ -95,6 +95,7 @@ def test_defaults_are_a_60_second_period_and_no_probes() -> None:
     assert "Tags" not in properties
 
 
+@pytest.mark.slow
 def test_an_isubnet_source_becomes_the_subnets_arn() -> None:
     stack = new_stack()
     vpc = isolated_vpc(stack, azs=1)
@@ -120,6 +121,7 @@ def test_probes_added_later_and_tags_from_tags_of_reach_the_monitor() -> None:
     assert [p["destination"] for p in body["probes"]] == ["10.0.0.9"]
 
 
+@pytest.mark.slow
 def test_one_provider_serves_every_monitor_of_a_stack() -> None:
     def functions_and_monitors(count: int) -> tuple[int, int]:
         stack = new_stack()
@@ -279,6 +281,7 @@ class TestHandlerPermissions:
         ]
         assert untag["Condition"] == {"ForAllValues:StringNotLike": {"aws:TagKeys": ["cdk-netmon:*"]}}
 
+    @pytest.mark.slow
     def test_do_not_change_when_monitors_are_added_removed_or_renamed(self) -> None:
         def policy(*names: str | None) -> list[dict[str, Any]]:
             stack = new_stack()

@@ -191,6 +191,7 @@ def test_writes_to_a_deleting_monitor_are_refused_in_either_mode(emulator: Local
     assert refused(nm.update_monitor, monitorName="m", aggregationPeriod=30)[:2] == ("ValidationException", 400)
 
 
+@pytest.mark.slow
 def test_probe_updates_keep_the_source_and_the_family(emulator: LocalNetworkMonitor) -> None:
     nm = client(emulator)
     nm.create_monitor(monitorName="m", probes=[probe(), probe("10.0.0.2")])
@@ -236,6 +237,7 @@ def test_100_monitors_per_account(emulator: LocalNetworkMonitor) -> None:
     assert refused(nm.create_monitor, monitorName="m100")[:2] == ("ServiceQuotaExceededException", 402)
 
 
+@pytest.mark.slow
 def test_faults_are_seeded_and_retried_by_the_sdk() -> None:
     def codes(seed: int) -> list[str]:
         with LocalNetworkMonitor(faults=Faults(throttle=0.3, internal_error=0.2, seed=seed)) as running:

@@ -169,6 +169,7 @@ def switched(engine: MonitorEngine, monitor_name: str | None = None) -> dict[str
     return template_json(stack)
 
 
+@pytest.mark.slow
 def test_a_generated_name_changes_with_the_engine_so_the_switch_is_one_deploy() -> None:
     with LocalNetworkMonitor() as emulator, offline_stack(emulator, "123456789012", "eu-west-1") as stack:
         stack.deploy(switched(MonitorEngine.CUSTOM_RESOURCE))
@@ -180,6 +181,7 @@ def test_a_generated_name_changes_with_the_engine_so_the_switch_is_one_deploy() 
         assert emulator.snapshot("123456789012", "eu-west-1") == {}
 
 
+@pytest.mark.slow
 def test_an_explicit_name_switched_in_one_deploy_fails_and_the_rollback_keeps_the_monitor() -> None:
     with LocalNetworkMonitor() as emulator, offline_stack(emulator, "123456789012", "eu-west-1") as stack:
         stack.deploy(switched(MonitorEngine.CUSTOM_RESOURCE, "dc"))

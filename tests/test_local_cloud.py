@@ -21,7 +21,7 @@ from localcloud import ACCOUNT, REGION, LocalCloud
 ROOT = Path(__file__).resolve().parent.parent
 STACK = "NetmonLocalCloud"
 
-pytestmark = pytest.mark.local_cloud
+pytestmark = [pytest.mark.local_cloud, pytest.mark.cli, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")

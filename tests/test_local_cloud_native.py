@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 STACK = "NetmonNative"
 APP = "python -m tests.local_cloud_native_app"
 
-pytestmark = pytest.mark.local_cloud
+pytestmark = [pytest.mark.local_cloud, pytest.mark.cli, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")

@@ -85,6 +85,7 @@ def probe_id(stack: StackDriver, logical_id: str) -> str:
 # --- create, update in place, destroy --------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_native_stack_is_created_updated_in_place_and_destroyed_leaving_the_service_group() -> None:
     with native_stack() as (emulator, stack, (a, b)):
         stack.deploy(native({"Web": probe(a, "10.0.0.1", port=443), "Ping": probe(b, "10.0.0.2")}, tags={"t": "1"}))
@@ -165,6 +166,7 @@ def test_a_new_source_replaces_the_probe_the_monitor_briefly_holding_both() -> N
         assert stack.resources["Web"].physical_id == f"onprem|{new}"
 
 
+@pytest.mark.slow
 def test_a_renamed_monitor_replaces_it_and_its_probes_the_old_probes_going_before_the_old_monitor() -> None:
     with native_stack() as (emulator, stack, (a, b)):
         stack.deploy(native({"Web": probe(a, "10.0.0.1", port=443), "Ping": probe(b, "10.0.0.2")}))
@@ -183,6 +185,7 @@ def test_a_renamed_monitor_replaces_it_and_its_probes_the_old_probes_going_befor
 # --- policies ----------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_retained_resources_stay_and_a_monitor_cannot_be_deleted_while_its_retained_probes_stay() -> None:
     retained = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
     with native_stack() as (emulator, stack, (a, b)):
@@ -236,6 +239,7 @@ def test_a_failed_first_deployment_deletes_what_it_created() -> None:
 # --- order, references and the handlers' identity ----------------------------------------------------
 
 
+@pytest.mark.slow
 def test_native_and_custom_resources_go_in_dependency_order_and_are_deleted_in_the_reverse() -> None:
     with offline() as emulator:
         _, (a, _) = vpc_with_subnets(emulator)
@@ -294,6 +298,7 @@ def test_the_driver_refuses_native_resources_without_their_handlers_and_a_change
         assert emulator.calls[before:] == []
 
 
+@pytest.mark.slow
 def test_a_native_stack_is_dumped_and_resumed_and_then_destroyed_probes_first() -> None:
     with native_stack() as (emulator, stack, (a, b)):
         deployed = native({"Web": probe(a, "10.0.0.1", port=443), "Ping": probe(b, "10.0.0.2")})

@@ -58,6 +58,7 @@ def write(path: Path, template: dict[str, Any]) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_a_stack_that_grants_its_monitor_deploys_offline(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     template = template_json(granted_stack())
     assert main([str(write(tmp_path / "Granted.template.json", template))]) == 0, capsys.readouterr().err
@@ -81,6 +82,7 @@ def test_a_stack_that_grants_its_monitor_deploys_offline(tmp_path: Path, capsys:
         assert emulator.snapshot() == {}
 
 
+@pytest.mark.slow
 def test_quotas_a_stack_declares_reach_the_handler_and_the_emulator(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -121,6 +123,7 @@ def two_stack_app(outdir: Path, *, port: int) -> Path:
     return outdir
 
 
+@pytest.mark.slow
 def test_two_versions_of_an_app_of_two_stacks_need_no_flag(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     v1 = two_stack_app(tmp_path / "v1.out", port=443)
     v2 = two_stack_app(tmp_path / "v2.out", port=8443)
@@ -138,6 +141,7 @@ def test_two_versions_of_an_app_of_two_stacks_need_no_flag(tmp_path: Path, capsy
     )
 
 
+@pytest.mark.slow
 def test_keep_and_state_carry_every_stack_of_the_app_to_a_later_run(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -24,6 +24,7 @@ def example_template() -> dict[str, Any]:
     return template_json(HybridConnectivityStack(App(), "NetmonHybridConnectivity"))
 
 
+@pytest.mark.slow
 def test_the_example_app_deploys_converges_and_is_destroyed(tmp_path: Path, example_template: dict[str, Any]) -> None:
     path = tmp_path / "NetmonHybridConnectivity.template.json"
     path.write_text(json.dumps(example_template))
@@ -44,6 +45,7 @@ def test_the_example_app_deploys_converges_and_is_destroyed(tmp_path: Path, exam
     )
 
 
+@pytest.mark.slow
 def test_the_driver_resolves_the_subnet_arns_of_a_real_template(example_template: dict[str, Any]) -> None:
     with offline() as emulator:
         stack = driver(emulator, refs=placeholder_ids(example_template))
@@ -97,6 +99,7 @@ def write(path: Path, template: dict[str, Any]) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_successive_templates_are_updates_of_one_stack_with_their_write_calls(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -115,6 +118,7 @@ def test_successive_templates_are_updates_of_one_stack_with_their_write_calls(
     )
 
 
+@pytest.mark.slow
 def test_keep_and_state_let_a_later_run_deploy_the_next_change(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -134,6 +138,7 @@ def test_keep_and_state_let_a_later_run_deploy_the_next_change(
     assert "Destroyed v1: the emulator holds 0 monitors, its EC2 0 security groups of the service." in output
 
 
+@pytest.mark.slow
 def test_a_cloud_assembly_gives_the_stack_and_its_environment(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -187,6 +192,7 @@ def test_errors_are_one_line_and_exit_non_zero(
     assert message in line
 
 
+@pytest.mark.slow
 def test_a_parameter_given_on_the_command_line_reaches_the_monitor(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

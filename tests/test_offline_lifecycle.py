@@ -35,6 +35,8 @@ from tests.offline import (
 )
 from tests.support import subnet_arn
 
+pytestmark = pytest.mark.slow  # each story deploys through the emulator: about a second
+
 A, B, C = subnet_arn(1), subnet_arn(2), subnet_arn(3)
 
 

@@ -175,6 +175,7 @@ def apply(have: LiveMonitor, calls: tuple[Write, ...], ids: itertools.count[int]
     have_period=st.sampled_from([30, 60]),
     want_period=st.sampled_from([30, 60]),
 )
+@pytest.mark.slow
 def test_any_live_state_converges_to_any_declared_state_in_at_most_three_phases(
     have: list[ProbeSpec], want: list[ProbeSpec], have_period: int, want_period: int
 ) -> None:

@@ -489,6 +489,7 @@ def any_value_at_any_place(
     return check
 
 
+@pytest.mark.slow
 def test_any_json_value_anywhere_in_a_template_ends_in_0_1_or_2_and_never_a_traceback() -> None:
     with tempfile.TemporaryDirectory() as directory:
 

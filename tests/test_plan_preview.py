@@ -75,6 +75,7 @@ def planned(template_body: dict[str, Any], **options: Any) -> tuple[int, str, Co
     return code, text, calls
 
 
+@pytest.mark.slow
 def test_against_an_older_template_it_names_the_calls_the_next_deploy_makes() -> None:
     old = template(KEPT, monitor("removed", icmp(A, "10.1.0.1")), monitor("renamed", icmp(B, "10.2.0.1")))
     new = template(CHANGED, monitor("renamed-v2", icmp(B, "10.2.0.1")), monitor("added", icmp(C, "10.3.0.1")),
@@ -101,6 +102,7 @@ def test_against_an_older_template_it_names_the_calls_the_next_deploy_makes() ->
         assert Counter(emulator.writes(before)) == calls
 
 
+@pytest.mark.slow
 def test_against_the_live_account_it_reads_only_and_shows_drift() -> None:
     with offline() as emulator:
         stack = driver(emulator)
@@ -125,6 +127,7 @@ def test_against_the_live_account_it_reads_only_and_shows_drift() -> None:
         assert planned(template(KEPT), client=client)[0] == preview.EXIT_NO_CHANGES
 
 
+@pytest.mark.slow
 def test_live_it_finds_this_stacks_monitors_the_template_no_longer_declares() -> None:
     with offline() as emulator:
         stack = driver(emulator)
@@ -255,6 +258,7 @@ def test_a_renamed_monitor_is_created_and_the_old_one_deleted_unless_its_update_
     assert ("renamed" in live) == (policy == "Retain")
 
 
+@pytest.mark.slow
 def test_live_a_renamed_monitor_is_planned_by_the_templates_update_replace_policy() -> None:
     old = with_policies(template(monitor("renamed", icmp(B, "10.2.0.1"))), update_replace="Retain")
     new = with_policies(template(monitor("renamed-v2", icmp(B, "10.2.0.1"))), update_replace="Retain")
@@ -271,6 +275,7 @@ def test_live_a_renamed_monitor_is_planned_by_the_templates_update_replace_polic
         assert Counter(emulator.writes(before)) == calls
 
 
+@pytest.mark.slow
 def test_live_a_monitor_of_the_declared_name_that_is_not_this_resources_is_an_error() -> None:
     with offline() as emulator:
         stack = driver(emulator)

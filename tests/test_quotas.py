@@ -37,6 +37,7 @@ def test_the_services_defaults_refuse_what_a_raised_quota_allows() -> None:
     assert list(raised.node.validate()) == []
 
 
+@pytest.mark.slow
 def test_the_handler_gets_the_quotas_through_its_environment_and_applies_them() -> None:
     stack, _ = stack_of(RAISED)
     template = template_json(stack)

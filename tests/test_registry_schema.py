@@ -175,23 +175,27 @@ def lint(tmp_path: Path, template: Mapping[str, Any], *, schemas: bool, mended: 
     return sorted(found)
 
 
+@pytest.mark.slow
 def test_without_the_schema_cfn_lint_does_not_know_the_probe_type(tmp_path: Path) -> None:
     assert lint(tmp_path, VALID, schemas=False) == [
         f"{p}: E3006 Resource type 'AWS::NetworkMonitor::Probe' does not exist in 'us-east-1'" for p in ("Ping", "Web")
     ]
 
 
+@pytest.mark.slow
 def test_with_the_schema_a_valid_native_template_has_no_finding(tmp_path: Path) -> None:
     assert lint(tmp_path, VALID, schemas=True) == []
     assert lint(tmp_path, VALID, schemas=True, mended=True) == []
 
 
+@pytest.mark.slow
 def test_cfn_lint_1_58_checks_no_property_of_a_registry_type(tmp_path: Path) -> None:
     """When this fails, cfn-lint validates registry types itself: the mended lookup can go, and
     the findings below are what plain cfn-lint reports."""
     assert lint(tmp_path, WRONG_TEMPLATE, schemas=True) == []
 
 
+@pytest.mark.slow
 def test_with_the_lookup_mended_the_schema_catches_wrong_probes(tmp_path: Path) -> None:
     found = lint(tmp_path, WRONG_TEMPLATE, schemas=True, mended=True)
     expected = [f"{logical_id}: {message}" for logical_id, (_, messages) in WRONG.items() for message in messages]

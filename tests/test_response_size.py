@@ -164,6 +164,7 @@ def test_fan_out_gives_each_monitor_no_more_probes_than_its_response_has_room_fo
     template_json(stack)  # and the app synthesizes
 
 
+@pytest.mark.slow
 def test_the_handler_fails_a_response_that_would_not_fit_with_one_short_message_and_leaves_nothing() -> None:
     """A template the construct would refuse (written by hand): 48 probes keyed with 64 characters.
     The deploy fails with the handler's reason, short enough to reach CloudFormation, and the

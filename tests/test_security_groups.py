@@ -20,6 +20,8 @@ from cdk_netmon.testing import DeployFailedError, LocalNetworkMonitor
 from cdk_netmon.testing.kit import service_security_groups
 from tests.offline import driver, handler_policy, offline, service_groups, template, vpc_with_subnets
 
+pytestmark = pytest.mark.slow  # each story deploys through the emulator and its EC2: about a second
+
 
 def icmp(source: str, destination: str) -> dict[str, Any]:
     return {"sourceArn": source, "destination": destination, "protocol": "ICMP"}

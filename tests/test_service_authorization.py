@@ -100,6 +100,7 @@ acknowledged here."""
 # --- the table ----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_emulators_table_is_the_references() -> None:
     expected = reference.table()
     assert expected["ACTIONS"] == service_authorization.ACTIONS, "run `make iam-reference`"

@@ -41,6 +41,7 @@ def in_a_process_of_its_own(tmp_path: Path, name: str, *context: str) -> bytes:
     return (out / "Identity.template.json").read_bytes()
 
 
+@pytest.mark.slow
 def test_two_synths_in_separate_processes_are_byte_identical(tmp_path: Path) -> None:
     first = in_a_process_of_its_own(tmp_path, "first")
     second = in_a_process_of_its_own(tmp_path, "second")
@@ -64,6 +65,7 @@ def test_an_in_place_change_of_a_probe_keeps_every_logical_id(change: dict[str, 
     assert set(before["Resources"]) == set(after["Resources"])
 
 
+@pytest.mark.slow
 def test_pausing_a_probe_removes_only_its_alarms_and_resuming_brings_the_same_ones_back() -> None:
     running, paused = alarm_ids(synthesized()), alarm_ids(synthesized(paused="true"))
     assert paused < running
@@ -83,6 +85,7 @@ def test_probes_alike_in_all_that_is_literal_are_told_apart_in_declared_order() 
 
 
 @pytest.mark.cli
+@pytest.mark.slow
 def test_cdk_diff_of_a_port_change_shows_the_port_and_replaces_nothing(tmp_path: Path) -> None:
     """The real CDK CLI, offline: `cdk diff --template` of the app with one probe's port changed."""
     # Credentials that reach nothing: `cdk diff --template` compares locally.

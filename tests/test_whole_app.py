@@ -45,6 +45,8 @@ APP = "python -m tests.whole_app_cli"
 CLI_ENV = cli_env(AWS_REGION=REGION, AWS_DEFAULT_REGION=REGION)
 """The CLI's region; its account is unknown (no credentials here), so the VPC's AZs need no lookup."""
 
+pytestmark = pytest.mark.slow  # each test builds or synthesizes the whole app (two stacks), several twice
+
 
 def synthesized(outdir: Path, version: int = 1, *, checks: bool = False, engine: str = "custom_resource") -> Path:
     """Both stacks synthesized in this process, as `cdk synth` would: cdk.json's flags, a concrete env."""
@@ -263,6 +265,7 @@ def test_parliament_finds_nothing_in_any_policy() -> None:
 
 
 @pytest.mark.local_cloud
+@pytest.mark.cli
 def test_the_local_cloud_deploys_updates_and_destroys_both_stacks(tmp_path: Path) -> None:
     from localcloud import LocalCloud
 

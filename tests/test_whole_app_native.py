@@ -41,6 +41,7 @@ from tests.test_whole_app import (
     template,
 )
 
+pytestmark = pytest.mark.slow
 NATIVE = "engine=native"
 
 
@@ -152,6 +153,7 @@ def test_parliament_finds_nothing_in_any_policy() -> None:
 
 
 @pytest.mark.local_cloud
+@pytest.mark.cli
 def test_the_local_cloud_deploys_updates_and_destroys_both_stacks(tmp_path: Path) -> None:
     from localcloud import LocalCloud
 

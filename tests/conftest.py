@@ -1,0 +1,75 @@
+"""What the whole suite shares: moto's EC2 without its AMIs, and markers that say what a test does.
+
+`make test-fast` runs `pytest -m "not slow and not cli"`, so a test that runs the CDK CLI without
+saying so would land in the fast suite. Two rules are checked rather than hoped for: at
+collection, a `local_cloud` test is also `cli` and a `cli` test also `slow`; while a test runs,
+starting the CDK CLI fails it unless it is marked `cli`. Whether a test takes more than a second
+is not checked: on a shared machine the same test takes one second or five, and the first synth
+of a session (several seconds) falls on whichever test comes first.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+from collections.abc import Generator, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# The kit's EC2 (cdk_netmon.testing.LocalEc2) is moto's, whose every regional backend loads about
+# 1,300 default AMIs with a volume and a snapshot each when it is made: half a second per emulator,
+# a third of the offline tests' time. No test uses an AMI (moto's setting, moto/settings.py).
+os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+
+IMPLIED = {"local_cloud": "cli", "cli": "slow"}
+"""A marker and the marker it implies: the local cloud deploys with the CDK CLI, which is slow."""
+
+
+def missing_markers(item: pytest.Item) -> list[str]:
+    marked = {mark.name for mark in item.iter_markers()}
+    return sorted({implied for marker, implied in IMPLIED.items() if marker in marked} - marked)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    problems = [
+        f"{item.nodeid}: also mark it {', '.join(missing)}" for item in items if (missing := missing_markers(item))
+    ]
+    if problems:
+        raise pytest.UsageError("markers that imply others (tests/conftest.py):\n" + "\n".join(problems))
+
+
+def runs_the_cdk_cli(args: Any) -> bool:
+    """Whether a process started with `args` is the CDK CLI: its `cdk` script, directly or through node."""
+    if isinstance(args, (str, bytes, os.PathLike)):
+        argv = shlex.split(os.fsdecode(args)) if isinstance(args, (str, bytes)) else [os.fsdecode(args)]
+    else:
+        argv = [os.fsdecode(a) for a in args]
+    programs = argv[:2] if argv and Path(argv[0]).name in ("node", "npx") else argv[:1]
+    return any(Path(program).name == "cdk" for program in programs)
+
+
+@contextmanager
+def cli_refused(nodeid: str) -> Iterator[None]:
+    """Fail the test `nodeid` if it starts the CDK CLI."""
+    start = subprocess.Popen.__init__
+
+    def guarded(self: subprocess.Popen[Any], args: Sequence[Any] | str, *rest: Any, **options: Any) -> None:
+        if runs_the_cdk_cli(args):
+            pytest.fail(f"{nodeid} runs the CDK CLI: mark it @pytest.mark.cli (and slow)", pytrace=False)
+        start(self, args, *rest, **options)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(subprocess.Popen, "__init__", guarded)
+        yield
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, object, object]:
+    if item.get_closest_marker("cli") is not None:
+        return (yield)
+    with cli_refused(item.nodeid):
+        return (yield)
