@@ -22,7 +22,7 @@ from ._jsii import ec2_type, implements, is_list_element, is_list_token, is_unre
 from .engines.custom_resource import CustomResourceEngine
 from .engines.engine import Declaration, Engine, KeyedProbe, MonitorEngine
 from .engines.native import MONITOR_TYPE, NativeEngine
-from .handler.rules import MONITOR_ARN_PATTERN, check_monitor_name
+from .handler.rules import AGGREGATION_PERIODS, MONITOR_ARN_PATTERN, check_monitor_name
 from .handler.spec import DEFAULT_AGGREGATION_PERIOD, RESOURCE_TYPE, next_key
 from .monitor_base import ImportedNetworkMonitor, INetworkMonitor, NetworkMonitorBase
 from .probe import MonitorProbe, Number, ProbeFields, ProbeOptions, ProbeProtocol, unexpected_keywords
@@ -518,7 +518,7 @@ class NetworkMonitor(NetworkMonitorBase):
         """The aggregation period, where it is one a metric can take (a wrong one is in the report, a
         deploy-time one is unknown: a minute, the service's default)."""
         seconds = self._period_seconds
-        known = isinstance(seconds, int) and seconds in (30, 60)
+        known = isinstance(seconds, int) and seconds in AGGREGATION_PERIODS
         return Duration.seconds(seconds if known else DEFAULT_AGGREGATION_PERIOD)
 
     def _report(self, problems: list[str]) -> None:
