@@ -4,10 +4,10 @@
     python -m benchmarks.run --quick        # one repetition, smallest size (the test suite's smoke run)
 
 Prints a table and writes it as JSON (benchmarks/results.json by default):
-1. what a user feels on every `cdk synth`: the whole `python` process of one app built four ways
-   (this library, the CfnMonitor floor, the native pair, a hand-written AwsCustomResource), timed
-   from outside, each in a fresh process, interleaved within every repetition; medians and ratios;
-   the in-process synth time and peak memory beside it;
+1. what a user feels on every `cdk synth`: the whole `python` process of one app built five ways
+   (this library with either engine, the CfnMonitor floor, the hand-written native pair, a
+   hand-written AwsCustomResource), timed from outside, each in a fresh process, interleaved within
+   every repetition; medians and ratios; the in-process synth time and peak memory beside it;
 2. template figures: resources per monitor, shared resources per stack, template bytes;
 3. API calls per lifecycle step against the emulator, writes beside the minimum the API permits
    (and the handler's design: an update that changes something first marks the monitor as the
@@ -35,13 +35,16 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 HANDLER_DIR = ROOT / "cdk_netmon" / "handler"
-VARIANTS = ("NetworkMonitor", "CfnMonitor", "NativePair", "AwsCustomResource")
+VARIANTS = ("NetworkMonitor", "NativeEngine", "CfnMonitor", "NativePair", "AwsCustomResource")
 PEERS = ("NativePair", "AwsCustomResource")
 SIZES = ((1, 1), (10, 4), (100, 20), (0, 0))
 """(monitors, probes per monitor); (0, 0) is the realistic app: a VPC in 3 AZs, 12 probes, alarms."""
 
 PROCESS_RATIO_TARGET = 1.25
 """At 1x1 and 100x20, the whole process at most this much slower than the CfnMonitor floor."""
+NATIVE_RATIO_TARGET = 1.05
+"""At 1x1 and 100x20, the whole process of the native engine at most this much slower than the
+hand-written native pair it renders."""
 IMPORT_RATIO_TARGET = 1.10
 
 
@@ -351,6 +354,17 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         for peer in PEERS:
             ratio = row[f"wall_ratio_to_{peer.lower()}"]
             checks.append({"target": f"faster than {peer} at {size}", "measured": f"{ratio:.2f}x", "met": ratio < 1})
+    native = {r["size"]: r for r in results["synth"] if r["variant"] == "NativeEngine"}
+    for size in ("1x1", "100x20"):
+        if size in native:
+            ratio = native[size]["wall_ratio_to_nativepair"]
+            checks.append(
+                {
+                    "target": f"native engine at {size} <= {NATIVE_RATIO_TARGET}x the hand-written native pair",
+                    "measured": f"{ratio:.2f}x",
+                    "met": ratio <= NATIVE_RATIO_TARGET,
+                }
+            )
     shared = results["templates"]["NetworkMonitor"].get("resources_per_monitor")
     if shared is not None:
         checks.append(
