@@ -66,7 +66,7 @@ def _loss_alarm(stack: Any, id: str, monitor_name: str, probe_id: str) -> None:
     )
 
 
-def construct_app(stack: Any, monitors: int, per_monitor: int, native: bool = False) -> None:
+def construct_app(stack: Any, monitors: int, per_monitor: int, first: int = 0, native: bool = False) -> None:
     """The monitors named as the other variants name theirs, so that the templates compare."""
     from aws_cdk import Duration
 
@@ -81,7 +81,7 @@ def construct_app(stack: Any, monitors: int, per_monitor: int, native: bool = Fa
         monitor.add_probes(sources=subnets, destinations=list(DESTINATIONS), protocol=ProbeProtocol.ICMP)
         monitor.add_probe_alarms(health_indicator=False)
         return
-    for m in range(monitors):
+    for m in range(first, first + monitors):
         NetworkMonitor(
             stack,
             f"Monitor{m}",
@@ -100,11 +100,11 @@ def construct_app(stack: Any, monitors: int, per_monitor: int, native: bool = Fa
         )
 
 
-def native_engine_app(stack: Any, monitors: int, per_monitor: int) -> None:
-    construct_app(stack, monitors, per_monitor, native=True)
+def native_engine_app(stack: Any, monitors: int, per_monitor: int, first: int = 0) -> None:
+    construct_app(stack, monitors, per_monitor, first, native=True)
 
 
-def cfn_monitor_app(stack: Any, monitors: int, per_monitor: int) -> None:
+def cfn_monitor_app(stack: Any, monitors: int, per_monitor: int, first: int = 0) -> None:
     from aws_cdk import aws_networkmonitor as networkmonitor
 
     if monitors == 0:
@@ -113,11 +113,11 @@ def cfn_monitor_app(stack: Any, monitors: int, per_monitor: int) -> None:
         for i in range(12):
             _loss_alarm(stack, f"Loss{i}", "on-premises", f"probe-{i:021d}")
         return
-    for m in range(monitors):
+    for m in range(first, first + monitors):
         networkmonitor.CfnMonitor(stack, f"Monitor{m}", monitor_name=f"bench-{m}", aggregation_period=30)
 
 
-def native_pair_app(stack: Any, monitors: int, per_monitor: int) -> None:
+def native_pair_app(stack: Any, monitors: int, per_monitor: int, first: int = 0) -> None:
     from aws_cdk import Acknowledgment, CfnResource, Fn, Validations
     from aws_cdk import aws_networkmonitor as networkmonitor
 
@@ -153,13 +153,13 @@ def native_pair_app(stack: Any, monitors: int, per_monitor: int) -> None:
                 _loss_alarm(stack, f"Loss{i}", "on-premises", created.get_att("ProbeId").to_string())
                 i += 1
         return
-    for m in range(monitors):
+    for m in range(first, first + monitors):
         monitor = networkmonitor.CfnMonitor(stack, f"Monitor{m}", monitor_name=f"bench-{m}", aggregation_period=30)
         for i, body in enumerate(probes(m, per_monitor)):
             probe(f"Monitor{m}Probe{i}", monitor, f"bench-{m}", body)
 
 
-def aws_custom_resource_app(stack: Any, monitors: int, per_monitor: int) -> None:
+def aws_custom_resource_app(stack: Any, monitors: int, per_monitor: int, first: int = 0) -> None:
     from aws_cdk import custom_resources as cr
 
     def create(id: str, name: str, bodies: list[dict[str, Any]]) -> None:
@@ -194,11 +194,11 @@ def aws_custom_resource_app(stack: Any, monitors: int, per_monitor: int) -> None
         for i in range(12):
             _loss_alarm(stack, f"Loss{i}", "on-premises", f"probe-{i:021d}")
         return
-    for m in range(monitors):
+    for m in range(first, first + monitors):
         create(f"Monitor{m}", f"bench-{m}", probes(m, per_monitor))
 
 
-VARIANTS: dict[str, Callable[[Any, int, int], None]] = {
+VARIANTS: dict[str, Callable[[Any, int, int, int], None]] = {
     "NetworkMonitor": construct_app,
     "NativeEngine": native_engine_app,
     "CfnMonitor": cfn_monitor_app,
@@ -215,7 +215,8 @@ NATIVE = ("NativeEngine", "NativePair")
 
 def build(variant: str, monitors: int, per_monitor: int, outdir: str) -> Any:
     """The app; `monitors` 0 builds the realistic one. The native variants' monitors are spread over
-    as many stacks as CloudFormation's 500 resources per stack make necessary, as a user must."""
+    as many stacks as CloudFormation's 500 resources per stack make necessary, as a user must, and
+    numbered on from the stack before, so that each name is once in the account and region."""
     from aws_cdk import App, Stack
 
     app = App(outdir=outdir)
@@ -223,8 +224,8 @@ def build(variant: str, monitors: int, per_monitor: int, outdir: str) -> Any:
     if variant in NATIVE and monitors * (1 + per_monitor) > MAX_RESOURCES_PER_STACK:
         per_stack = MAX_RESOURCES_PER_STACK // (1 + per_monitor)
     if monitors == 0 or per_stack == monitors:
-        VARIANTS[variant](Stack(app, "Bench"), monitors, per_monitor)
+        VARIANTS[variant](Stack(app, "Bench"), monitors, per_monitor, 0)
         return app
     for index, start in enumerate(range(0, monitors, per_stack)):
-        VARIANTS[variant](Stack(app, f"Bench{index + 1}"), min(per_stack, monitors - start), per_monitor)
+        VARIANTS[variant](Stack(app, f"Bench{index + 1}"), min(per_stack, monitors - start), per_monitor, start)
     return app

@@ -68,7 +68,7 @@ def resources_by_content(variant: str, monitors: int, per_monitor: int, outdir: 
     return resources
 
 
-@pytest.mark.parametrize(("monitors", "per_monitor"), [(1, 1), (2, 3)])
+@pytest.mark.parametrize(("monitors", "per_monitor"), [(1, 1), (2, 3), (24, 20)])  # 24x20: two stacks
 def test_the_native_engine_renders_what_the_hand_written_native_pair_does(
     monitors: int, per_monitor: int, tmp_path: Path
 ) -> None:
