@@ -22,6 +22,7 @@ import argparse
 import io
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -55,9 +56,18 @@ def size_name(monitors: int, per_monitor: int) -> str:
     return "realistic" if monitors == 0 else f"{monitors}x{per_monitor}"
 
 
+def children_cpu_seconds() -> float:
+    """User and system time of the children waited for so far: jsii waits for its Node.js at exit,
+    so a finished app's process counts with its Node.js. Less moved by other work on the machine
+    than the wall clock (it leaves out the time spent waiting for a core)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def synth_once(variant: str, monitors: int, per_monitor: int) -> dict[str, Any]:
     """One app in a fresh process, timed from outside: start-up, imports, synth and shutdown."""
     with tempfile.TemporaryDirectory() as outdir:
+        cpu = children_cpu_seconds()
         started = time.perf_counter()
         result = subprocess.run(
             [sys.executable, "-m", "benchmarks.synth_one", variant, str(monitors), str(per_monitor), outdir],
@@ -68,7 +78,8 @@ def synth_once(variant: str, monitors: int, per_monitor: int) -> dict[str, Any]:
             env=os.environ.copy(),
         )
         wall = time.perf_counter() - started
-    return {**json.loads(result.stdout.strip().splitlines()[-1]), "wall_seconds": wall}
+        cpu = children_cpu_seconds() - cpu
+    return {**json.loads(result.stdout.strip().splitlines()[-1]), "wall_seconds": wall, "cpu_seconds": cpu}
 
 
 def measure_synth(
@@ -92,6 +103,7 @@ def measure_synth(
                     "probes_per_monitor": per_monitor,
                     "size": size_name(monitors, per_monitor),
                     "wall_seconds_median": statistics.median(s["wall_seconds"] for s in samples),
+                    "cpu_seconds_median": statistics.median(s["cpu_seconds"] for s in samples),
                     "synth_seconds_median": statistics.median(s["synth_seconds"] for s in samples),
                     "process_seconds_median": statistics.median(s["process_seconds"] for s in samples),
                     "peak_mib_median": statistics.median(s["peak_kib"] for s in samples) / 1024,
@@ -106,6 +118,7 @@ def measure_synth(
         for other in ("CfnMonitor", *PEERS):
             base = by_size[(other, row["size"])]
             row[f"wall_ratio_to_{other.lower()}"] = row["wall_seconds_median"] / base["wall_seconds_median"]
+            row[f"cpu_ratio_to_{other.lower()}"] = row["cpu_seconds_median"] / base["cpu_seconds_median"]
         row["synth_ratio_to_cfnmonitor"] = (
             row["synth_seconds_median"] / by_size[("CfnMonitor", row["size"])]["synth_seconds_median"]
         )
@@ -294,14 +307,15 @@ def report(results: dict[str, Any]) -> str:
     lines = [
         f"Whole process of `python app` (fresh process per build, timed from outside; medians of "
         f"{results['synth'][0]['repetitions']})",
-        f"{'app':<18} {'size':>9} {'process s':>9} {'x floor':>7} {'x native':>8} {'x AwsCR':>7} {'synth s':>7}"
-        f" {'peak MiB':>8} {'resources':>9} {'template B':>10}",
+        f"{'app':<18} {'size':>9} {'process s':>9} {'x floor':>7} {'x native':>8} {'x AwsCR':>7} {'cpu s':>6}"
+        f" {'x native':>8} {'synth s':>7} {'peak MiB':>8} {'resources':>9} {'template B':>10}",
     ]
     for r in results["synth"]:
         lines.append(
             f"{r['variant']:<18} {r['size']:>9} {r['wall_seconds_median']:>9.2f} "
             f"{r['wall_ratio_to_cfnmonitor']:>7.2f} {r['wall_ratio_to_nativepair']:>8.2f} "
-            f"{r['wall_ratio_to_awscustomresource']:>7.2f} {r['synth_seconds_median']:>7.2f} "
+            f"{r['wall_ratio_to_awscustomresource']:>7.2f} {r['cpu_seconds_median']:>6.2f} "
+            f"{r['cpu_ratio_to_nativepair']:>8.2f} {r['synth_seconds_median']:>7.2f} "
             f"{r['peak_mib_median']:>8.0f} {r['resources']:>9} {r['template_bytes']:>10}"
         )
     lines += ["", "Template figures"]
@@ -357,11 +371,11 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     native = {r["size"]: r for r in results["synth"] if r["variant"] == "NativeEngine"}
     for size in ("1x1", "100x20"):
         if size in native:
-            ratio = native[size]["wall_ratio_to_nativepair"]
+            ratio, cpu = native[size]["wall_ratio_to_nativepair"], native[size]["cpu_ratio_to_nativepair"]
             checks.append(
                 {
                     "target": f"native engine at {size} <= {NATIVE_RATIO_TARGET}x the hand-written native pair",
-                    "measured": f"{ratio:.2f}x",
+                    "measured": f"{ratio:.2f}x (CPU time {cpu:.2f}x)",
                     "met": ratio <= NATIVE_RATIO_TARGET,
                 }
             )

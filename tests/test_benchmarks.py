@@ -26,6 +26,7 @@ def test_the_quick_benchmark_runs_and_reports_every_section(tmp_path: Path, caps
         "AwsCustomResource",
     }
     assert all(r["wall_seconds_median"] > r["synth_seconds_median"] > 0 for r in results["synth"])
+    assert all(r["cpu_seconds_median"] > 0 for r in results["synth"])
     # Only the library's own apps pay for importing it: the floor and the peers are plain aws-cdk-lib.
     assert {r["variant"]: r["imported_cdk_netmon"] for r in results["synth"]} == {
         "NetworkMonitor": True,
