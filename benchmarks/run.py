@@ -126,27 +126,58 @@ def measure_synth(
 
 
 def template_figures(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Resources per monitor and shared per stack, from two sizes of the same variant."""
+    """Resources and template bytes as shared per stack + per monitor + per probe, solved from three
+    sizes of the same variant (the native variants' grow with the probes, the others' with the
+    monitors); from two sizes, per monitor only."""
     figures: dict[str, Any] = {}
     for variant in VARIANTS:
         by_size = sorted(
-            (r["monitors"], r["resources"], r["template_bytes"])
+            (r["monitors"], r["probes_per_monitor"], r["resources"], r["template_bytes"])
             for r in rows
             if r["variant"] == variant and r["monitors"]
         )
         if len(by_size) < 2:
-            ((m, resources, size),) = by_size
+            ((m, _, resources, size),) = by_size
             figures[variant] = {"resources": resources, "template_bytes": size, "monitors": m}
             continue
-        (m1, r1, b1), (m2, r2, b2) = by_size[0], by_size[-1]
-        per_monitor = (r2 - r1) / (m2 - m1)
+        sizes = [(m, m * p) for m, p, _, _ in by_size]
+        if len(by_size) >= 3:
+            shared, per_monitor, per_probe = solve3(sizes[:3], [r for _, _, r, _ in by_size[:3]])
+            bytes_shared, bytes_per_monitor, bytes_per_probe = solve3(sizes[:3], [b for _, _, _, b in by_size[:3]])
+        else:
+            (m1, _), (m2, _) = sizes
+            (r1, b1), (r2, b2) = ((r, b) for _, _, r, b in by_size)
+            per_monitor, bytes_per_monitor = (r2 - r1) / (m2 - m1), (b2 - b1) / (m2 - m1)
+            shared, bytes_shared, per_probe, bytes_per_probe = r1 - per_monitor * m1, b1 - bytes_per_monitor * m1, 0, 0
         figures[variant] = {
             "resources_per_monitor": per_monitor,
-            "shared_resources_per_stack": r1 - per_monitor * m1,
-            "template_bytes_per_monitor": (b2 - b1) / (m2 - m1),
-            "template_bytes": {f"{m}": b for m, _, b in by_size},
+            "resources_per_probe": per_probe,
+            "shared_resources_per_stack": shared,
+            "template_bytes_per_monitor": bytes_per_monitor,
+            "template_bytes_per_probe": bytes_per_probe,
+            "template_bytes_shared": bytes_shared,
+            "template_bytes": {f"{m}x{p}": b for m, p, _, b in by_size},
         }
     return figures
+
+
+def solve3(sizes: list[tuple[int, int]], values: list[int]) -> tuple[float, float, float]:
+    """a, b, c with value = a + b * monitors + c * probes at each of three (monitors, probes) sizes
+    (Cramer's rule; the sizes are independent)."""
+
+    def det(rows: list[tuple[float, float, float]]) -> float:
+        (a, b, c), (d, e, f), (g, h, i) = rows
+        return a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g)
+
+    matrix = [(1.0, float(m), float(p)) for m, p in sizes]
+    whole = det(matrix)
+    answers = []
+    for column in range(3):
+        replaced = [
+            tuple(v if j == column else row[j] for j in range(3)) for row, v in zip(matrix, values, strict=True)
+        ]
+        answers.append(round(det(replaced) / whole, 2))  # type: ignore[arg-type]
+    return answers[0], answers[1], answers[2]
 
 
 # --- 3: API calls per lifecycle step ---------------------------------------------------------------
