@@ -1,6 +1,7 @@
-"""One app, built four ways, each importing only what it uses (imports are part of what users feel):
+"""One app, built five ways, each importing only what it uses (imports are part of what users feel):
 
-- NetworkMonitor: this library;
+- NetworkMonitor: this library (its default engine, the custom resource);
+- NativeEngine: this library with `engine=MonitorEngine.NATIVE`, the same declarations;
 - CfnMonitor: the L1 monitor without probes, the floor (it cannot do what the app asks);
 - NativePair: CfnMonitor plus one `AWS::NetworkMonitor::Probe` per probe, what aws-cdk-lib 2.276
   offers as `CfnProbe` (built with `CfnResource` while 2.276 cannot be installed here);
@@ -65,22 +66,28 @@ def _loss_alarm(stack: Any, id: str, monitor_name: str, probe_id: str) -> None:
     )
 
 
-def construct_app(stack: Any, monitors: int, per_monitor: int) -> None:
+def construct_app(stack: Any, monitors: int, per_monitor: int, first: int = 0, native: bool = False) -> None:
+    """The monitors named as the other variants name theirs, so that the templates compare."""
     from aws_cdk import Duration
 
-    from cdk_netmon import MonitorProbe, NetworkMonitor, ProbeProtocol
+    from cdk_netmon import MonitorEngine, MonitorProbe, NetworkMonitor, ProbeProtocol
 
+    engine = MonitorEngine.NATIVE if native else None
     if monitors == 0:  # realistic
         subnets = _realistic_vpc(stack)
-        monitor = NetworkMonitor(stack, "OnPremises", aggregation_period=Duration.seconds(30))
+        monitor = NetworkMonitor(
+            stack, "OnPremises", monitor_name="on-premises", aggregation_period=Duration.seconds(30), engine=engine
+        )
         monitor.add_probes(sources=subnets, destinations=list(DESTINATIONS), protocol=ProbeProtocol.ICMP)
         monitor.add_probe_alarms(health_indicator=False)
         return
-    for m in range(monitors):
+    for m in range(first, first + monitors):
         NetworkMonitor(
             stack,
             f"Monitor{m}",
+            monitor_name=f"bench-{m}",
             aggregation_period=Duration.seconds(30),
+            engine=engine,
             probes=[
                 MonitorProbe(
                     source_arn=str(p["sourceArn"]),
@@ -93,20 +100,24 @@ def construct_app(stack: Any, monitors: int, per_monitor: int) -> None:
         )
 
 
-def cfn_monitor_app(stack: Any, monitors: int, per_monitor: int) -> None:
+def native_engine_app(stack: Any, monitors: int, per_monitor: int, first: int = 0) -> None:
+    construct_app(stack, monitors, per_monitor, first, native=True)
+
+
+def cfn_monitor_app(stack: Any, monitors: int, per_monitor: int, first: int = 0) -> None:
     from aws_cdk import aws_networkmonitor as networkmonitor
 
     if monitors == 0:
         _realistic_vpc(stack)
-        monitor = networkmonitor.CfnMonitor(stack, "OnPremises", monitor_name="on-premises", aggregation_period=30)
+        networkmonitor.CfnMonitor(stack, "OnPremises", monitor_name="on-premises", aggregation_period=30)
         for i in range(12):
-            _loss_alarm(stack, f"Loss{i}", monitor.ref, f"probe-{i:021d}")
+            _loss_alarm(stack, f"Loss{i}", "on-premises", f"probe-{i:021d}")
         return
-    for m in range(monitors):
+    for m in range(first, first + monitors):
         networkmonitor.CfnMonitor(stack, f"Monitor{m}", monitor_name=f"bench-{m}", aggregation_period=30)
 
 
-def native_pair_app(stack: Any, monitors: int, per_monitor: int) -> None:
+def native_pair_app(stack: Any, monitors: int, per_monitor: int, first: int = 0) -> None:
     from aws_cdk import Acknowledgment, CfnResource, Fn, Validations
     from aws_cdk import aws_networkmonitor as networkmonitor
 
@@ -115,16 +126,20 @@ def native_pair_app(stack: Any, monitors: int, per_monitor: int) -> None:
         Acknowledgment(id="CloudFormation-Validate::F3006", reason="AWS::NetworkMonitor::Probe is new in 2.276")
     )
 
-    def probe(id: str, monitor: Any, body: dict[str, Any]) -> CfnResource:
+    def probe(id: str, monitor: CfnResource, name: str, body: dict[str, Any]) -> CfnResource:
+        # MonitorName is the monitor's name (its `Ref` is the ARN), a plain string: the probe needs
+        # an explicit dependency on its monitor, as a careful hand-written template has.
         properties = {
-            "MonitorName": monitor.ref,
+            "MonitorName": name,
             "SourceArn": body["sourceArn"],
             "Destination": body["destination"],
             "Protocol": body["protocol"],
         }
         if "destinationPort" in body:
             properties["DestinationPort"] = body["destinationPort"]
-        return CfnResource(stack, id, type="AWS::NetworkMonitor::Probe", properties=properties)
+        created = CfnResource(stack, id, type="AWS::NetworkMonitor::Probe", properties=properties)
+        created.add_dependency(monitor)
+        return created
 
     if monitors == 0:
         subnets = _realistic_vpc(stack)
@@ -133,19 +148,18 @@ def native_pair_app(stack: Any, monitors: int, per_monitor: int) -> None:
         for source in subnets:
             arn = Fn.sub("arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:subnet/" + source.subnet_id)
             for destination in DESTINATIONS:
-                created = probe(
-                    f"Probe{i}", monitor, {"sourceArn": arn, "destination": destination, "protocol": "ICMP"}
-                )
-                _loss_alarm(stack, f"Loss{i}", monitor.ref, created.get_att("ProbeId").to_string())
+                body = {"sourceArn": arn, "destination": destination, "protocol": "ICMP"}
+                created = probe(f"Probe{i}", monitor, "on-premises", body)
+                _loss_alarm(stack, f"Loss{i}", "on-premises", created.get_att("ProbeId").to_string())
                 i += 1
         return
-    for m in range(monitors):
+    for m in range(first, first + monitors):
         monitor = networkmonitor.CfnMonitor(stack, f"Monitor{m}", monitor_name=f"bench-{m}", aggregation_period=30)
         for i, body in enumerate(probes(m, per_monitor)):
-            probe(f"Monitor{m}Probe{i}", monitor, body)
+            probe(f"Monitor{m}Probe{i}", monitor, f"bench-{m}", body)
 
 
-def aws_custom_resource_app(stack: Any, monitors: int, per_monitor: int) -> None:
+def aws_custom_resource_app(stack: Any, monitors: int, per_monitor: int, first: int = 0) -> None:
     from aws_cdk import custom_resources as cr
 
     def create(id: str, name: str, bodies: list[dict[str, Any]]) -> None:
@@ -180,12 +194,13 @@ def aws_custom_resource_app(stack: Any, monitors: int, per_monitor: int) -> None
         for i in range(12):
             _loss_alarm(stack, f"Loss{i}", "on-premises", f"probe-{i:021d}")
         return
-    for m in range(monitors):
+    for m in range(first, first + monitors):
         create(f"Monitor{m}", f"bench-{m}", probes(m, per_monitor))
 
 
-VARIANTS: dict[str, Callable[[Any, int, int], None]] = {
+VARIANTS: dict[str, Callable[[Any, int, int, int], None]] = {
     "NetworkMonitor": construct_app,
+    "NativeEngine": native_engine_app,
     "CfnMonitor": cfn_monitor_app,
     "NativePair": native_pair_app,
     "AwsCustomResource": aws_custom_resource_app,
@@ -193,21 +208,24 @@ VARIANTS: dict[str, Callable[[Any, int, int], None]] = {
 
 
 MAX_RESOURCES_PER_STACK = 500
-"""CloudFormation's limit: the native pair needs a resource per probe, so a large app needs stacks."""
+"""CloudFormation's limit (aws-cdk-lib refuses to synthesize more): the native resources are one per
+probe, so a large app needs stacks."""
+NATIVE = ("NativeEngine", "NativePair")
 
 
 def build(variant: str, monitors: int, per_monitor: int, outdir: str) -> Any:
-    """The app; `monitors` 0 builds the realistic one. The native pair's monitors are spread over
-    as many stacks as CloudFormation's 500 resources per stack make necessary, as a user must."""
+    """The app; `monitors` 0 builds the realistic one. The native variants' monitors are spread over
+    as many stacks as CloudFormation's 500 resources per stack make necessary, as a user must, and
+    numbered on from the stack before, so that each name is once in the account and region."""
     from aws_cdk import App, Stack
 
     app = App(outdir=outdir)
     per_stack = monitors
-    if variant == "NativePair" and monitors * (1 + per_monitor) > MAX_RESOURCES_PER_STACK:
+    if variant in NATIVE and monitors * (1 + per_monitor) > MAX_RESOURCES_PER_STACK:
         per_stack = MAX_RESOURCES_PER_STACK // (1 + per_monitor)
     if monitors == 0 or per_stack == monitors:
-        VARIANTS[variant](Stack(app, "Bench"), monitors, per_monitor)
+        VARIANTS[variant](Stack(app, "Bench"), monitors, per_monitor, 0)
         return app
     for index, start in enumerate(range(0, monitors, per_stack)):
-        VARIANTS[variant](Stack(app, f"Bench{index + 1}"), min(per_stack, monitors - start), per_monitor)
+        VARIANTS[variant](Stack(app, f"Bench{index + 1}"), min(per_stack, monitors - start), per_monitor, start)
     return app

@@ -45,7 +45,7 @@ def main() -> None:
     from benchmarks.apps import build
 
     mark, calls = time.perf_counter(), sum(counter.values())
-    if variant == "NetworkMonitor":
+    if variant in ("NetworkMonitor", "NativeEngine"):
         import cdk_netmon
 
         getattr(cdk_netmon, "NetworkMonitor")  # noqa: B009  the constructs load on first use

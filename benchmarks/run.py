@@ -4,10 +4,10 @@
     python -m benchmarks.run --quick        # one repetition, smallest size (the test suite's smoke run)
 
 Prints a table and writes it as JSON (benchmarks/results.json by default):
-1. what a user feels on every `cdk synth`: the whole `python` process of one app built four ways
-   (this library, the CfnMonitor floor, the native pair, a hand-written AwsCustomResource), timed
-   from outside, each in a fresh process, interleaved within every repetition; medians and ratios;
-   the in-process synth time and peak memory beside it;
+1. what a user feels on every `cdk synth`: the whole `python` process of one app built five ways
+   (this library with either engine, the CfnMonitor floor, the hand-written native pair, a
+   hand-written AwsCustomResource), timed from outside, each in a fresh process, interleaved within
+   every repetition; medians and ratios; the in-process synth time and peak memory beside it;
 2. template figures: resources per monitor, shared resources per stack, template bytes;
 3. API calls per lifecycle step against the emulator, writes beside the minimum the API permits
    (and the handler's design: an update that changes something first marks the monitor as the
@@ -22,6 +22,7 @@ import argparse
 import io
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -35,13 +36,16 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 HANDLER_DIR = ROOT / "cdk_netmon" / "handler"
-VARIANTS = ("NetworkMonitor", "CfnMonitor", "NativePair", "AwsCustomResource")
+VARIANTS = ("NetworkMonitor", "NativeEngine", "CfnMonitor", "NativePair", "AwsCustomResource")
 PEERS = ("NativePair", "AwsCustomResource")
 SIZES = ((1, 1), (10, 4), (100, 20), (0, 0))
 """(monitors, probes per monitor); (0, 0) is the realistic app: a VPC in 3 AZs, 12 probes, alarms."""
 
 PROCESS_RATIO_TARGET = 1.25
 """At 1x1 and 100x20, the whole process at most this much slower than the CfnMonitor floor."""
+NATIVE_RATIO_TARGET = 1.05
+"""At 1x1 and 100x20, the whole process of the native engine at most this much slower than the
+hand-written native pair it renders."""
 IMPORT_RATIO_TARGET = 1.10
 
 
@@ -52,9 +56,18 @@ def size_name(monitors: int, per_monitor: int) -> str:
     return "realistic" if monitors == 0 else f"{monitors}x{per_monitor}"
 
 
+def children_cpu_seconds() -> float:
+    """User and system time of the children waited for so far: jsii waits for its Node.js at exit,
+    so a finished app's process counts with its Node.js. Less moved by other work on the machine
+    than the wall clock (it leaves out the time spent waiting for a core)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def synth_once(variant: str, monitors: int, per_monitor: int) -> dict[str, Any]:
     """One app in a fresh process, timed from outside: start-up, imports, synth and shutdown."""
     with tempfile.TemporaryDirectory() as outdir:
+        cpu = children_cpu_seconds()
         started = time.perf_counter()
         result = subprocess.run(
             [sys.executable, "-m", "benchmarks.synth_one", variant, str(monitors), str(per_monitor), outdir],
@@ -65,7 +78,8 @@ def synth_once(variant: str, monitors: int, per_monitor: int) -> dict[str, Any]:
             env=os.environ.copy(),
         )
         wall = time.perf_counter() - started
-    return {**json.loads(result.stdout.strip().splitlines()[-1]), "wall_seconds": wall}
+        cpu = children_cpu_seconds() - cpu
+    return {**json.loads(result.stdout.strip().splitlines()[-1]), "wall_seconds": wall, "cpu_seconds": cpu}
 
 
 def measure_synth(
@@ -89,6 +103,7 @@ def measure_synth(
                     "probes_per_monitor": per_monitor,
                     "size": size_name(monitors, per_monitor),
                     "wall_seconds_median": statistics.median(s["wall_seconds"] for s in samples),
+                    "cpu_seconds_median": statistics.median(s["cpu_seconds"] for s in samples),
                     "synth_seconds_median": statistics.median(s["synth_seconds"] for s in samples),
                     "process_seconds_median": statistics.median(s["process_seconds"] for s in samples),
                     "peak_mib_median": statistics.median(s["peak_kib"] for s in samples) / 1024,
@@ -103,6 +118,7 @@ def measure_synth(
         for other in ("CfnMonitor", *PEERS):
             base = by_size[(other, row["size"])]
             row[f"wall_ratio_to_{other.lower()}"] = row["wall_seconds_median"] / base["wall_seconds_median"]
+            row[f"cpu_ratio_to_{other.lower()}"] = row["cpu_seconds_median"] / base["cpu_seconds_median"]
         row["synth_ratio_to_cfnmonitor"] = (
             row["synth_seconds_median"] / by_size[("CfnMonitor", row["size"])]["synth_seconds_median"]
         )
@@ -110,27 +126,58 @@ def measure_synth(
 
 
 def template_figures(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Resources per monitor and shared per stack, from two sizes of the same variant."""
+    """Resources and template bytes as shared per stack + per monitor + per probe, solved from three
+    sizes of the same variant (the native variants' grow with the probes, the others' with the
+    monitors); from two sizes, per monitor only."""
     figures: dict[str, Any] = {}
     for variant in VARIANTS:
         by_size = sorted(
-            (r["monitors"], r["resources"], r["template_bytes"])
+            (r["monitors"], r["probes_per_monitor"], r["resources"], r["template_bytes"])
             for r in rows
             if r["variant"] == variant and r["monitors"]
         )
         if len(by_size) < 2:
-            ((m, resources, size),) = by_size
+            ((m, _, resources, size),) = by_size
             figures[variant] = {"resources": resources, "template_bytes": size, "monitors": m}
             continue
-        (m1, r1, b1), (m2, r2, b2) = by_size[0], by_size[-1]
-        per_monitor = (r2 - r1) / (m2 - m1)
+        sizes = [(m, m * p) for m, p, _, _ in by_size]
+        if len(by_size) >= 3:
+            shared, per_monitor, per_probe = solve3(sizes[:3], [r for _, _, r, _ in by_size[:3]])
+            bytes_shared, bytes_per_monitor, bytes_per_probe = solve3(sizes[:3], [b for _, _, _, b in by_size[:3]])
+        else:
+            (m1, _), (m2, _) = sizes
+            (r1, b1), (r2, b2) = ((r, b) for _, _, r, b in by_size)
+            per_monitor, bytes_per_monitor = (r2 - r1) / (m2 - m1), (b2 - b1) / (m2 - m1)
+            shared, bytes_shared, per_probe, bytes_per_probe = r1 - per_monitor * m1, b1 - bytes_per_monitor * m1, 0, 0
         figures[variant] = {
             "resources_per_monitor": per_monitor,
-            "shared_resources_per_stack": r1 - per_monitor * m1,
-            "template_bytes_per_monitor": (b2 - b1) / (m2 - m1),
-            "template_bytes": {f"{m}": b for m, _, b in by_size},
+            "resources_per_probe": per_probe,
+            "shared_resources_per_stack": shared,
+            "template_bytes_per_monitor": bytes_per_monitor,
+            "template_bytes_per_probe": bytes_per_probe,
+            "template_bytes_shared": bytes_shared,
+            "template_bytes": {f"{m}x{p}": b for m, p, _, b in by_size},
         }
     return figures
+
+
+def solve3(sizes: list[tuple[int, int]], values: list[int]) -> tuple[float, float, float]:
+    """a, b, c with value = a + b * monitors + c * probes at each of three (monitors, probes) sizes
+    (Cramer's rule; the sizes are independent)."""
+
+    def det(rows: list[tuple[float, float, float]]) -> float:
+        (a, b, c), (d, e, f), (g, h, i) = rows
+        return a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g)
+
+    matrix = [(1.0, float(m), float(p)) for m, p in sizes]
+    whole = det(matrix)
+    answers = []
+    for column in range(3):
+        replaced = [
+            tuple(v if j == column else row[j] for j in range(3)) for row, v in zip(matrix, values, strict=True)
+        ]
+        answers.append(round(det(replaced) / whole, 2))  # type: ignore[arg-type]
+    return answers[0], answers[1], answers[2]
 
 
 # --- 3: API calls per lifecycle step ---------------------------------------------------------------
@@ -291,14 +338,15 @@ def report(results: dict[str, Any]) -> str:
     lines = [
         f"Whole process of `python app` (fresh process per build, timed from outside; medians of "
         f"{results['synth'][0]['repetitions']})",
-        f"{'app':<18} {'size':>9} {'process s':>9} {'x floor':>7} {'x native':>8} {'x AwsCR':>7} {'synth s':>7}"
-        f" {'peak MiB':>8} {'resources':>9} {'template B':>10}",
+        f"{'app':<18} {'size':>9} {'process s':>9} {'x floor':>7} {'x native':>8} {'x AwsCR':>7} {'cpu s':>6}"
+        f" {'x native':>8} {'synth s':>7} {'peak MiB':>8} {'resources':>9} {'template B':>10}",
     ]
     for r in results["synth"]:
         lines.append(
             f"{r['variant']:<18} {r['size']:>9} {r['wall_seconds_median']:>9.2f} "
             f"{r['wall_ratio_to_cfnmonitor']:>7.2f} {r['wall_ratio_to_nativepair']:>8.2f} "
-            f"{r['wall_ratio_to_awscustomresource']:>7.2f} {r['synth_seconds_median']:>7.2f} "
+            f"{r['wall_ratio_to_awscustomresource']:>7.2f} {r['cpu_seconds_median']:>6.2f} "
+            f"{r['cpu_ratio_to_nativepair']:>8.2f} {r['synth_seconds_median']:>7.2f} "
             f"{r['peak_mib_median']:>8.0f} {r['resources']:>9} {r['template_bytes']:>10}"
         )
     lines += ["", "Template figures"]
@@ -351,6 +399,17 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         for peer in PEERS:
             ratio = row[f"wall_ratio_to_{peer.lower()}"]
             checks.append({"target": f"faster than {peer} at {size}", "measured": f"{ratio:.2f}x", "met": ratio < 1})
+    native = {r["size"]: r for r in results["synth"] if r["variant"] == "NativeEngine"}
+    for size in ("1x1", "100x20"):
+        if size in native:
+            ratio, cpu = native[size]["wall_ratio_to_nativepair"], native[size]["cpu_ratio_to_nativepair"]
+            checks.append(
+                {
+                    "target": f"native engine at {size} <= {NATIVE_RATIO_TARGET}x the hand-written native pair",
+                    "measured": f"{ratio:.2f}x (CPU time {cpu:.2f}x)",
+                    "met": ratio <= NATIVE_RATIO_TARGET,
+                }
+            )
     shared = results["templates"]["NetworkMonitor"].get("resources_per_monitor")
     if shared is not None:
         checks.append(

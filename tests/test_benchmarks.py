@@ -1,12 +1,15 @@
-"""A small, fast run of the benchmark, so that it cannot rot: one repetition, the smallest size."""
+"""A small, fast run of the benchmark, so that it cannot rot: one repetition, the smallest size; and
+the two native variants held to the same template, so that comparing them is fair."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from benchmarks.apps import build
 from benchmarks.run import main
 
 
@@ -18,14 +21,17 @@ def test_the_quick_benchmark_runs_and_reports_every_section(tmp_path: Path, caps
     results = json.loads(output.read_text())
     assert {r["variant"] for r in results["synth"]} == {
         "NetworkMonitor",
+        "NativeEngine",
         "CfnMonitor",
         "NativePair",
         "AwsCustomResource",
     }
     assert all(r["wall_seconds_median"] > r["synth_seconds_median"] > 0 for r in results["synth"])
-    # Only the library's own app pays for importing it: the floor and the peers are plain aws-cdk-lib.
+    assert all(r["cpu_seconds_median"] > 0 for r in results["synth"])
+    # Only the library's own apps pay for importing it: the floor and the peers are plain aws-cdk-lib.
     assert {r["variant"]: r["imported_cdk_netmon"] for r in results["synth"]} == {
         "NetworkMonitor": True,
+        "NativeEngine": True,
         "CfnMonitor": False,
         "NativePair": False,
         "AwsCustomResource": False,
@@ -41,3 +47,35 @@ def test_the_quick_benchmark_runs_and_reports_every_section(tmp_path: Path, caps
         "Targets",
     ):
         assert heading in printed
+
+
+def name(resource: dict[str, Any]) -> str:
+    """A monitor by its name, a probe by its destination (each probe's own in the benchmark's apps)."""
+    properties = resource["Properties"]
+    return f"{resource['Type']} {properties.get('Destination', properties['MonitorName'])}"
+
+
+def resources_by_content(variant: str, monitors: int, per_monitor: int, outdir: Path) -> dict[str, Any]:
+    """The app's resources, each named by what it is instead of its logical id (which differ by
+    design: the engine's come from the probes' stable keys), in their dependencies too."""
+    build(variant, monitors, per_monitor, str(outdir)).synth()
+    resources: dict[str, Any] = {}
+    for template in sorted(outdir.glob("Bench*.template.json")):
+        stack = json.loads(template.read_text())["Resources"]
+        names = {logical_id: name(resource) for logical_id, resource in stack.items()}
+        for logical_id, resource in stack.items():
+            if "DependsOn" in resource:
+                resource = {**resource, "DependsOn": sorted(names[d] for d in resource["DependsOn"])}
+            resources[names[logical_id]] = resource
+    return resources
+
+
+@pytest.mark.parametrize(("monitors", "per_monitor"), [(1, 1), (2, 3), (24, 20)])  # 24x20: two stacks
+def test_the_native_engine_renders_what_the_hand_written_native_pair_does(
+    monitors: int, per_monitor: int, tmp_path: Path
+) -> None:
+    engine = resources_by_content("NativeEngine", monitors, per_monitor, tmp_path / "engine")
+    pair = resources_by_content("NativePair", monitors, per_monitor, tmp_path / "pair")
+
+    assert len(pair) == monitors * (1 + per_monitor)
+    assert engine == pair
