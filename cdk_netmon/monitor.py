@@ -20,7 +20,7 @@ from constructs import Construct, IValidation
 
 from ._jsii import ec2_type, implements, is_list_element, is_list_token, is_unresolved
 from .engines.custom_resource import CustomResourceEngine
-from .engines.engine import Declaration, Engine, KeyedProbe, MonitorEngine
+from .engines.engine import Declaration, Engine, KeyedProbe, MonitorEngine, probe_tags
 from .engines.native import MONITOR_TYPE, NativeEngine
 from .handler.rules import AGGREGATION_PERIODS, MONITOR_ARN_PATTERN, check_monitor_name
 from .handler.spec import DEFAULT_AGGREGATION_PERIOD, RESOURCE_TYPE, next_key
@@ -149,7 +149,9 @@ class NetworkMonitor(NetworkMonitorBase):
         self._stack = stack
         self._provider = provider
         self._environment = provider.environment
-        self._tags_rendered: dict[str, str] | None = None
+        self._tags_rendered: Mapping[str, str] | None = None
+        self._inherited: tuple[object, Mapping[str, str]] = (None, {})
+        """The monitor's rendered tags and the part of them its probes inherit, for one rendering."""
         self._later_problems: list[str] = []
         """Problems of calls made after construction (add_probes, add_probe_alarms), for the report."""
         self._alarm_sets: dict[str, list[tuple[metrics.ProbeMetrics, str, cloudwatch.Alarm]]] = {}
@@ -197,6 +199,7 @@ class NetworkMonitor(NetworkMonitorBase):
             removal_policy=removal_policy if removal_policy in REMOVAL_POLICIES else RemovalPolicy.DESTROY,
             provider=provider,
             valid_probes=self._valid_probes,
+            rendered_tags=self._monitor_tags,
             inherited_tags=self._inherited_tags,
         )
         self._engine: Engine = (NativeEngine if native else CustomResourceEngine)(self, declared)
@@ -540,28 +543,41 @@ class NetworkMonitor(NetworkMonitorBase):
         sources = self._provider.sources
         self._engine.probe_added(probe, key, lambda: sources.resolve(probe, {}, None, "", frozenset()).source_arn)
 
+    def _monitor_tags(self) -> Mapping[str, str]:
+        """The monitor's tags as rendered for this synth, rendered once (each rendering is a jsii call)."""
+        if self._tags_rendered is None:
+            self._tags_rendered = self._rendered_tags()
+        return self._tags_rendered
+
     def _inherited_tags(self) -> Mapping[str, str]:
-        """The tags `Tags.of(...)` gave the monitor, not its own `tags` (which its probes do not carry)."""
-        rendered = self._tags_rendered
-        if rendered is None:
-            rendered = self._tags_rendered = self._rendered_tags()
-        return {k: v for k, v in rendered.items() if self._own_tags.get(k) != v}
+        """The tags `Tags.of(...)` gave the monitor, not its own `tags` (which its probes do not carry);
+        computed once per rendering, however many probes ask."""
+        return self._inherited_of(self._monitor_tags())
+
+    def _inherited_of(self, rendered: Mapping[str, str]) -> Mapping[str, str]:
+        if self._inherited[0] is not rendered:
+            self._inherited = (rendered, {k: v for k, v in rendered.items() if self._own_tags.get(k) != v})
+        return self._inherited[1]
+
+    def _where(self, index: int, probe: object) -> str:
+        """How messages name a probe: `probes[i]`, or by what it probes where add_probes made it."""
+        return made_by_add_probes(probe) if id(probe) in self._origins else f"probes[{index}]"  # type: ignore[arg-type]
 
     def _resolved_probes(self, monitor_tags: Mapping[str, str]) -> tuple[list[str], list[ResolvedProbe]]:
         """Type problems of the probes, and every MonitorProbe with its source resolved, its tags
         (those `Tags.of(...)` gave the monitor, not its own `tags`, then its own) and the fields of
         the wrong type, whose rules are then not checked (the others still are)."""
-        inherited = {k: v for k, v in monitor_tags.items() if self._own_tags.get(k) != v}
+        inherited = self._inherited_of(monitor_tags)
         problems: list[str] = []
         resolved: list[ResolvedProbe] = []
         for index, probe in enumerate(self._probes):
             origin = self._origins.get(id(probe))
-            where = f"probes[{index}]" if origin is None else made_by_add_probes(probe)
+            where = self._where(index, probe)
             found = probe_type_problems(where, probe)
             problems += found.values()
             if "probe" in found:
                 continue
-            tags = {**inherited, **(probe.probe_tags or {})} if "probe_tags" not in found else dict(inherited)
+            tags = probe_tags(inherited, probe.probe_tags if "probe_tags" not in found else None)
             resolved.append(self._provider.sources.resolve(probe, tags, origin, where, frozenset(found)))
         return problems, resolved
 
@@ -626,7 +642,7 @@ class NetworkMonitor(NetworkMonitorBase):
     def _keyed(self, probes: Sequence[object]) -> list[KeyedProbe]:
         """The MonitorProbes among `probes`, with the keys they have (or would have) in this monitor."""
         return [
-            KeyedProbe(key, made_by_add_probes(p) if id(p) in self._origins else f"probes[{i}]", p)
+            KeyedProbe(key, self._where(i, p), p)
             for i, (p, key) in enumerate(zip(probes, keys_of(probes), strict=True))
             if isinstance(p, MonitorProbe)
         ]

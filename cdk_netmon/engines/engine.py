@@ -53,6 +53,8 @@ class Declaration:
     valid_probes: Callable[[], Sequence[tuple[str, ResolvedProbe]]]
     """Each probe under its key, resolved at synth once every probe and tag is declared (those with
     fields of the wrong type are left out: the synth report names them)."""
+    rendered_tags: Callable[[], Mapping[str, str]]
+    """The monitor's tags (its own and those `Tags.of(...)` adds), rendered once per synth."""
     inherited_tags: Callable[[], Mapping[str, str]]
     """The tags `Tags.of(...)` gave the monitor (not its own `tags`), which its probes carry too."""
 

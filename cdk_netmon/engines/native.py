@@ -60,7 +60,6 @@ class NativeEngine:
         self._declared = declared
         self._removal_policy = declared.removal_policy
         self._warned = False
-        own = declared.tags
         # "Default", not the custom resource's "Resource": another logical id, since CloudFormation
         # refuses to change a resource's type, and still the construct's `node.default_child`.
         self._monitor = CfnResource(
@@ -70,7 +69,7 @@ class NativeEngine:
             properties={
                 "MonitorName": declared.monitor_name,
                 "AggregationPeriod": declared.aggregation_period,
-                "Tags": Lazy.any(_Tags(lambda: dict(own.render_tags() or {}))),
+                "Tags": Lazy.any(_Tags(declared.rendered_tags)),
             },
         )
         self._apply(self._monitor)
