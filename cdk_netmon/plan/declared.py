@@ -243,15 +243,29 @@ def _native_monitor(resource: Mapping[str, Any], resources: Mapping[str, Any], r
     """An `AWS::NetworkMonitor::Monitor` and the `::Probe` resources of its name, in the custom
     resource's shape of properties (probes keyed by their logical ids), or `_Problems`."""
     problems, policies = _policies(resource, resolve)
-    monitor = _native_tags(_resolved(resource.get("Properties", {}), "", resolve, problems), "", problems)
-    probes = {}
-    for logical_id, other in resources.items():
-        if isinstance(other, Mapping) and other.get("Type") == NATIVE_PROBE:
-            where = f"probe {logical_id}: "
-            probe = _native_tags(_resolved(other.get("Properties", {}), where, resolve, problems), where, problems)
-            if probe.pop("MonitorName", None) == monitor.get("MonitorName"):
-                probes[logical_id] = probe
-    return _declared(resource, {**monitor, "Probes": probes}, problems, policies, native=True)
+    monitor = _resolved(resource.get("Properties", {}), "", resolve, problems)
+    probes = {
+        logical_id: _resolved(other.get("Properties", {}), f"probe {logical_id}: ", resolve, problems)
+        for logical_id, other in resources.items()
+        if isinstance(other, Mapping) and other.get("Type") == NATIVE_PROBE
+    }
+    return _declared(resource, native_as_custom(monitor, probes, problems), problems, policies, native=True)
+
+
+def native_as_custom(
+    monitor: Mapping[str, Any], probes: Mapping[str, Mapping[str, Any]], problems: list[str] | None = None
+) -> dict[str, Any]:
+    """A native monitor's resolved properties, with those of the template's Probe resources (by
+    logical id), as the custom resource's: the probes of its MonitorName under `Probes`, keyed by
+    their logical ids, and `Tags` lists as maps. Malformed tags join `problems`."""
+    problems = [] if problems is None else problems
+    body = _native_tags(dict(monitor), "", problems)
+    body["Probes"] = {}
+    for logical_id, probe in probes.items():
+        fields = _native_tags(dict(probe), f"probe {logical_id}: ", problems)
+        if fields.pop("MonitorName", None) == body.get("MonitorName"):
+            body["Probes"][logical_id] = fields
+    return body
 
 
 def _declared(

@@ -41,6 +41,7 @@ from cdk_netmon.handler.spec import (
     probe_properties,
     unique_keys,
 )
+from cdk_netmon.plan.declared import native_as_custom
 from cdk_netmon.plan.resolve import Resolver
 
 from .cloudformation import StackDriver
@@ -82,54 +83,17 @@ def declared_monitors(stack_or_template: Stack | Mapping[str, Any]) -> dict[str,
         for logical_id, resource in resources.items()
         if resource.get("Type") == RESOURCE_TYPE
     }
+    probes = {
+        logical_id: _rendered(resource.get("Properties") or {})
+        for logical_id, resource in resources.items()
+        if resource.get("Type") == PROBE_TYPE
+    }
     native = {
-        logical_id: _native_document(_rendered(resource.get("Properties") or {}))
+        logical_id: _document(native_as_custom(_rendered(resource.get("Properties") or {}), probes))
         for logical_id, resource in resources.items()
         if resource.get("Type") == MONITOR_TYPE
     }
-    by_name = {document["monitorName"]: document for document in native.values()}
-    for resource in resources.values():
-        if resource.get("Type") == PROBE_TYPE:
-            properties = _rendered(resource.get("Properties") or {})
-            owner = by_name.get(properties.get("MonitorName"))
-            if owner is not None:
-                owner["probes"].append(_native_probe(properties))
     return {**monitors, **native}
-
-
-def _native_document(properties: Mapping[str, Any]) -> dict[str, Any]:
-    document: dict[str, Any] = {
-        "monitorName": properties.get("MonitorName"),
-        "aggregationPeriod": properties.get("AggregationPeriod", DEFAULT_AGGREGATION_PERIOD),
-    }
-    tags = _native_tags(properties)
-    if tags:
-        document["tags"] = tags
-    document["probes"] = []
-    return document
-
-
-def _native_probe(properties: Mapping[str, Any]) -> dict[str, Any]:
-    body = {
-        field: properties[name]
-        for name, field in (
-            ("SourceArn", "sourceArn"),
-            ("Destination", "destination"),
-            ("Protocol", "protocol"),
-            ("DestinationPort", "destinationPort"),
-            ("PacketSize", "packetSize"),
-        )
-        if name in properties
-    }
-    tags = _native_tags(properties)
-    if tags:
-        body["probeTags"] = tags
-    return body
-
-
-def _native_tags(properties: Mapping[str, Any]) -> dict[str, Any]:
-    """The native types' `Tags` (a list of Key and Value) as the API's map."""
-    return {tag["Key"]: tag["Value"] for tag in properties.get("Tags") or () if isinstance(tag, Mapping)}
 
 
 def _document(properties: Mapping[str, Any]) -> dict[str, Any]:
