@@ -259,8 +259,6 @@ def _probe_values(resolved: ResolvedProbe) -> rules.ProbeValues:
 
     protocol: object = rules.UNKNOWN if "protocol" in bad else probe.protocol.value
     port: object = rules.UNKNOWN if "destination_port" in bad else _judged(whole_number(probe.destination_port))
-    if protocol == "ICMP" and port is rules.UNKNOWN and "destination_port" not in bad:
-        found.append(f"{where}.destination_port is set (a deploy-time value) on an ICMP probe; allowed: no port")
 
     name = probe.name
     return rules.ProbeValues(
@@ -269,6 +267,7 @@ def _probe_values(resolved: ResolvedProbe) -> rules.ProbeValues:
         destination=rules.UNKNOWN if "destination" in bad else _judged(probe.destination),
         protocol=protocol,
         destination_port=port,
+        deploy_time_port=port is rules.UNKNOWN and "destination_port" not in bad,
         packet_size=rules.UNKNOWN if "packet_size" in bad else _judged(whole_number(probe.packet_size)),
         tags={} if "probe_tags" in bad else _known(resolved.tags),
         name=rules.UNKNOWN if "name" in bad or name is None or is_unresolved(name) else name,

@@ -341,6 +341,9 @@ class ProbeValues:
     protocol: object = UNKNOWN
     """`UNKNOWN` checks a known port as a TCP port would be."""
     destination_port: object = UNKNOWN
+    deploy_time_port: bool = False
+    """`destination_port` is set, to a value known only at deploy (the construct's side): the rules
+    that hold for any port still apply."""
     packet_size: object = UNKNOWN
     tags: Mapping[str, str] = dataclasses.field(default_factory=dict)
     state: object = UNKNOWN
@@ -420,6 +423,10 @@ def check_probe(
     if probe.destination is not UNKNOWN:
         problems += check_destination(f"{where}.{names.destination}", probe.destination)
     port = probe.destination_port
+    if probe.deploy_time_port and probe.protocol == "ICMP":
+        problems.append(
+            f"{where}.{names.destination_port} is set (a deploy-time value) on an ICMP probe; allowed: no port"
+        )
     if port is not UNKNOWN and (probe.protocol is not UNKNOWN or port is not None):
         protocol = "TCP" if probe.protocol is UNKNOWN else probe.protocol
         problems += check_protocol_and_port(
