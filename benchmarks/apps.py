@@ -138,7 +138,7 @@ def native_pair_app(stack: Any, monitors: int, per_monitor: int, first: int = 0)
         if "destinationPort" in body:
             properties["DestinationPort"] = body["destinationPort"]
         created = CfnResource(stack, id, type="AWS::NetworkMonitor::Probe", properties=properties)
-        created.add_dependency(monitor)
+        created.add_resource_dependency(monitor)
         return created
 
     if monitors == 0:

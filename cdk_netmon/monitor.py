@@ -15,15 +15,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypedDict
 
 import jsii
-from aws_cdk import Annotations, Arn, ArnFormat, Duration, ITaggableV2, RemovalPolicy, Stack, TagManager, TagType
+from aws_cdk import Annotations, Arn, ArnFormat, Duration, ITaggableV2, RemovalPolicy, Stack, TagManager
 from constructs import Construct, IValidation
 
 from ._jsii import ec2_type, implements, is_list_element, is_list_token, is_unresolved
-from .engines.custom_resource import CustomResourceEngine
 from .engines.engine import Declaration, Engine, KeyedProbe, MonitorEngine, probe_tags
-from .engines.native import MONITOR_TYPE, NativeEngine
+from .engines.native import NativeEngine
 from .handler.rules import AGGREGATION_PERIODS, MONITOR_ARN_PATTERN, check_monitor_name
-from .handler.spec import DEFAULT_AGGREGATION_PERIOD, RESOURCE_TYPE, next_key
+from .handler.spec import DEFAULT_AGGREGATION_PERIOD, next_key
 from .monitor_base import ImportedNetworkMonitor, INetworkMonitor, NetworkMonitorBase
 from .probe import MonitorProbe, Number, ProbeFields, ProbeOptions, ProbeProtocol, unexpected_keywords
 from .provider import NetworkMonitorProvider
@@ -185,7 +184,6 @@ class NetworkMonitor(NetworkMonitorBase):
         self._own_tags = initial_tags
         native = engine is MonitorEngine.NATIVE
         self._engine_kind = MonitorEngine.NATIVE if native else MonitorEngine.CUSTOM_RESOURCE
-        self._tags = TagManager(TagType.MAP, MONITOR_TYPE if native else RESOURCE_TYPE, initial_tags)
         self._origins: dict[int, str] = {}
         """Which add_probes call made a probe, for quota messages that state the product."""
         self._keys: dict[int, str] = {}
@@ -195,14 +193,18 @@ class NetworkMonitor(NetworkMonitorBase):
         declared = Declaration(
             monitor_name=self._declared_name,
             aggregation_period=self._period_seconds,
-            tags=self._tags,
+            tags=initial_tags,
             removal_policy=removal_policy if removal_policy in REMOVAL_POLICIES else RemovalPolicy.DESTROY,
             provider=provider,
             valid_probes=self._valid_probes,
-            rendered_tags=self._monitor_tags,
             inherited_tags=self._inherited_tags,
         )
-        self._engine: Engine = (NativeEngine if native else CustomResourceEngine)(self, declared)
+        if native:
+            self._engine: Engine = NativeEngine(self, declared)
+        else:  # imported here: its aws-cdk-lib modules (Lambda, IAM, Step Functions) are slow to import
+            from .engines.custom_resource import CustomResourceEngine
+
+            self._engine = CustomResourceEngine(self, declared)
         node.add_validation(_Validation(self))
         for probe in self._probes:
             self._joined(probe)
@@ -306,7 +308,7 @@ class NetworkMonitor(NetworkMonitorBase):
 
     @property
     def cdk_tag_manager(self) -> TagManager:
-        return self._tags
+        return self._engine.tag_manager()
 
     @property
     def probes(self) -> Sequence[MonitorProbe]:
@@ -601,7 +603,13 @@ class NetworkMonitor(NetworkMonitorBase):
                 quotas=self._provider.quotas,
             )
             + self._name_taken()
-            + self._engine.problems(self._keyed(self._probes))
+            + self._engine.problems(
+                [
+                    KeyedProbe(self._keys[id(p)], self._where(i, p), p)
+                    for i, p in enumerate(self._probes)
+                    if isinstance(p, MonitorProbe)
+                ]
+            )
         )
         return list(dict.fromkeys(found))  # the same problem once, however many probes share it
 
@@ -625,7 +633,7 @@ class NetworkMonitor(NetworkMonitorBase):
 
     def _rendered_tags(self) -> dict[str, str]:
         """The tags the monitor will carry: its own and those `Tags.of(...)` added."""
-        return dict(self._tags.render_tags() or {})
+        return self._engine.rendered_tags()
 
     def _valid_probes(self) -> list[tuple[str, ResolvedProbe]]:
         """Each probe with no field of the wrong type, under its key, its source resolved and its
@@ -640,7 +648,7 @@ class NetworkMonitor(NetworkMonitorBase):
         return self._keys
 
     def _keyed(self, probes: Sequence[object]) -> list[KeyedProbe]:
-        """The MonitorProbes among `probes`, with the keys they have (or would have) in this monitor."""
+        """The MonitorProbes among `probes`, with the keys they would have in this monitor."""
         return [
             KeyedProbe(key, self._where(i, p), p)
             for i, (p, key) in enumerate(zip(probes, keys_of(probes), strict=True))

@@ -9,19 +9,23 @@ monitor: a stack whose monitors are all native has no Lambda function, role or a
 from __future__ import annotations
 
 import weakref
+from typing import TYPE_CHECKING
 
 from aws_cdk import Annotations, Stack
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from ._jsii import is_unresolved
 from .engines._policy import StackArns
-from .engines.custom_resource import Backend, build_backend
 from .handler.response import ResponseBound
 from .handler.rules import DEFAULT_QUOTAS, QUOTAS_METADATA, Quotas
 from .naming import MonitorNames
 from .sources import SourceResolver
 from .validation import Environment
+
+if TYPE_CHECKING:
+    from aws_cdk import aws_logs as logs
+
+    from .engines.custom_resource import Backend
 
 REGIONS_WITHOUT_NETWORK_MONITOR = frozenset(
     {
@@ -78,6 +82,8 @@ class NetworkMonitorProvider(Construct):
         if quotas is not None and (not isinstance(quotas, Quotas) or quotas.problems()):
             found = quotas.problems() if isinstance(quotas, Quotas) else [f"quotas {quotas!r} is not a Quotas"]
             raise TypeError(f"NetworkMonitorProvider.configure({stack.node.path}): {'; '.join(found)}")
+        from aws_cdk import aws_logs as logs  # here, not at import: a stack of native monitors has no logs
+
         if log_retention is not None and not isinstance(log_retention, logs.RetentionDays):
             raise TypeError(
                 f"NetworkMonitorProvider.configure({stack.node.path}): log_retention {log_retention!r} is not a "
@@ -145,6 +151,10 @@ class NetworkMonitorProvider(Construct):
     def custom_resource_backend(self) -> Backend:
         """The handler's functions, role, policy and Provider framework, made on first use."""
         if self._backend is None:
+            # Imported here: aws-cdk-lib's Lambda module alone takes a quarter of a second to import,
+            # which a stack of native monitors never needs.
+            from .engines.custom_resource import build_backend
+
             self._backend = build_backend(self, self._log_retention)
         return self._backend
 

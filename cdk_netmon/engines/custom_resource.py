@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jsii
-from aws_cdk import CfnElement, CustomResource, Duration, IStableAnyProducer, Lazy, RemovalPolicy
+from aws_cdk import CfnElement, CustomResource, Duration, IStableAnyProducer, Lazy, RemovalPolicy, TagManager, TagType
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -149,6 +149,7 @@ class CustomResourceEngine:
         self._provider = provider
         self._stack = provider.stack
         self._declared_name = declared.monitor_name
+        self._tags = TagManager(TagType.MAP, RESOURCE_TYPE, declared.tags)
         self._resource = CustomResource(
             scope,
             "Resource",
@@ -158,7 +159,7 @@ class CustomResourceEngine:
                 MONITOR_NAME: declared.monitor_name,
                 AGGREGATION_PERIOD: declared.aggregation_period,
                 # The tag manager renders the monitor's tags itself, in Node.js: no callback.
-                TAGS: declared.tags.rendered_tags,
+                TAGS: self._tags.rendered_tags,
                 PROBES: Lazy.any(_Probes(declared.valid_probes)),
                 OWNERSHIP_PROPERTY: OWNERSHIP_PROPERTY_VALUE,
             },
@@ -186,6 +187,12 @@ class CustomResourceEngine:
 
     def probe_id(self, key: str) -> str:
         return self._resource.get_att_string(PROBE_ID_ATTRIBUTE.format(key=key))
+
+    def tag_manager(self) -> TagManager:
+        return self._tags
+
+    def rendered_tags(self) -> dict[str, str]:
+        return dict(self._tags.render_tags() or {})
 
     def apply_removal_policy(self, policy: RemovalPolicy) -> None:
         self._resource.apply_removal_policy(policy)

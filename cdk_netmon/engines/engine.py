@@ -45,16 +45,14 @@ class Declaration:
     """The declared name: the user's, or generated and stable across synths."""
     aggregation_period: Any
     """Whole seconds, or a deploy-time token."""
-    tags: TagManager
-    """The monitor's tags: its own and those `Tags.of(...)` adds."""
+    tags: Mapping[str, str]
+    """The monitor's own tags, the first of its tag manager's (`Engine.tag_manager`)."""
     removal_policy: RemovalPolicy
     provider: NetworkMonitorProvider
     """The stack's settings (quotas, environment, names) that every monitor of the stack shares."""
     valid_probes: Callable[[], Sequence[tuple[str, ResolvedProbe]]]
     """Each probe under its key, resolved at synth once every probe and tag is declared (those with
     fields of the wrong type are left out: the synth report names them)."""
-    rendered_tags: Callable[[], Mapping[str, str]]
-    """The monitor's tags (its own and those `Tags.of(...)` adds), rendered once per synth."""
     inherited_tags: Callable[[], Mapping[str, str]]
     """The tags `Tags.of(...)` gave the monitor (not its own `tags`), which its probes carry too."""
 
@@ -85,6 +83,15 @@ class Engine(Protocol):
 
     def probe_id(self, key: str) -> str:
         """The id the service gives the probe of `key`, as a deploy-time token."""
+        ...
+
+    def tag_manager(self) -> TagManager:
+        """The monitor's tag manager (its own tags, and those `Tags.of(...)` adds), in the format of
+        the engine's resource, which renders them in Node.js; made on first use where the engine can."""
+        ...
+
+    def rendered_tags(self) -> dict[str, str]:
+        """The tags the monitor carries, as the manager renders them now (a jsii call, if it has one)."""
         ...
 
     def apply_removal_policy(self, policy: RemovalPolicy) -> None: ...

@@ -25,10 +25,13 @@ from aws_cdk import (
     IStableAnyProducer,
     Lazy,
     RemovalPolicy,
+    TagManager,
+    TagType,
     Token,
     Validations,
 )
 from aws_cdk import aws_networkmonitor as networkmonitor
+from constructs import Construct
 
 from cdk_netmon._jsii import whole_number
 from cdk_netmon.probe import ProbeProtocol
@@ -36,8 +39,6 @@ from cdk_netmon.probe import ProbeProtocol
 from .engine import KeyedProbe, probe_tags
 
 if TYPE_CHECKING:
-    from constructs import Construct
-
     from cdk_netmon.probe import MonitorProbe
 
     from .engine import Declaration
@@ -69,20 +70,17 @@ class NativeEngine:
             properties={
                 "MonitorName": declared.monitor_name,
                 "AggregationPeriod": declared.aggregation_period,
-                "Tags": Lazy.any(_Tags(declared.rendered_tags)),
             },
         )
+        self._tags: TagManager | None = None
+        if declared.tags:
+            self.tag_manager()
         self._apply(self._monitor)
         declared.provider.declare_quotas()
-        if not _CDK_KNOWS_PROBES:
-            Validations.of(scope).acknowledge(
-                Acknowledgment(
-                    id="CloudFormation-Validate::F3006",
-                    reason="AWS::NetworkMonitor::Probe is CloudFormation's since November 2026 (aws-cdk-lib 2.276's "
-                    "CfnProbe); the installed aws-cdk-lib predates it.",
-                )
-            )
+        self._probe_scope: Construct | None = None
         self._probes: dict[str, CfnResource] = {}
+        self._inherited_tags: Any = None
+        """The Tags of every probe without `probe_tags` of its own: one Lazy for them all, rendered once."""
         self._monitor_name: str | None = None
         self._monitor_arn: str | None = None
 
@@ -111,10 +109,8 @@ class NativeEngine:
             properties["DestinationPort"] = whole_number(probe.destination_port)
         if probe.packet_size is not None:
             properties["PacketSize"] = whole_number(probe.packet_size)
-        inherited, own = self._declared.inherited_tags, probe.probe_tags
-        properties["Tags"] = Lazy.any(_Tags(lambda: probe_tags(inherited(), own)))
-        resource = CfnResource(self._scope, f"Probe{key}", type=PROBE_TYPE, properties=properties)
-        resource.node.add_dependency(self._monitor)
+        properties["Tags"] = self._tags_of(probe.probe_tags)
+        resource = CfnResource(self._probes_scope(), key, type=PROBE_TYPE, properties=properties)
         self._apply(resource)
         self._probes[key] = resource
         home = None if self._warned else self._declared.provider.sources.defined_in(probe.source)
@@ -128,6 +124,47 @@ class NativeEngine:
                 "shows how). engine=MonitorEngine.CUSTOM_RESOURCE deletes the group itself. Acknowledge: "
                 f'Annotations.of(monitor).acknowledge_warning("{SAME_APP_VPC_WARNING}")',
             )
+
+    def tag_manager(self) -> TagManager:
+        """Made on first use: by then, or by `Tags.of(...)` at synth (the aspect asks the monitor for it
+        before it adds a tag), since a monitor without tags needs none (three jsii calls fewer)."""
+        if self._tags is None:
+            # KEY_VALUE is CloudFormation's list of Key and Value; the manager renders it in Node.js.
+            self._tags = TagManager(TagType.KEY_VALUE, MONITOR_TYPE, self._declared.tags)
+            self._monitor.add_property_override("Tags", self._tags.rendered_tags)
+        return self._tags
+
+    def rendered_tags(self) -> dict[str, str]:
+        if self._tags is None:
+            return {}
+        return {tag["Key"]: tag["Value"] for tag in self._tags.render_tags() or []}
+
+    def _probes_scope(self) -> Construct:
+        """The probes' parent, `Probes`, made with the first probe. It depends on the monitor, so
+        that each probe does (CloudFormation's DependsOn: a probe's MonitorName is a plain string)
+        with one jsii call per monitor rather than one per probe."""
+        if self._probe_scope is None:
+            self._probe_scope = probes = Construct(self._scope, "Probes")
+            probes.node.add_dependency(self._monitor)
+            if not _CDK_KNOWS_PROBES:
+                Validations.of(probes).acknowledge(
+                    Acknowledgment(
+                        id="CloudFormation-Validate::F3006",
+                        reason="AWS::NetworkMonitor::Probe is CloudFormation's since November 2026 (aws-cdk-lib "
+                        "2.276's CfnProbe); the installed aws-cdk-lib predates it.",
+                    )
+                )
+        return self._probe_scope
+
+    def _tags_of(self, own: Mapping[str, str] | None) -> Any:
+        """A probe's Tags, rendered at synth (once every `Tags.of` aspect has run). Each Lazy is a
+        jsii round trip to make and a callback to render, so the probes that only inherit share one."""
+        inherited = self._declared.inherited_tags
+        if own:
+            return _lazy_tags(lambda: probe_tags(inherited(), own))
+        if self._inherited_tags is None:
+            self._inherited_tags = _lazy_tags(inherited)
+        return self._inherited_tags
 
     def probe_id(self, key: str) -> str:
         resource = self._probes.get(key)
@@ -159,11 +196,18 @@ class NativeEngine:
 
 @jsii.implements(IStableAnyProducer)
 class _Tags:
-    """Tags as CloudFormation's native types take them (a list of Key and Value), or none."""
+    """Tags as CloudFormation's native types take them: a list of Key and Value."""
 
     def __init__(self, tags: Callable[[], Mapping[str, str]]) -> None:
         self._tags = tags
 
     def produce(self) -> Any:
         tags = self._tags()
-        return [{"Key": key, "Value": value} for key, value in tags.items()] or None
+        return [{"Key": key, "Value": value} for key, value in tags.items()]
+
+
+def _lazy_tags(tags: Callable[[], Mapping[str, str]]) -> Any:
+    """The tags, rendered at synth; no tags leave the property out. An empty list rather than None,
+    since aws-cdk-lib keeps a Lazy's value unless it is null (lazy.ts), and every resolution of an
+    uncached one is a callback into Python."""
+    return Lazy.any(_Tags(tags), omit_empty_array=True)
