@@ -104,6 +104,26 @@ def test_tags_of_reach_the_probes_and_a_probes_own_tags_win() -> None:
     assert {t["Key"]: t["Value"] for t in probe["Properties"]["Tags"]} == {"cost": "probe", "team": "net"}
 
 
+def test_a_monitor_without_tags_of_its_own_gets_those_tags_of_adds_at_synth() -> None:
+    """Its tag manager is made when the aspect first asks for it, and then renders the monitor's Tags."""
+    stack, monitor = stack_of(probes=[tcp(), tcp(destination="10.0.0.2", probe_tags={"cost": "probe"})])
+    Tags.of(stack).add("cost", "stack")
+    template = template_json(stack)
+    [monitor_resource] = resources_of_type(template, MONITOR).values()
+    assert monitor_resource["Properties"]["Tags"] == [{"Key": "cost", "Value": "stack"}]
+    assert sorted(json.dumps(p["Properties"]["Tags"]) for p in resources_of_type(template, PROBE).values()) == [
+        '[{"Key": "cost", "Value": "probe"}]',
+        '[{"Key": "cost", "Value": "stack"}]',
+    ]
+    assert monitor.cdk_tag_manager.tag_values() == {"cost": "stack"}
+
+
+def test_a_monitor_and_probes_without_any_tags_have_no_tags_property() -> None:
+    template = native_template(probes=[tcp(), tcp(destination="10.0.0.2")])
+    for resource in [*resources_of_type(template, MONITOR).values(), *resources_of_type(template, PROBE).values()]:
+        assert "Tags" not in resource["Properties"]
+
+
 def test_probe_id_metrics_and_the_name_are_references_to_the_resources() -> None:
     stack, monitor = stack_of(probes=[tcp()])
     probe_id = stack.resolve(monitor.probe_id(monitor.probes[0]))
