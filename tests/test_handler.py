@@ -834,6 +834,11 @@ OTHER_REQUEST = "6a0e6b5e-0000-4000-8000-0000000000ff"
 CHANGED = monitor("onprem", [TCP_A, {**ICMP_B, "destination": "10.0.0.9"}], period=30, tags={"team": "network"})
 
 
+def converged(mark: str | None = None) -> dict[str, Any]:
+    """The monitor as DECLARED, live, with the generation mark `mark` where given."""
+    return live_monitor(period=30, tags={"team": "network"}, probes=CONVERGED["probes"], mark=mark)
+
+
 class TestNewestRequestWins:
     """Each request marks the monitor with its generation before its first write; a waiter that
     finds a newer request's mark writes nothing more (the Provider framework keeps polling a request
@@ -842,7 +847,7 @@ class TestNewestRequestWins:
     def test_a_waiter_of_a_superseded_request_writes_nothing_and_ends_without_data(self, api: FakeService) -> None:
         polled = update(api, CHANGED)  # would write UpdateProbe, but a newer request marked the monitor
         newer = mark(DECLARED, NOW_MS + 1000, OTHER_REQUEST)
-        api.get(live_monitor(period=30, tags={"team": "network"}, probes=CONVERGED["probes"], mark=newer))
+        api.get(converged(mark=newer))
         assert api.is_complete(polled) == {"IsComplete": True}
 
     def test_an_older_request_marked_the_monitor_first_its_mark_is_replaced_then_the_write(
@@ -850,7 +855,7 @@ class TestNewestRequestWins:
     ) -> None:
         polled = update(api, CHANGED)
         older = mark(DECLARED, NOW_MS - 1000, OTHER_REQUEST)
-        api.get(live_monitor(period=30, tags={"team": "network"}, probes=CONVERGED["probes"], mark=older))
+        api.get(converged(mark=older))
         api.expect_mark(CHANGED)
         api.expect(
             "update_probe",
@@ -863,7 +868,7 @@ class TestNewestRequestWins:
         # The later delivery began later: its mark is newer, but it is this very request.
         polled = update(api, CHANGED)
         again = mark(CHANGED, NOW_MS + 5000)
-        api.get(live_monitor(period=30, tags={"team": "network"}, probes=CONVERGED["probes"], mark=again))
+        api.get(converged(mark=again))
         api.expect(
             "update_probe",
             {"monitorName": "onprem", "probeId": probe_id(2), "destination": "10.0.0.9"},
@@ -874,7 +879,7 @@ class TestNewestRequestWins:
     def test_a_rollback_with_nothing_to_write_still_marks_the_monitor(self, api: FakeService) -> None:
         # The cancelled update had not written yet; its waiter may: the rollback's mark stops it.
         polled = update(api, DECLARED, old=CHANGED)
-        api.get(live_monitor(period=30, tags={"team": "network"}, probes=CONVERGED["probes"]))
+        api.get(converged())
         api.expect_mark(DECLARED)
         api.groups()
         assert api.is_complete(polled)["IsComplete"] is True
@@ -884,7 +889,7 @@ class TestNewestRequestWins:
     ) -> None:
         polled = update(api, DECLARED)
         earlier = mark(DECLARED, NOW_MS - 60_000, OTHER_REQUEST)
-        api.get(live_monitor(period=30, tags={"team": "network"}, probes=CONVERGED["probes"], mark=earlier))
+        api.get(converged(mark=earlier))
         api.groups()
         assert api.is_complete(polled)["IsComplete"] is True
 
@@ -894,7 +899,7 @@ class TestNewestRequestWins:
         # Its waiter may still be polling, and would write what it declared.
         polled = update(api, DECLARED)
         elsewhere = mark(CHANGED, NOW_MS - 60_000, OTHER_REQUEST)
-        api.get(live_monitor(period=30, tags={"team": "network"}, probes=CONVERGED["probes"], mark=elsewhere))
+        api.get(converged(mark=elsewhere))
         api.expect_mark(DECLARED)
         api.groups()
         assert api.is_complete(polled)["IsComplete"] is True

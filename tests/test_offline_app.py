@@ -14,7 +14,7 @@ import pytest
 from aws_cdk import App, Stack
 from aws_cdk import aws_iam as iam
 
-from cdk_netmon import NetworkMonitor, NetworkMonitorProvider, ProbeProtocol, Quotas
+from cdk_netmon import NetworkMonitor, ProbeProtocol
 from cdk_netmon.testing import (
     LocalNetworkMonitor,
     StackDriver,
@@ -25,8 +25,8 @@ from cdk_netmon.testing import (
 )
 from cdk_netmon.testing.offline_deploy import main
 from tests.support import isolated_vpc, subnet_arn, template_json
-
-RAISED = Quotas(probes_per_monitor=30, probes_per_subnet=8)
+from tests.test_quotas import RAISED
+from tests.test_quotas import stack_of as raised_quota_stack
 
 
 def granted_stack() -> Stack:
@@ -37,19 +37,6 @@ def granted_stack() -> Stack:
     operators = iam.Role(stack, "Operators", assumed_by=iam.AccountRootPrincipal())
     monitor.grant_read(operators)
     monitor.grant(operators, "networkmonitor:UpdateProbe")
-    return stack
-
-
-def raised_quota_stack() -> Stack:
-    """30 probes, 6 from each subnet: more than the service's default quotas allow."""
-    stack = Stack(App(), "Raised")
-    NetworkMonitorProvider.configure(stack, quotas=RAISED)
-    monitor = NetworkMonitor(stack, "Dc", monitor_name="dc")
-    monitor.add_probes(
-        sources=[subnet_arn(i) for i in range(5)],
-        destinations=[f"10.0.0.{i}" for i in range(1, 7)],
-        protocol=ProbeProtocol.ICMP,
-    )
     return stack
 
 
@@ -86,7 +73,7 @@ def test_a_stack_that_grants_its_monitor_deploys_offline(tmp_path: Path, capsys:
 def test_quotas_a_stack_declares_reach_the_handler_and_the_emulator(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    template = template_json(raised_quota_stack())
+    template = template_json(raised_quota_stack(RAISED)[0])  # 30 probes, 6 from each subnet
     assert declared_quotas(template) == RAISED
     assert main([str(write(tmp_path / "Raised.template.json", template))]) == 0, capsys.readouterr().err
     assert capsys.readouterr().out.count(" ACTIVE   ICMP subnet-") == 30

@@ -12,6 +12,7 @@ region.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import subprocess
@@ -19,7 +20,7 @@ import sys
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from aws_cdk import App, Environment, Validations
@@ -34,6 +35,9 @@ from cdk_netmon.testing.offline_deploy import main as offline_deploy
 from examples import whole_app
 from tests.support import cli_env, run_cdk
 from tests.test_service_authorization import resolved_policies
+
+if TYPE_CHECKING:
+    from localcloud import LocalCloud
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTEXT = json.loads((ROOT / "cdk.json").read_text())["context"]
@@ -162,15 +166,22 @@ def test_plan_between_the_versions_with_a_parameter_value(
 # --- offline -------------------------------------------------------------------------------------------
 
 
+def offline_deployed_and_destroyed(
+    assemblies: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> tuple[str, str]:
+    """What the offline command prints for v1, then v2 as its update, then the destroy; and the update's part."""
+    v1, v2 = assemblies
+    assert offline_deploy([str(v1), str(v2)]) == 0, capsys.readouterr().err
+    output = capsys.readouterr().out
+    return output, output[output.index("Updating NetmonMonitoring") :]
+
+
 @pytest.mark.cli
 def test_the_offline_command_deploys_both_versions_and_destroys_them_with_no_flag(
     cli_assemblies: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    v1, v2 = cli_assemblies
-    assert offline_deploy([str(v1), str(v2)]) == 0, capsys.readouterr().err
-    output = capsys.readouterr().out
+    output, update = offline_deployed_and_destroyed(cli_assemblies, capsys)
     assert output.index("Deploying NetmonNetwork") < output.index("Deploying NetmonMonitoring")
-    update = output[output.index("Updating NetmonMonitoring") :]
     assert update.split("Write calls: ", 1)[1].startswith("TagResource, UpdateProbe, UpdateProbe\n")
     assert "-> 10.100.30.10:2222" in update
     assert output.rstrip().endswith(
@@ -264,15 +275,29 @@ def test_parliament_finds_nothing_in_any_policy() -> None:
 # --- the local cloud ---------------------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def local_cloud_with_v1(tmp_path: Path, workdir: str, *context: str) -> Iterator[LocalCloud]:
+    """The local cloud, bootstrapped, with version 1 of the whole app (and `context`) deployed."""
+    from localcloud import LocalCloud
+
+    with LocalCloud(ROOT, workdir=ROOT / ".local-cloud" / workdir) as cloud:
+        cloud.cdk("bootstrap", "aws://111111111111/us-east-1", timeout=300)
+        cloud.deploy(cloud.synth(tmp_path / "v1", app=APP, context=["version=1", *context]))
+        yield cloud
+
+
+def deploy_v2(cloud: LocalCloud, tmp_path: Path, *context: str) -> tuple[Path, list[str]]:
+    """Version 2 of the whole app (and `context`) deployed over version 1, and the write calls it made."""
+    v2 = cloud.synth(tmp_path / "v2", app=APP, context=["version=2", *context])
+    calls = len(cloud.emulator_calls())
+    cloud.deploy(v2, parameters=[f"{whole_app.MONITORING_STACK}:ServicePort=8443"])
+    return v2, [c for c in cloud.emulator_calls()[calls:] if c in WRITE_OPERATIONS]
+
+
 @pytest.mark.local_cloud
 @pytest.mark.cli
 def test_the_local_cloud_deploys_updates_and_destroys_both_stacks(tmp_path: Path) -> None:
-    from localcloud import LocalCloud
-
-    with LocalCloud(ROOT, workdir=ROOT / ".local-cloud" / "whole-app") as cloud:
-        cloud.cdk("bootstrap", "aws://111111111111/us-east-1", timeout=300)
-        v1 = cloud.synth(tmp_path / "v1", app=APP, context=["version=1"])
-        cloud.deploy(v1)
+    with local_cloud_with_v1(tmp_path, "whole-app") as cloud:
         created = cloud.monitors()
         assert sorted(len(m["probes"]) for m in created.values()) == [10, 20]
         vpcs = {p["vpcId"] for m in created.values() for p in m["probes"]}
@@ -280,10 +305,7 @@ def test_the_local_cloud_deploys_updates_and_destroys_both_stacks(tmp_path: Path
         assert len(stack_vpc) == 1
         assert stack_vpc < vpcs  # the shared-services subnets are in a VPC of their own
 
-        v2 = cloud.synth(tmp_path / "v2", app=APP, context=["version=2"])
-        calls = len(cloud.emulator_calls())
-        cloud.deploy(v2, parameters=[f"{whole_app.MONITORING_STACK}:ServicePort=8443"])
-        writes = [c for c in cloud.emulator_calls()[calls:] if c in WRITE_OPERATIONS]
+        v2, writes = deploy_v2(cloud, tmp_path)
         # The request's mark; 4 ports from the parameter, the bastion, the resumed site.
         assert sorted(writes) == ["TagResource"] + ["UpdateProbe"] * 6
         probes = [p for m in cloud.monitors().values() for p in m["probes"]]

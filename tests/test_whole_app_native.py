@@ -24,18 +24,18 @@ from syrupy.extensions.json import JSONSnapshotExtension
 
 import cdk_netmon.testing
 from cdk_netmon.testing import LocalNetworkMonitor, declared_monitors
-from cdk_netmon.testing.emulator import WRITE_OPERATIONS
-from cdk_netmon.testing.offline_deploy import main as offline_deploy
 from examples import whole_app
 from tests.support import run_cdk
 from tests.test_whole_app import (
     APP,
     CLI_ENV,
-    ROOT,
     STACKS,
     assert_two_synths_in_separate_processes_are_byte_identical,
     cli_synthesized,
+    deploy_v2,
     deployed_by_the_kits_drivers,
+    local_cloud_with_v1,
+    offline_deployed_and_destroyed,
     parliament_findings,
     synthesized,
     template,
@@ -104,10 +104,7 @@ def test_cdk_diff_of_the_next_version_replaces_nothing(cli_assemblies: tuple[Pat
 def test_the_offline_command_deploys_both_versions_and_destroys_them_with_no_flag(
     cli_assemblies: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    v1, v2 = cli_assemblies
-    assert offline_deploy([str(v1), str(v2)]) == 0, capsys.readouterr().err
-    output = capsys.readouterr().out
-    update = output[output.index("Updating NetmonMonitoring") :]
+    output, update = offline_deployed_and_destroyed(cli_assemblies, capsys)
     assert update.split("Write calls: ", 1)[1].startswith("UpdateProbe, CreateProbe\n")  # the port, the site
     # Nothing deletes the service's groups of native probes (one per monitor and VPC): they stay, and it says so.
     assert "Destroyed 2 stacks: the emulator holds 0 monitors, its EC2 2 security groups of the service." in output
@@ -155,18 +152,10 @@ def test_parliament_finds_nothing_in_any_policy() -> None:
 @pytest.mark.local_cloud
 @pytest.mark.cli
 def test_the_local_cloud_deploys_updates_and_destroys_both_stacks(tmp_path: Path) -> None:
-    from localcloud import LocalCloud
-
-    with LocalCloud(ROOT, workdir=ROOT / ".local-cloud" / "whole-app-native") as cloud:
-        cloud.cdk("bootstrap", "aws://111111111111/us-east-1", timeout=300)
-        v1 = cloud.synth(tmp_path / "v1", app=APP, context=["version=1", NATIVE])
-        cloud.deploy(v1)
+    with local_cloud_with_v1(tmp_path, "whole-app-native", NATIVE) as cloud:
         assert sorted(len(m["probes"]) for m in cloud.monitors().values()) == [9, 20]
 
-        v2 = cloud.synth(tmp_path / "v2", app=APP, context=["version=2", NATIVE])
-        calls = len(cloud.emulator_calls())
-        cloud.deploy(v2, parameters=[f"{whole_app.MONITORING_STACK}:ServicePort=8443"])
-        writes = [c for c in cloud.emulator_calls()[calls:] if c in WRITE_OPERATIONS]
+        v2, writes = deploy_v2(cloud, tmp_path, NATIVE)
         assert sorted(writes) == ["CreateProbe"] + ["UpdateProbe"] * 5  # the site; 4 ports, the bastion
         assert sorted(len(m["probes"]) for m in cloud.monitors().values()) == [10, 20]
 

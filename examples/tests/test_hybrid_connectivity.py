@@ -21,9 +21,8 @@ from cdk_netmon.testing import (
     LocalNetworkMonitor,
     StackDriver,
     declared_monitors,
-    handler_pointed_at,
     normalise_asset_hashes,
-    placeholder_ids,
+    offline_stack,
 )
 from examples.hybrid_connectivity import HybridConnectivityStack
 
@@ -39,14 +38,7 @@ def synthesize(**props: Any) -> dict[str, Any]:
 @contextmanager
 def deployed(template: dict[str, Any]) -> Iterator[tuple[LocalNetworkMonitor, StackDriver]]:
     """The stack deployed to an emulator by the shipped handler, for an update to follow."""
-    with LocalNetworkMonitor() as emulator, handler_pointed_at(emulator) as handler:
-        stack = StackDriver(
-            on_event=handler.on_event,
-            is_complete=handler.is_complete,
-            clock=emulator.clock,
-            grant=emulator.use_policy,
-            refs=placeholder_ids(template),
-        )
+    with LocalNetworkMonitor() as emulator, offline_stack(emulator) as stack:
         stack.deploy(template)
         yield emulator, stack
 
