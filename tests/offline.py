@@ -239,6 +239,12 @@ def assert_converged(
                 assert twin["packetSize"] == probe["packetSize"]
 
 
+def destroyed_leaving_nothing(stacks: str) -> str:
+    """The offline command's last line once it has destroyed `stacks` (a stack's name, or "2 stacks")
+    and the service holds nothing of them."""
+    return f"Destroyed {stacks}: the emulator holds 0 monitors, its EC2 0 security groups of the service."
+
+
 def _identity(probe: Mapping[str, Any]) -> tuple[Any, ...]:
     port = probe.get("destinationPort") if probe["protocol"] == "TCP" else None
     return (probe["sourceArn"], probe["destination"], probe["protocol"], port)

@@ -312,13 +312,23 @@ def test_a_retained_monitor_survives_its_replacement() -> None:
         assert_converged(emulator, NAMED, RENAMED)
 
 
-def test_a_retained_monitor_survives_a_failed_first_deploy() -> None:
-    broken = {**OTHER, "probes": [{"sourceArn": B, "destination": "10.0.0.66", "protocol": "ICMP"}]}
+BROKEN: dict[str, Any] = {**OTHER, "probes": [{"sourceArn": B, "destination": "10.0.0.66", "protocol": "ICMP"}]}
+"""OTHER, with a probe the service refuses to create (forced by `first_deploy_failed`)."""
+
+
+@contextmanager
+def first_deploy_failed(written: dict[str, Any]) -> Iterator[tuple[LocalNetworkMonitor, StackDriver]]:
+    """The service and the stack after a first deploy of `written` failed on BROKEN's probe."""
     with offline() as emulator:
         emulator.out_of_band().force_error_on_probes_to("10.0.0.66")
         stack = driver(emulator)
         with pytest.raises(DeployFailedError, match=r"10\.0\.0\.66"):
-            stack.deploy(template(NAMED, broken, retain=True))
+            stack.deploy(written)
+        yield emulator, stack
+
+
+def test_a_retained_monitor_survives_a_failed_first_deploy() -> None:
+    with first_deploy_failed(template(NAMED, BROKEN, retain=True)) as (emulator, stack):
         assert sorted(stack.retained) == [("Monitor0", "onprem"), ("Monitor1", "other")]
         assert sorted(emulator.snapshot()) == ["onprem", "other"]
 
@@ -333,12 +343,7 @@ def retained_except_on_create(*monitors: dict[str, object]) -> dict[str, Any]:
 
 
 def test_retain_except_on_create_keeps_a_removed_monitor_but_not_one_its_failed_create_made() -> None:
-    broken = {**OTHER, "probes": [{"sourceArn": B, "destination": "10.0.0.66", "protocol": "ICMP"}]}
-    with offline() as emulator:
-        emulator.out_of_band().force_error_on_probes_to("10.0.0.66")
-        stack = driver(emulator)
-        with pytest.raises(DeployFailedError, match=r"10\.0\.0\.66"):
-            stack.deploy(retained_except_on_create(NAMED, broken))
+    with first_deploy_failed(retained_except_on_create(NAMED, BROKEN)) as (emulator, stack):
         assert stack.retained == []  # the rollback of the create deletes what it made
         assert emulator.snapshot() == {}
         stack.deploy(retained_except_on_create(NAMED))

@@ -839,6 +839,15 @@ def converged(mark: str | None = None) -> dict[str, Any]:
     return live_monitor(period=30, tags={"team": "network"}, probes=CONVERGED["probes"], mark=mark)
 
 
+def expect_the_changed_write(api: FakeService) -> None:
+    """What CHANGED writes over DECLARED: the second probe's new destination."""
+    api.expect(
+        "update_probe",
+        {"monitorName": "onprem", "probeId": probe_id(2), "destination": "10.0.0.9"},
+        probe_response({**ICMP_B, "destination": "10.0.0.9"}, 2),
+    )
+
+
 class TestNewestRequestWins:
     """Each request marks the monitor with its generation before its first write; a waiter that
     finds a newer request's mark writes nothing more (the Provider framework keeps polling a request
@@ -857,11 +866,7 @@ class TestNewestRequestWins:
         older = mark(DECLARED, NOW_MS - 1000, OTHER_REQUEST)
         api.get(converged(mark=older))
         api.expect_mark(CHANGED)
-        api.expect(
-            "update_probe",
-            {"monitorName": "onprem", "probeId": probe_id(2), "destination": "10.0.0.9"},
-            probe_response({**ICMP_B, "destination": "10.0.0.9"}, 2),
-        )
+        expect_the_changed_write(api)
         assert api.is_complete(polled) == {"IsComplete": False}
 
     def test_the_same_request_delivered_again_is_never_superseded(self, api: FakeService) -> None:
@@ -869,11 +874,7 @@ class TestNewestRequestWins:
         polled = update(api, CHANGED)
         again = mark(CHANGED, NOW_MS + 5000)
         api.get(converged(mark=again))
-        api.expect(
-            "update_probe",
-            {"monitorName": "onprem", "probeId": probe_id(2), "destination": "10.0.0.9"},
-            probe_response({**ICMP_B, "destination": "10.0.0.9"}, 2),
-        )
+        expect_the_changed_write(api)
         assert api.is_complete(polled) == {"IsComplete": False}
 
     def test_a_rollback_with_nothing_to_write_still_marks_the_monitor(self, api: FakeService) -> None:
@@ -884,22 +885,21 @@ class TestNewestRequestWins:
         api.groups()
         assert api.is_complete(polled)["IsComplete"] is True
 
-    def test_a_no_op_update_over_another_requests_mark_of_the_same_monitor_writes_nothing(
-        self, api: FakeService
+    @pytest.mark.parametrize(
+        ("the_other_request_declared", "marked_again"),
+        [
+            pytest.param(DECLARED, False, id="the-same-monitor-is-left-unmarked"),
+            # Its waiter may still be polling, and would write what it declared.
+            pytest.param(CHANGED, True, id="another-monitor-is-marked-over"),
+        ],
+    )
+    def test_a_no_op_update_over_an_earlier_requests_mark_writes_only_a_mark_it_must(
+        self, api: FakeService, the_other_request_declared: dict[str, Any], marked_again: bool
     ) -> None:
         polled = update(api, DECLARED)
-        earlier = mark(DECLARED, NOW_MS - 60_000, OTHER_REQUEST)
+        earlier = mark(the_other_request_declared, NOW_MS - 60_000, OTHER_REQUEST)
         api.get(converged(mark=earlier))
-        api.groups()
-        assert api.is_complete(polled)["IsComplete"] is True
-
-    def test_a_mark_of_a_request_that_declared_another_monitor_is_replaced_even_with_nothing_to_write(
-        self, api: FakeService
-    ) -> None:
-        # Its waiter may still be polling, and would write what it declared.
-        polled = update(api, DECLARED)
-        elsewhere = mark(CHANGED, NOW_MS - 60_000, OTHER_REQUEST)
-        api.get(converged(mark=elsewhere))
-        api.expect_mark(DECLARED)
+        if marked_again:
+            api.expect_mark(DECLARED)
         api.groups()
         assert api.is_complete(polled)["IsComplete"] is True

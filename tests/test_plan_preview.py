@@ -13,6 +13,7 @@ import json
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ import pytest
 
 from cdk_netmon.plan import command as preview
 from cdk_netmon.plan.assembly import InputError, StackInput
+from cdk_netmon.testing import LocalNetworkMonitor
 from cdk_netmon.testing.emulator import WRITE_OPERATIONS
 from tests.offline import driver, offline, probe_id_at, template
 from tests.support import subnet_arn
@@ -94,12 +96,7 @@ def test_against_an_older_template_it_names_the_calls_the_next_deploy_makes() ->
         "+ monitor added: 1 probes (CreateMonitor)",
     ):
         assert line in text, line
-    with offline() as emulator:
-        stack = driver(emulator)
-        stack.deploy(old)
-        before = len(emulator.calls)
-        stack.deploy(new)
-        assert Counter(emulator.writes(before)) == calls
+    assert the_driver_writes(old, new)[0] == calls
 
 
 @pytest.mark.slow
@@ -121,9 +118,7 @@ def test_against_the_live_account_it_reads_only_and_shows_drift() -> None:
         assert "+ probe tcp-10-0-0-3-" in text  # deleted out of band
         assert calls == Counter({"TagResource": 1, "UpdateProbe": 1, "CreateProbe": 1})  # the deploy's mark first
 
-        before = len(emulator.calls)
-        stack.resend_update("Monitor0")  # the next deploy repairs exactly that
-        assert Counter(emulator.writes(before)) == calls
+        assert writes_of(emulator, lambda: stack.resend_update("Monitor0")) == calls  # the next deploy repairs that
         assert planned(template(KEPT), client=client)[0] == preview.EXIT_NO_CHANGES
 
 
@@ -196,9 +191,14 @@ def the_driver_writes(old: dict[str, Any], new: dict[str, Any]) -> tuple[Counter
     with offline() as emulator:
         stack = driver(emulator)
         stack.deploy(old)
-        before = len(emulator.calls)
-        stack.deploy(new)
-        return Counter(emulator.writes(before)), set(emulator.snapshot())
+        return writes_of(emulator, lambda: stack.deploy(new)), set(emulator.snapshot())
+
+
+def writes_of(emulator: LocalNetworkMonitor, step: Callable[[], object]) -> Counter[str]:
+    """The write calls the service receives during `step`."""
+    before = len(emulator.calls)
+    step()
+    return Counter(emulator.writes(before))
 
 
 @pytest.mark.parametrize(
@@ -270,9 +270,7 @@ def test_live_a_renamed_monitor_is_planned_by_the_templates_update_replace_polic
         _, text, calls = planned(new, client=client)
         assert "- monitor renamed: replaced; its UpdateReplacePolicy is Retain, so it stays" in text
         assert calls == Counter({"CreateMonitor": 1})
-        before = len(emulator.calls)
-        stack.deploy(new)
-        assert Counter(emulator.writes(before)) == calls
+        assert writes_of(emulator, lambda: stack.deploy(new)) == calls
 
 
 @pytest.mark.slow

@@ -150,7 +150,10 @@ class Declared:
 
     spec: MonitorSpec
     deletion_policy: str = DELETE
+    """The resource's DeletionPolicy: what becomes of the monitor when the resource leaves the
+    template or the stack is deleted."""
     update_replace_policy: str = DELETE
+    """Its UpdateReplacePolicy: what becomes of the old monitor when an update replaces the resource."""
     legacy: bool = False
     """Properties without `OwnershipTags` (0.1.0's): the handler adopts an untagged monitor of the name."""
     native: bool = False

@@ -40,7 +40,9 @@ def serve(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--ec2-endpoint", help="the EC2 where probes leave their footprint (default: moto's, started here)"
     )
-    args = parser.parse_args(argv)
+    # Every option but the endpoint file is LocalNetworkMonitor's keyword of the same name.
+    options = vars(parser.parse_args(argv))
+    endpoint_file: Path | None = options.pop("endpoint_file")
 
     stop = threading.Event()
 
@@ -49,18 +51,9 @@ def serve(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    with LocalNetworkMonitor(
-        port=args.port,
-        clock_scale=args.clock_scale,
-        pending_seconds=args.pending_seconds,
-        deleting_seconds=args.deleting_seconds,
-        settling_writes=args.settling_writes,
-        ec2_endpoint=args.ec2_endpoint,
-        probes_per_monitor=args.probes_per_monitor,
-        probes_per_subnet=args.probes_per_subnet,
-    ) as emulator:
-        if args.endpoint_file is not None:
-            args.endpoint_file.write_text(emulator.endpoint_url + "\n")
+    with LocalNetworkMonitor(**options) as emulator:
+        if endpoint_file is not None:
+            endpoint_file.write_text(emulator.endpoint_url + "\n")
         print(
             f"Network Monitor emulator serving at {emulator.endpoint_url}, its EC2 at {emulator.ec2_endpoint_url}",
             flush=True,
@@ -68,8 +61,8 @@ def serve(argv: list[str] | None = None) -> int:
         try:
             stop.wait()
         finally:
-            if args.endpoint_file is not None:
-                args.endpoint_file.unlink(missing_ok=True)
+            if endpoint_file is not None:
+                endpoint_file.unlink(missing_ok=True)
     print("Network Monitor emulator stopped", flush=True)
     return 0
 
