@@ -140,7 +140,7 @@ class NetworkMonitorProvider(Construct):
         self._backend: Backend | None = None
         self._quotas_declared = False
 
-    def declare_quotas(self) -> None:
+    def _declare_quotas(self) -> None:
         """Write raised quotas into the template's `Metadata` (`QUOTAS_METADATA`), once: a stack of
         native monitors has no handler whose environment carries them, and the offline kit deploys
         to an emulator whose account must have them (`testing.declared_quotas`)."""
@@ -148,7 +148,7 @@ class NetworkMonitorProvider(Construct):
             self._quotas_declared = True
             self.stack.add_metadata(QUOTAS_METADATA, self.quotas.encoded())
 
-    def custom_resource_backend(self) -> Backend:
+    def _custom_resource_backend(self) -> Backend:
         """The handler's functions, role, policy and Provider framework, made on first use."""
         if self._backend is None:
             # Imported here: aws-cdk-lib's Lambda module alone takes a quarter of a second to import,
@@ -158,7 +158,7 @@ class NetworkMonitorProvider(Construct):
             self._backend = build_backend(self, self._log_retention)
         return self._backend
 
-    def response_bound(self, logical_id: str | None, monitor_name: str | None) -> ResponseBound:
+    def _response_bound(self, logical_id: str | None, monitor_name: str | None) -> ResponseBound:
         """What the stack knows at synth of a monitor's response to CloudFormation."""
         stack_name = self.names.stack_name
         environment = self.environment

@@ -145,7 +145,7 @@ class CustomResourceEngine:
 
     def __init__(self, scope: Construct, declared: Declaration) -> None:
         provider = declared.provider
-        backend = provider.custom_resource_backend()
+        backend = provider._custom_resource_backend()
         self._provider = provider
         self._stack = provider.stack
         self._declared_name = declared.monitor_name
@@ -201,11 +201,11 @@ class CustomResourceEngine:
         """The response to CloudFormation could exceed its limit with these probes (see `ResponseBound`)."""
         probe_keys = [entry.key for entry in probes]
         name = None if is_unresolved(self._declared_name) else self._declared_name
-        if self._provider.response_bound(None, name).largest(probe_keys) <= RESPONSE_LIMIT_BYTES:
+        if self._provider._response_bound(None, name).largest(probe_keys) <= RESPONSE_LIMIT_BYTES:
             return []  # fits with the longest logical id, which is then never asked of jsii
         cfn = self._resource.node.default_child
         logical_id = self._stack.resolve(cfn.logical_id) if isinstance(cfn, CfnElement) else None
-        problem = self._provider.response_bound(logical_id, name).problem(probe_keys)
+        problem = self._provider._response_bound(logical_id, name).problem(probe_keys)
         return [problem] if problem else []
 
     def room_for(self, probes: Sequence[KeyedProbe]) -> bool:

@@ -76,7 +76,7 @@ class NativeEngine:
         if declared.tags:
             self.tag_manager()
         self._apply(self._monitor)
-        declared.provider.declare_quotas()
+        declared.provider._declare_quotas()
         self._probe_scope: Construct | None = None
         self._probes: dict[str, CfnResource] = {}
         self._inherited_tags: Any = None

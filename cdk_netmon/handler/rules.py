@@ -10,6 +10,7 @@ does not enforce the model's patterns.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import ipaddress
 import re
 from collections import Counter
@@ -482,6 +483,13 @@ def address_family(destination: object) -> str | None:
     """IPV4 or IPV6 as the service names them, or None when the value is not an address."""
     if not isinstance(destination, str) or not 1 <= len(destination) <= DESTINATION_MAX_LENGTH:
         return None
+    return _family_of(destination)
+
+
+@functools.lru_cache(maxsize=4096)
+def _family_of(destination: str) -> str | None:
+    """Cached: several rules ask of each probe's destination, as it joins and again at synth, and
+    parsing an address is the costliest step of a probe's validation."""
     try:
         return "IPV4" if ipaddress.ip_address(destination).version == 4 else "IPV6"
     except ValueError:
