@@ -9,9 +9,12 @@ gateways, a bastion, a disaster-recovery site and the branch offices:
 - a TCP port from a `CfnParameter`, a literal port, a probe paused during a maintenance window;
 - quotas the team has raised (`NetworkMonitorProvider.configure(quotas=...)`): 5 probes from one
   subnet, and the branches in one monitor instead of two;
-- probe alarms, the composite alarms a team pages on, a dashboard with a monitor imported by name
-  and one of another account imported by ARN;
-- `grant_read` to an operators' role, `grant` to a tagging automation, `Tags.of` on the stack.
+- probe alarms, the composite alarms a team pages on, a dashboard (the bastion's round trip and
+  health indicator, hourly peaks) with a monitor imported by name and one of another account
+  imported by ARN;
+- `grant_read` to an operators' role, `grant` to a tagging automation, `Tags.of` on the stack;
+- the options every monitor, probe and metric shares held once, typed (`MonitorOptions`,
+  `ProbeOptions`, `ProbeFields`, `FanOutOptions`, `MetricOptions`).
 
 `version=2` (the context value, or `version=2` below) is the next change: the bastion's port moves
 and the recovery site comes out of maintenance, both in place. A feature added to cdk_netmon joins
@@ -35,9 +38,14 @@ from constructs import Construct
 
 from cdk_netmon import (
     SAME_APP_VPC_WARNING,
+    FanOutOptions,
+    MetricOptions,
     MonitorEngine,
+    MonitorOptions,
     NetworkMonitor,
     NetworkMonitorProvider,
+    ProbeFields,
+    ProbeOptions,
     ProbeProtocol,
     Quotas,
 )
@@ -97,27 +105,26 @@ class MonitoringStack(Stack):
             for subnet_id in SHARED_SERVICES_SUBNETS
         ]
 
-        monitor = NetworkMonitor(
-            self,
-            "DataCentres",
-            aggregation_period=Duration.seconds(30),
-            tags={"purpose": "hybrid-connectivity"},
-            engine=engine,
-        )
+        # What every monitor of the team shares, typed as the constructor's keywords.
+        every_monitor: MonitorOptions = {"aggregation_period": Duration.seconds(30), "engine": engine}
+        data_centres: MonitorOptions = {**every_monitor, "tags": {"purpose": "hybrid-connectivity"}}
+        monitor = NetworkMonitor(self, "DataCentres", **data_centres)
         monitor.add_probes(
             sources=private,
             destinations=DATA_CENTRES,
             protocol=ProbeProtocol.TCP,
             destination_port=service_port.value_as_number,
         )
-        monitor.add_probes(sources=private, destinations=GATEWAYS, protocol=ProbeProtocol.ICMP)
-        monitor.add_probe(
-            name="bastion-ssh",
-            source=private.subnets[0],
-            destination="10.100.30.10",
-            protocol=ProbeProtocol.TCP,
-            destination_port=22 if version == 1 else 2222,
-        )
+        icmp: ProbeOptions = {"protocol": ProbeProtocol.ICMP}
+        monitor.add_probes(sources=private, destinations=GATEWAYS, **icmp)
+        bastion: ProbeFields = {
+            "name": "bastion-ssh",
+            "source": private.subnets[0],
+            "destination": "10.100.30.10",
+            "protocol": ProbeProtocol.TCP,
+            "destination_port": 22 if version == 1 else 2222,
+        }
+        bastion_ssh = monitor.add_probe(**bastion)
         if engine is MonitorEngine.CUSTOM_RESOURCE or version >= 2:
             monitor.add_probe(
                 name="recovery-site",
@@ -134,10 +141,9 @@ class MonitoringStack(Stack):
         monitor.add_probe_alarms(packet_loss_percent=5, rtt_threshold=Duration.millis(50))
         self.paging = monitor.add_aggregate_alarms()
 
-        branches = NetworkMonitor.fan_out(
-            self, "Branches", sources=shared, destinations=BRANCHES, protocol=ProbeProtocol.ICMP,
-            tags={"purpose": "branches"}, engine=engine,
-        )  # fmt: skip
+        branch_options: FanOutOptions = {**every_monitor, **icmp, "tags": {"purpose": "branches"}}
+        branches = NetworkMonitor.fan_out(self, "Branches", sources=shared, destinations=BRANCHES, **branch_options)
+        hourly_peak: MetricOptions = {"period": Duration.hours(1), "statistic": "Maximum"}
         legacy = NetworkMonitor.from_monitor_name(self, "LegacyDx", "legacy-dx-monitor")
         transit = NetworkMonitor.from_monitor_arn(
             self, "Transit", "arn:aws:networkmonitor:eu-west-1:999999999999:monitor/transit-hub"
@@ -150,10 +156,17 @@ class MonitoringStack(Stack):
                 *(m.dashboard_widgets() for m in branches),
                 [
                     cloudwatch.GraphWidget(
+                        title="Bastion: round trip and AWS's network on its path",
+                        left=[monitor.metric_rtt(bastion_ssh, **hourly_peak)],
+                        right=[monitor.metric_health_indicator(bastion_ssh)],
+                    ),
+                ],
+                [
+                    cloudwatch.GraphWidget(
                         title="Legacy Direct Connect and transit hub",
                         left=[
                             legacy.metric_packet_loss(probe_id="probe-0123456789abcdefghij0"),
-                            transit.metric_packet_loss(probe_id="probe-9876543210abcdefghij0"),
+                            transit.metric("PacketLoss", probe_id="probe-9876543210abcdefghij0", **hourly_peak),
                         ],
                     )
                 ],

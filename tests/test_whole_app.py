@@ -124,6 +124,20 @@ def test_the_app_declares_what_its_docstring_says(tmp_path: Path) -> None:
     types = [r["Type"] for r in monitoring["Resources"].values()]
     assert types.count("AWS::CloudWatch::CompositeAlarm") == 8
     assert types.count("AWS::CloudWatch::Alarm") == 27  # 9 enabled probes x 3
+    assert {m["aggregationPeriod"] for m in monitors.values()} == {30}  # one MonitorOptions, fan_out's too
+    assert [p["destinationPort"] for p in dc["probes"] if p["destination"] == "10.100.30.10"] == [22]  # ProbeFields
+    dashboard = dashboard_body(monitoring)
+    assert dashboard.count('\\"period\\":3600,\\"stat\\":\\"Maximum\\"') == 2  # one MetricOptions, two metrics
+    bastion = dashboard[dashboard.index("Bastion: round trip") : dashboard.index("Legacy Direct Connect")]
+    assert bastion.count('"ProbeId.bastion-ssh"') == 2  # metric_rtt and metric_health_indicator of the probe
+    assert '\\"RTT\\"' in bastion
+    assert '\\"HealthIndicator\\"' in bastion
+
+
+def dashboard_body(monitoring: dict[str, Any]) -> str:
+    """The stack's one dashboard's body, as the template writes it (a Fn::Join of JSON and tokens)."""
+    [dashboard] = [r for r in monitoring["Resources"].values() if r["Type"] == "AWS::CloudWatch::Dashboard"]
+    return json.dumps(dashboard["Properties"]["DashboardBody"])
 
 
 # --- the CDK CLI, plan -------------------------------------------------------------------------------
