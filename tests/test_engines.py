@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import App, Environment, RemovalPolicy, Stack, Tags
+from aws_cdk import App, CfnResource, Environment, RemovalPolicy, Stack, Tags
+from aws_cdk import aws_networkmonitor as networkmonitor
 
 from cdk_netmon import MonitorEngine, MonitorProbe, NetworkMonitor, ProbeProtocol
 from cdk_netmon.testing import LocalNetworkMonitor, declared_monitors, offline_stack
@@ -66,6 +67,27 @@ def test_each_probe_depends_on_its_monitor_by_name_and_by_depends_on() -> None:
 def test_no_provider_lambda_role_or_asset_is_in_the_stack() -> None:
     template = native_template(probes=[tcp()])
     assert {r["Type"] for r in template["Resources"].values()} == {MONITOR, PROBE}
+
+
+@pytest.mark.skipif(hasattr(networkmonitor, "CfnProbe"), reason="aws-cdk-lib knows the Probe type: no finding")
+def test_aws_cdk_libs_unknown_type_finding_is_acknowledged_for_the_probes_alone(tmp_path: Path) -> None:
+    """aws-cdk-lib 2.275's synth-time validation does not know AWS::NetworkMonitor::Probe (F3006):
+    each monitor acknowledges it for its own probes, and another resource of an unknown type is still
+    reported."""
+    app = App(outdir=str(tmp_path))
+    stack = Stack(app, "Stack", env=ENV)
+    NetworkMonitor(stack, "M", engine=MonitorEngine.NATIVE, probes=[tcp(), tcp("10.0.0.2")])
+    CfnResource(stack, "Other", type="AWS::Example::Unknown")
+    app.synth()
+    [report] = json.loads((tmp_path / "validation-report.json").read_text())["pluginReports"]
+    reported = [c["constructPath"] for v in report["violations"] for c in v["violatingConstructs"]]
+    assert reported == ["Stack/Other"]
+    [suppressed] = report["suppressedViolations"]
+    assert suppressed["ruleName"] == "F3006"
+    assert suppressed["acknowledgedAt"] == "Stack/M/Probes"
+    assert sorted(c["cloudFormationResource"]["logicalId"] for c in suppressed["violatingConstructs"]) == sorted(
+        resources_of_type(template_json(stack), PROBE)
+    )
 
 
 def test_a_stack_with_both_engines_has_the_provider_once_for_the_custom_resource() -> None:
