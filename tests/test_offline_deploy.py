@@ -72,6 +72,42 @@ def test_the_driver_refuses_what_it_does_not_emulate() -> None:
         assert emulator.calls == []
 
 
+ARN = "arn:aws:networkmonitor:eu-west-1:123456789012:monitor/DataCentres"
+
+
+@pytest.mark.parametrize(
+    ("value", "resolved"),
+    [
+        ({"Fn::Select": [1, {"Fn::Split": ["/", {"Ref": "Arn"}]}]}, "DataCentres"),  # a native monitor's name
+        ({"Fn::Select": ["0", ["a", "b"]]}, "a"),  # an index may be a string of digits
+        ({"Fn::Join": ["-", {"Fn::Split": [":", "a:b:c"]}]}, "a-b-c"),
+    ],
+)
+def test_the_driver_resolves_select_and_split_as_cloudformation_does(value: Any, resolved: str) -> None:
+    template = {"Parameters": {"Arn": {"Type": "String", "Default": ARN}}, "Outputs": {"Out": {"Value": value}}}
+    with offline() as emulator:
+        assert driver(emulator).output_values(template) == {"Out": resolved}
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ({"Fn::Select": [2, ["a", "b"]]}, "Fn::Select index 2 is outside a list of 2"),
+        ({"Fn::Select": [-1, ["a"]]}, "Fn::Select index -1 is outside a list of 1"),
+        ({"Fn::Select": ["x", ["a"]]}, 'Fn::Select takes [index, list], not ["x", ["a"]]'),
+        ({"Fn::Select": [0, "a"]}, 'Fn::Select takes [index, list], not [0, "a"]'),
+        ({"Fn::Select": [0]}, "Fn::Select takes [index, list], not [0]"),
+        ({"Fn::Split": ["", "a"]}, 'Fn::Split takes [delimiter, string], not ["", "a"]'),
+        ({"Fn::Split": ["/", ["a"]]}, 'Fn::Split takes [delimiter, string], not ["/", ["a"]]'),
+        ({"Fn::Join": ["", "a"]}, 'Fn::Join takes [separator, list], not ["", "a"]'),
+    ],
+)
+def test_the_driver_refuses_a_malformed_select_or_split_in_one_line(value: Any, message: str) -> None:
+    with offline() as emulator, pytest.raises(UnsupportedTemplateError) as refused:
+        driver(emulator).output_values({"Outputs": {"Out": {"Value": value}}})
+    assert str(refused.value) == message
+
+
 # --- the command, as a user runs it ------------------------------------------------------------------
 
 from cdk_netmon import MonitorProbe, NetworkMonitor, ProbeProtocol  # noqa: E402

@@ -46,6 +46,7 @@ refused with one line that names it; a value it lacks names the ref that would g
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import uuid
 from collections.abc import Callable, Collection, Mapping
@@ -559,17 +560,57 @@ class StackDriver:
             if key == "Fn::GetAtt":
                 return self._get_att(*(argument.split(".", 1) if isinstance(argument, str) else argument))
             if key == "Fn::Join":
-                separator, parts = argument
-                return separator.join(str(self._resolve(p, template)) for p in parts)
+                return self._join(argument, template)
+            if key == "Fn::Select":
+                return self._select(argument, template)
+            if key == "Fn::Split":
+                return self._split(argument, template)
             if key == "Fn::ImportValue":
                 return self._import(str(self._resolve(argument, template)))
             if key == "Fn::GetStackOutput" and isinstance(argument, Mapping):
                 return self._stack_output(self._resolve(dict(argument), template))
             if key.startswith("Fn::") or key == "Condition":
                 raise UnsupportedTemplateError(
-                    f"{key} is not supported by the offline driver (it resolves Ref, Fn::GetAtt and Fn::Join)"
+                    f"{key} is not supported by the offline driver "
+                    "(it resolves Ref, Fn::GetAtt, Fn::Join, Fn::Select, Fn::Split, Fn::ImportValue "
+                    "and Fn::GetStackOutput)"
                 )
         return {k: self._resolve(v, template) for k, v in value.items()}
+
+    def _join(self, argument: Any, template: Mapping[str, Any]) -> str:
+        """`Fn::Join`: its list may itself be a function's result (a `Fn::Split`, say)."""
+        if not (isinstance(argument, list) and len(argument) == 2 and isinstance(argument[0], str)):
+            raise UnsupportedTemplateError(f"Fn::Join takes [separator, list], not {json.dumps(argument)}")
+        parts = self._resolve(argument[1], template)
+        if not isinstance(parts, list):
+            raise UnsupportedTemplateError(f"Fn::Join takes [separator, list], not {json.dumps([argument[0], parts])}")
+        return argument[0].join(str(part) for part in parts)
+
+    def _select(self, argument: Any, template: Mapping[str, Any]) -> Any:
+        """`Fn::Select`: a zero-based index (a number or a string of digits) into a list
+        (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/intrinsic-function-reference-select.html);
+        aws-cdk-lib writes one around `Fn::Split` for the name part of an ARN."""
+        if not (isinstance(argument, list) and len(argument) == 2):
+            raise UnsupportedTemplateError(f"Fn::Select takes [index, list], not {json.dumps(argument)}")
+        index, items = self._resolve(argument[0], template), self._resolve(argument[1], template)
+        if isinstance(index, str) and index.isdigit():
+            index = int(index)
+        if not isinstance(index, int) or isinstance(index, bool) or not isinstance(items, list):
+            raise UnsupportedTemplateError(f"Fn::Select takes [index, list], not {json.dumps([index, items])}")
+        if not 0 <= index < len(items):
+            raise UnsupportedTemplateError(f"Fn::Select index {index} is outside a list of {len(items)}")
+        return items[index]
+
+    def _split(self, argument: Any, template: Mapping[str, Any]) -> list[str]:
+        """`Fn::Split`: a string cut at every delimiter
+        (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/intrinsic-function-reference-split.html)."""
+        if not (isinstance(argument, list) and len(argument) == 2 and isinstance(argument[0], str) and argument[0]):
+            raise UnsupportedTemplateError(f"Fn::Split takes [delimiter, string], not {json.dumps(argument)}")
+        text = self._resolve(argument[1], template)
+        if not isinstance(text, str):
+            shown = json.dumps([argument[0], text])
+            raise UnsupportedTemplateError(f"Fn::Split takes [delimiter, string], not {shown}")
+        return text.split(argument[0])
 
     def _ref(self, name: str, template: Mapping[str, Any]) -> str:
         pseudo = {
