@@ -12,7 +12,8 @@ gateways, a bastion, a disaster-recovery site and the branch offices:
 - probe alarms, the composite alarms a team pages on, a dashboard (the bastion's round trip and
   health indicator, hourly peaks) with a monitor imported by name and one of another account
   imported by ARN;
-- `grant_read` to an operators' role, `grant` to a tagging automation, `Tags.of` on the stack;
+- `grant_read` to an operators' role (its monitors typed `INetworkMonitor`), `grant` to a tagging
+  automation, `Tags.of` on the stack, the data centres' monitor name and ARN as stack outputs;
 - the options every monitor, probe and metric shares held once, typed (`MonitorOptions`,
   `ProbeOptions`, `ProbeFields`, `FanOutOptions`, `MetricOptions`).
 
@@ -29,7 +30,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Acknowledgment, Annotations, App, CfnParameter, Duration, Stack, Tags, Validations
+from aws_cdk import Acknowledgment, Annotations, App, CfnOutput, CfnParameter, Duration, Stack, Tags, Validations
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
@@ -39,9 +40,11 @@ from constructs import Construct
 from cdk_netmon import (
     SAME_APP_VPC_WARNING,
     FanOutOptions,
+    INetworkMonitor,
     MetricOptions,
     MonitorEngine,
     MonitorOptions,
+    MonitorProbe,
     NetworkMonitor,
     NetworkMonitorProvider,
     ProbeFields,
@@ -108,7 +111,7 @@ class MonitoringStack(Stack):
         # What every monitor of the team shares, typed as the constructor's keywords.
         every_monitor: MonitorOptions = {"aggregation_period": Duration.seconds(30), "engine": engine}
         data_centres: MonitorOptions = {**every_monitor, "tags": {"purpose": "hybrid-connectivity"}}
-        monitor = NetworkMonitor(self, "DataCentres", **data_centres)
+        self.data_centres = monitor = NetworkMonitor(self, "DataCentres", **data_centres)
         monitor.add_probes(
             sources=private,
             destinations=DATA_CENTRES,
@@ -124,7 +127,7 @@ class MonitoringStack(Stack):
             "protocol": ProbeProtocol.TCP,
             "destination_port": 22 if version == 1 else 2222,
         }
-        bastion_ssh = monitor.add_probe(**bastion)
+        bastion_ssh: MonitorProbe = monitor.add_probe(**bastion)
         if engine is MonitorEngine.CUSTOM_RESOURCE or version >= 2:
             monitor.add_probe(
                 name="recovery-site",
@@ -174,8 +177,9 @@ class MonitoringStack(Stack):
         )
 
         operators = iam.Role(self, "NetworkOperators", assumed_by=iam.AccountRootPrincipal())
-        for readable in (monitor, *branches, legacy):
-            readable.grant_read(operators)
+        readable: list[INetworkMonitor] = [monitor, *branches, legacy]
+        for each in readable:
+            each.grant_read(operators)
         Validations.of(operators).acknowledge(
             Acknowledgment(
                 id="AwsSolutions::AwsSolutions-IAM5[Resource::*]",
@@ -185,6 +189,9 @@ class MonitoringStack(Stack):
         tagging = iam.Role(self, "CostTagging", assumed_by=iam.AccountRootPrincipal())
         monitor.grant(tagging, "networkmonitor:TagResource", "networkmonitor:ListTagsForResource")
         Tags.of(self).add("cost-centre", "network")
+        # For the runbooks: references, so the outputs follow the monitor.
+        CfnOutput(self, "DataCentresMonitorName", value=monitor.monitor_name)
+        CfnOutput(self, "DataCentresMonitorArn", value=monitor.monitor_arn)
 
 
 def build(

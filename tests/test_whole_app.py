@@ -132,6 +132,24 @@ def test_the_app_declares_what_its_docstring_says(tmp_path: Path) -> None:
     assert bastion.count('"ProbeId.bastion-ssh"') == 2  # metric_rtt and metric_health_indicator of the probe
     assert '\\"RTT\\"' in bastion
     assert '\\"HealthIndicator\\"' in bastion
+    assert monitor_outputs(monitoring) == {"Custom::NetworkMonitor"}  # monitor_name and monitor_arn: references
+
+
+def monitor_outputs(monitoring: dict[str, Any]) -> set[str]:
+    """The types of the resources the data centres' monitor name and ARN outputs refer to."""
+    resources = monitoring["Resources"]
+    outputs = monitoring["Outputs"]
+    values = [json.dumps(outputs[o]["Value"]) for o in ("DataCentresMonitorName", "DataCentresMonitorArn")]
+    return {r["Type"] for k, r in resources.items() if "DataCentres" in k and all(f'"{k}"' in v for v in values)}
+
+
+@pytest.mark.parametrize("engine", ["custom_resource", "native"])
+def test_tags_of_the_stack_reach_the_monitors_tag_manager(tmp_path: Path, engine: str) -> None:
+    app = App(outdir=str(tmp_path), context={**CONTEXT, "engine": engine})
+    _, monitoring = whole_app.build(app, env=ENV)
+    app.synth()  # Tags.of is an aspect: it has its say at synth
+    tags = monitoring.data_centres.cdk_tag_manager.tag_values()
+    assert tags == {"purpose": "hybrid-connectivity", "cost-centre": "network"}
 
 
 def dashboard_body(monitoring: dict[str, Any]) -> str:

@@ -35,6 +35,7 @@ from tests.test_whole_app import (
     deploy_v2,
     deployed_by_the_kits_drivers,
     local_cloud_with_v1,
+    monitor_outputs,
     offline_deployed_and_destroyed,
     parliament_findings,
     synthesized,
@@ -71,6 +72,7 @@ def test_the_app_has_no_lambda_and_the_same_monitors(tmp_path: Path) -> None:
     assert not [t for t in types if t.startswith(("AWS::Lambda::", "AWS::StepFunctions::", "Custom::"))]
     assert types["AWS::NetworkMonitor::Monitor"] == 2
     assert types["AWS::NetworkMonitor::Probe"] == 29  # the recovery site joins in version 2
+    assert monitor_outputs(monitoring) == {"AWS::NetworkMonitor::Monitor"}
     assert not any(r.get("Metadata", {}).get("aws:asset:path") for r in monitoring["Resources"].values())
 
     def shape(t: dict[str, Any]) -> list[tuple[int, str]]:
