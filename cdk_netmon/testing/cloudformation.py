@@ -593,7 +593,7 @@ class StackDriver:
         if not (isinstance(argument, list) and len(argument) == 2):
             raise UnsupportedTemplateError(f"Fn::Select takes [index, list], not {json.dumps(argument)}")
         index, items = self._resolve(argument[0], template), self._resolve(argument[1], template)
-        if isinstance(index, str) and index.isdigit():
+        if isinstance(index, str) and index.isascii() and index.isdigit():
             index = int(index)
         if not isinstance(index, int) or isinstance(index, bool) or not isinstance(items, list):
             raise UnsupportedTemplateError(f"Fn::Select takes [index, list], not {json.dumps([index, items])}")
