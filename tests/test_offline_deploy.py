@@ -103,7 +103,7 @@ def test_the_driver_resolves_select_and_split_as_cloudformation_does(value: Any,
         ({"Fn::Join": ["", "a"]}, 'Fn::Join takes [separator, list], not ["", "a"]'),
     ],
 )
-def test_the_driver_refuses_a_malformed_select_or_split_in_one_line(value: Any, message: str) -> None:
+def test_the_driver_refuses_a_malformed_select_split_or_join_in_one_line(value: Any, message: str) -> None:
     with offline() as emulator, pytest.raises(UnsupportedTemplateError) as refused:
         driver(emulator).output_values({"Outputs": {"Out": {"Value": value}}})
     assert str(refused.value) == message
