@@ -13,7 +13,8 @@ gateways, a bastion, a disaster-recovery site and the branch offices:
   health indicator, hourly peaks) with a monitor imported by name and one of another account
   imported by ARN;
 - `grant_read` to an operators' role (its monitors typed `INetworkMonitor`), `grant` to a tagging
-  automation, `Tags.of` on the stack, the data centres' monitor name and ARN as stack outputs;
+  automation, `Tags.of` on the stack and a tag set through one monitor's `cdk_tag_manager`, its
+  removal policy, the data centres' monitor name and ARN as stack outputs;
 - the options every monitor, probe and metric shares held once, typed (`MonitorOptions`,
   `ProbeOptions`, `ProbeFields`, `FanOutOptions`, `MetricOptions`).
 
@@ -30,7 +31,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Acknowledgment, Annotations, App, CfnOutput, CfnParameter, Duration, Stack, Tags, Validations
+from aws_cdk import (
+    Acknowledgment,
+    Annotations,
+    App,
+    CfnOutput,
+    CfnParameter,
+    Duration,
+    RemovalPolicy,
+    Stack,
+    Tags,
+    Validations,
+)
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
@@ -189,6 +201,10 @@ class MonitoringStack(Stack):
         tagging = iam.Role(self, "CostTagging", assumed_by=iam.AccountRootPrincipal())
         monitor.grant(tagging, "networkmonitor:TagResource", "networkmonitor:ListTagsForResource")
         Tags.of(self).add("cost-centre", "network")
+        monitor.cdk_tag_manager.set_tag("owner", "network-platform")  # the monitor and its probes, as Tags.of(monitor)
+        # Said where a reviewer looks: a monitor holds no data, so it goes with the stack (the
+        # default; RETAIN would leave it and its probes behind on `cdk destroy`).
+        monitor.apply_removal_policy(RemovalPolicy.DESTROY)
         # For the runbooks: references, so the outputs follow the monitor.
         CfnOutput(self, "DataCentresMonitorName", value=monitor.monitor_name)
         CfnOutput(self, "DataCentresMonitorArn", value=monitor.monitor_arn)

@@ -149,7 +149,7 @@ def test_tags_of_the_stack_reach_the_monitors_tag_manager(tmp_path: Path, engine
     _, monitoring = whole_app.build(app, env=ENV)
     app.synth()  # Tags.of is an aspect: it has its say at synth
     tags = monitoring.data_centres.cdk_tag_manager.tag_values()
-    assert tags == {"purpose": "hybrid-connectivity", "cost-centre": "network"}
+    assert tags == {"purpose": "hybrid-connectivity", "cost-centre": "network", "owner": "network-platform"}
 
 
 def dashboard_body(monitoring: dict[str, Any]) -> str:
