@@ -144,12 +144,18 @@ def monitor_outputs(monitoring: dict[str, Any]) -> set[str]:
 
 
 @pytest.mark.parametrize("engine", ["custom_resource", "native"])
-def test_tags_of_the_stack_reach_the_monitors_tag_manager(tmp_path: Path, engine: str) -> None:
+def test_tags_of_the_stack_and_the_tag_manager_reach_the_monitor_and_its_probes(tmp_path: Path, engine: str) -> None:
     app = App(outdir=str(tmp_path), context={**CONTEXT, "engine": engine})
     _, monitoring = whole_app.build(app, env=ENV)
-    app.synth()  # Tags.of is an aspect: it has its say at synth
+    assembly = app.synth()  # Tags.of is an aspect: it has its say at synth
     tags = monitoring.data_centres.cdk_tag_manager.tag_values()
     assert tags == {"purpose": "hybrid-connectivity", "cost-centre": "network", "owner": "network-platform"}
+    monitors = declared_monitors(assembly.get_stack_by_name(monitoring.stack_name).template)
+    [dc] = [monitor for logical_id, monitor in monitors.items() if "DataCentres" in logical_id]
+    assert dc["tags"] == tags  # the monitor's own tags stay the monitor's; the other two reach its probes
+    probe_tags = {(p["probeTags"]["cost-centre"], p["probeTags"]["owner"]) for p in dc["probes"]}
+    assert probe_tags == {("network", "network-platform")}
+    assert not [p for p in dc["probes"] if "purpose" in p["probeTags"]]
 
 
 def dashboard_body(monitoring: dict[str, Any]) -> str:
