@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import subprocess
+import tempfile
 from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +26,33 @@ import pytest
 # 1,300 default AMIs with a volume and a snapshot each when it is made: half a second per emulator,
 # a third of the offline tests' time. No test uses an AMI (moto's setting, moto/settings.py).
 os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+
+
+def start_jsii_with_its_own_tmpdir() -> str:
+    """An `App()` without `outdir` writes its assembly to a new `cdk.outXXXX` directory in Node.js's
+    `os.tmpdir()` and never removes it (aws-cdk-lib's `Stage`, `FileSystem.mkdtemp`): hundreds per
+    run, each with a copy of the Lambda asset. jsii starts Node.js when aws_cdk is first imported,
+    with a copy of this process's environment, so Node.js alone gets a directory of the session's."""
+    directory = tempfile.mkdtemp(prefix="cdk-netmon-tests-node-")
+    saved = os.environ.get("TMPDIR"), tempfile.tempdir
+    os.environ["TMPDIR"] = directory
+    try:
+        import aws_cdk  # noqa: F401  jsii's Node.js starts here
+    finally:
+        if saved[0] is None:
+            del os.environ["TMPDIR"]
+        else:
+            os.environ["TMPDIR"] = saved[0]
+        tempfile.tempdir = saved[1]
+    return directory
+
+
+NODE_TMPDIR = start_jsii_with_its_own_tmpdir()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(NODE_TMPDIR, ignore_errors=True)
+
 
 IMPLIED = {"local_cloud": "cli", "cli": "slow"}
 """A marker and the marker it implies: the local cloud deploys with the CDK CLI, which is slow."""
