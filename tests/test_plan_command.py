@@ -340,6 +340,11 @@ PROBE = f"{PROPERTIES}.Probes.dc1"
         ),
         (
             f"{PROBE}.SourceArn",
+            {"Fn::Select": ["\u0663", ["a", "b"]]},  # ARABIC-INDIC DIGIT THREE: a digit, not an ASCII one
+            "resource Dc1: Properties.Probes.dc1.SourceArn: Fn::Select index '\u0663' is not a whole number",
+        ),
+        (
+            f"{PROBE}.SourceArn",
             {"Fn::Sub": ["${A}", []]},
             "resource Dc1: Properties.Probes.dc1.SourceArn: "
             "Fn::Sub takes a string or [string, {name: value}], not [a string, a list]",

@@ -50,6 +50,15 @@ def is_placeholder(value: Any) -> bool:
     return isinstance(value, str) and "${" in value
 
 
+def select_index(index: Any) -> int | None:
+    """`Fn::Select`'s index as CloudFormation reads it, a number or a string of ASCII digits
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/intrinsic-function-reference-select.html),
+    else None. The plan and the offline driver both read it so, each refusing in its own words."""
+    if isinstance(index, str) and index.isascii() and index.isdigit():
+        return int(index)
+    return index if isinstance(index, int) and not isinstance(index, bool) else None
+
+
 def inside(where: str, key: object) -> str:
     """The place of `key` inside `where`, as messages name it (`Properties.Probes.dc1`)."""
     return f"{where}.{key}" if where else str(key)
@@ -173,15 +182,14 @@ class Resolver:
         index, items = self(argument[0], where), self(argument[1], where)
         if is_placeholder(index) or is_placeholder(items):
             return f"${{Fn::Select:{index}:{items}}}"  # known at deploy only
-        if isinstance(index, str) and re.fullmatch(r"\d+", index):
-            index = int(index)
-        if not isinstance(index, int) or isinstance(index, bool):
+        position = select_index(index)
+        if position is None:
             raise TemplateProblem(f"{where}: Fn::Select index {shown(index)} is not a whole number")
         if not isinstance(items, list):
             raise TemplateProblem(f"{where}: Fn::Select takes [index, list], not [a number, {json_kind(items)}]")
-        if not 0 <= index < len(items):
-            raise TemplateProblem(f"{where}: Fn::Select index {index} is outside a list of {len(items)}")
-        return items[index]
+        if not 0 <= position < len(items):
+            raise TemplateProblem(f"{where}: Fn::Select index {position} is outside a list of {len(items)}")
+        return items[position]
 
     def _split(self, argument: Any, where: str) -> Any:
         if not (isinstance(argument, list) and len(argument) == 2 and isinstance(argument[0], str) and argument[0]):

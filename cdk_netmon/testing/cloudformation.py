@@ -55,7 +55,7 @@ from typing import Any, Literal, Protocol
 
 from cdk_netmon.handler.rules import QUOTAS_METADATA, QUOTAS_VARIABLE
 from cdk_netmon.handler.spec import RESOURCE_TYPE
-from cdk_netmon.plan.resolve import delivered
+from cdk_netmon.plan.resolve import delivered, select_index
 
 from .defaults import DEFAULT_ACCOUNT, DEFAULT_REGION
 from .iam import NO_PERMISSIONS, AccessPolicy
@@ -587,19 +587,17 @@ class StackDriver:
         return argument[0].join(str(part) for part in parts)
 
     def _select(self, argument: Any, template: Mapping[str, Any]) -> Any:
-        """`Fn::Select`: a zero-based index (a number or a string of digits) into a list
-        (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/intrinsic-function-reference-select.html);
+        """`Fn::Select`: a zero-based index into a list, read as the plan reads it (`select_index`);
         aws-cdk-lib writes one around `Fn::Split` for the name part of an ARN."""
         if not (isinstance(argument, list) and len(argument) == 2):
             raise UnsupportedTemplateError(f"Fn::Select takes [index, list], not {json.dumps(argument)}")
         index, items = self._resolve(argument[0], template), self._resolve(argument[1], template)
-        if isinstance(index, str) and index.isascii() and index.isdigit():
-            index = int(index)
-        if not isinstance(index, int) or isinstance(index, bool) or not isinstance(items, list):
+        position = select_index(index)
+        if position is None or not isinstance(items, list):
             raise UnsupportedTemplateError(f"Fn::Select takes [index, list], not {json.dumps([index, items])}")
-        if not 0 <= index < len(items):
-            raise UnsupportedTemplateError(f"Fn::Select index {index} is outside a list of {len(items)}")
-        return items[index]
+        if not 0 <= position < len(items):
+            raise UnsupportedTemplateError(f"Fn::Select index {position} is outside a list of {len(items)}")
+        return items[position]
 
     def _split(self, argument: Any, template: Mapping[str, Any]) -> list[str]:
         """`Fn::Split`: a string cut at every delimiter
