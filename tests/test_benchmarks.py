@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from benchmarks import compare
 from benchmarks.apps import build
 from benchmarks.run import main
 
@@ -49,6 +50,24 @@ def test_the_quick_benchmark_runs_and_reports_every_section(tmp_path: Path, caps
         assert heading in printed
 
 
+@pytest.mark.slow
+def test_the_head_to_head_comparison_prints_both_measures_for_each_size(capsys: pytest.CaptureFixture[str]) -> None:
+    assert compare.main(["NativeEngine", "NativePair", "1x1", "--pairs", "1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "1x1, 1 pairs:"
+    assert [line.split()[:2] for line in lines[1:]] == [
+        ["wall", "NativeEngine"], ["cpu", "NativeEngine"], ["python", "cpu"], ["node", "cpu"]
+    ]  # fmt: skip
+    assert all("NativeEngine" in line and "NativePair" in line and "ratio of medians" in line for line in lines[1:])
+
+
+@pytest.mark.parametrize("size", ["10", "ax1", "1x", "0x1", "\u0661x1"])
+def test_the_comparison_refuses_a_size_it_cannot_read(size: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        compare.main(["NativeEngine", "NativePair", size])
+    assert f"size {size!r}: allowed: MONITORSxPROBES (1x1, 100x20) or realistic" in capsys.readouterr().err
+
+
 def name(resource: dict[str, Any]) -> str:
     """A monitor by its name, a probe by its destination (each probe's own in the benchmark's apps)."""
     properties = resource["Properties"]
@@ -79,3 +98,9 @@ def test_the_native_engine_renders_what_the_hand_written_native_pair_does(
 
     assert len(pair) == monitors * (1 + per_monitor)
     assert engine == pair
+
+
+def test_the_comparison_refuses_a_variant_against_itself(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        compare.main(["NativePair", "NativePair", "1x1"])
+    assert "NativePair against itself: allowed: two different variants" in capsys.readouterr().err
