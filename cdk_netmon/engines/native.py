@@ -12,6 +12,7 @@ probes, a probe's own `probe_tags` win over them).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -149,14 +150,14 @@ class NativeEngine:
         with one jsii call per monitor rather than one per probe."""
         if self._probe_scope is None:
             self._probe_scope = probes = Construct(self._scope, "Probes")
-            probes.node.add_dependency(self._monitor)
+            node = probes.node  # each `.node` is a jsii call
+            node.add_dependency(self._monitor)
             if not _CDK_KNOWS_PROBES:
                 # What `Validations.of(probes).acknowledge(...)` records (aws-cdk-lib 2.275's
                 # core/lib/validation/validations.js, read back by private/collect-acknowledged-rule-ids.js),
                 # without the two stack traces it captures: those made it the costliest call of a
                 # native monitor. A test holds the finding suppressed here and nowhere else.
-                key = Validations.ACKNOWLEDGED_RULES_METADATA_KEY
-                probes.node.add_metadata(key, _UNKNOWN_TYPE_ACK, stack_trace=False)
+                node.add_metadata(_acknowledged_rules_key(), _UNKNOWN_TYPE_ACK, stack_trace=False)
         return self._probe_scope
 
     def _tags_of(self, own: Mapping[str, str] | None) -> Any:
@@ -195,6 +196,12 @@ class NativeEngine:
     def _apply(self, resource: CfnResource) -> None:
         if self._removal_policy is not RemovalPolicy.DESTROY:  # DESTROY is CloudFormation's default: Delete
             resource.apply_removal_policy(self._removal_policy)
+
+
+@functools.cache
+def _acknowledged_rules_key() -> str:
+    """`Validations.ACKNOWLEDGED_RULES_METADATA_KEY`, asked of aws-cdk-lib once (a jsii call each time)."""
+    return str(Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
 
 
 @jsii.implements(IStableAnyProducer)
