@@ -14,7 +14,9 @@ import os
 import shlex
 import shutil
 import subprocess
+import sys
 import tempfile
+import warnings
 from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,16 +30,23 @@ import pytest
 os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
 
 
-def start_jsii_with_its_own_tmpdir() -> str:
+def start_jsii_with_its_own_tmpdir() -> str | None:
     """An `App()` without `outdir` writes its assembly to a new `cdk.outXXXX` directory in Node.js's
     `os.tmpdir()` and never removes it (aws-cdk-lib's `Stage`, `FileSystem.mkdtemp`): hundreds per
     run, each with a copy of the Lambda asset. jsii starts Node.js when aws_cdk is first imported,
-    with a copy of this process's environment, so Node.js alone gets a directory of the session's."""
+    with a copy of this process's environment, so Node.js alone gets a directory of the session's.
+    None where Node.js already runs, or cannot start: the tests that need it then fail on their own."""
+    if "aws_cdk" in sys.modules:
+        warnings.warn("aws_cdk was imported before tests/conftest.py: cdk.out directories go to /tmp", stacklevel=1)
+        return None
     directory = tempfile.mkdtemp(prefix="cdk-netmon-tests-node-")
     saved = os.environ.get("TMPDIR"), tempfile.tempdir
     os.environ["TMPDIR"] = directory
     try:
         import aws_cdk  # noqa: F401  jsii's Node.js starts here
+    except Exception:  # no Node.js, say: the handler's tests, which need none, still run
+        shutil.rmtree(directory, ignore_errors=True)
+        return None
     finally:
         if saved[0] is None:
             del os.environ["TMPDIR"]
@@ -51,7 +60,8 @@ NODE_TMPDIR = start_jsii_with_its_own_tmpdir()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    shutil.rmtree(NODE_TMPDIR, ignore_errors=True)
+    if NODE_TMPDIR is not None:
+        shutil.rmtree(NODE_TMPDIR, ignore_errors=True)
 
 
 IMPLIED = {"local_cloud": "cli", "cli": "slow"}
