@@ -1,12 +1,14 @@
 """Two variants head to head, for a ratio the full run's five repetitions cannot settle:
 
-    python -m benchmarks.compare NativeEngine NativePair 1x1 100x20 --pairs 15
+    python -m benchmarks.compare NativeEngine NativePair 1x1 100x20 --pairs 16
 
-Each pair is the two apps in fresh processes back to back, the order alternating, so that a
-machine's drift (another job starting, a CPU's clock) falls on both. Prints, per size, each
+Each pair is the two apps in fresh processes back to back, the order alternating (an even number
+of pairs puts each first as often), so that a machine's drift (another job starting, a CPU's
+clock) falls on both. Prints, per size, each
 variant's median wall time, CPU time, and that CPU time split into the Python process's and its
 Node.js's (jsii's kernel), the ratio of the medians, and the median and quartiles of the pairs' own
-ratios: the spread says how far one run can be trusted. Figures only, no verdict.
+ratios: the quartiles say how much single pairs vary, not how sure the median is. Figures only,
+no verdict.
 """
 
 from __future__ import annotations
@@ -29,11 +31,14 @@ def parse_size(text: str) -> tuple[int, int]:
     return int(size[1]), int(size[2])
 
 
-def quartiles(values: Sequence[float]) -> tuple[float, float, float]:
-    if len(values) < 2:
-        return values[0], values[0], values[0]
-    low, middle, high = statistics.quantiles(values, n=4)
-    return low, middle, high
+def spread(values: Sequence[float]) -> str:
+    """The median and, from 4 values on, the quartiles, within the values (`inclusive`: the default
+    method extrapolates beyond them). How much single pairs vary, not how sure their median is."""
+    median = statistics.median(values)
+    if len(values) < 4:
+        return f"{median:.3f}x (quartiles n/a below 4 pairs)"
+    low, _, high = statistics.quantiles(values, n=4, method="inclusive")
+    return f"{median:.3f}x (quartiles {low:.3f}-{high:.3f})"
 
 
 def compare(variant: str, baseline: str, size: tuple[int, int], pairs: int) -> str:
@@ -48,12 +53,10 @@ def compare(variant: str, baseline: str, size: tuple[int, int], pairs: int) -> s
         ours = [r[measure] for r in runs[variant]]
         theirs = [r[measure] for r in runs[baseline]]
         paired = [a / b for a, b in zip(ours, theirs, strict=True)]
-        low, middle, high = quartiles(paired)
         lines.append(
             f"  {measure.removesuffix('_seconds').replace('_', ' '):<10} {variant} {statistics.median(ours):.3f} s, "
             f"{baseline} {statistics.median(theirs):.3f} s: ratio of medians "
-            f"{statistics.median(ours) / statistics.median(theirs):.3f}x; pairs {middle:.3f}x "
-            f"(quartiles {low:.3f}-{high:.3f})"
+            f"{statistics.median(ours) / statistics.median(theirs):.3f}x; pairs {spread(paired)}"
         )
     return "\n".join(lines)
 
@@ -63,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("variant", choices=VARIANTS)
     parser.add_argument("baseline", choices=VARIANTS)
     parser.add_argument("sizes", nargs="+", type=parse_size, metavar="SIZE", help="1x1, 100x20, realistic, ...")
-    parser.add_argument("--pairs", type=int, default=15)
+    parser.add_argument("--pairs", type=int, default=16)
     args = parser.parse_args(argv)
     if args.variant == args.baseline:
         parser.error(f"{args.variant} against itself: allowed: two different variants")

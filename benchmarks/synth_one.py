@@ -28,7 +28,8 @@ def children() -> list[int]:
 
 
 def python_cpu_seconds() -> float:
-    """This process's own user and system time: jsii's Node.js is a child, counted apart."""
+    """This process's own user and system time, read last: jsii's Node.js is a child, counted apart
+    (the interpreter's exit after it, a few milliseconds, counts as Node's)."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
 
@@ -44,6 +45,12 @@ def main() -> None:
     finished = time.perf_counter()
 
     templates = sorted(Path(outdir).glob("Bench*.template.json"))
+    figures = {
+        "resources": sum(len(json.loads(t.read_text())["Resources"]) for t in templates),
+        "template_bytes": sum(t.stat().st_size for t in templates),
+        "stacks": len(assembly.stacks),
+        "imported_cdk_netmon": "cdk_netmon" in sys.modules,
+    }
     print(
         json.dumps(
             {
@@ -54,10 +61,7 @@ def main() -> None:
                 "process_seconds": finished - started,
                 "python_cpu_seconds": python_cpu_seconds(),
                 "peak_kib": high_water_kib("self") + sum(high_water_kib(pid) for pid in children()),
-                "template_bytes": sum(t.stat().st_size for t in templates),
-                "resources": sum(len(json.loads(t.read_text())["Resources"]) for t in templates),
-                "stacks": len(assembly.stacks),
-                "imported_cdk_netmon": "cdk_netmon" in sys.modules,
+                **figures,
                 "pid": os.getpid(),
             }
         )

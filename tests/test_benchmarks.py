@@ -51,7 +51,7 @@ def test_the_quick_benchmark_runs_and_reports_every_section(tmp_path: Path, caps
 
 
 @pytest.mark.slow
-def test_the_head_to_head_comparison_prints_both_measures_for_each_size(capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_head_to_head_comparison_prints_four_measures_for_a_size(capsys: pytest.CaptureFixture[str]) -> None:
     assert compare.main(["NativeEngine", "NativePair", "1x1", "--pairs", "1"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "1x1, 1 pairs:"
@@ -59,6 +59,24 @@ def test_the_head_to_head_comparison_prints_both_measures_for_each_size(capsys: 
         ["wall", "NativeEngine"], ["cpu", "NativeEngine"], ["python", "cpu"], ["node", "cpu"]
     ]  # fmt: skip
     assert all("NativeEngine" in line and "NativePair" in line and "ratio of medians" in line for line in lines[1:])
+
+
+@pytest.mark.parametrize(
+    ("ratios", "printed"),
+    [
+        ([1.0, 1.1], "1.050x (quartiles n/a below 4 pairs)"),
+        ([1.0, 1.1, 1.2, 1.3], "1.150x (quartiles 1.075-1.225)"),  # within the values, not beyond them
+        ([1.3, 1.0, 1.2, 1.1, 1.4], "1.200x (quartiles 1.100-1.300)"),
+    ],
+)
+def test_the_pairs_spread_is_their_median_and_quartiles_within_them(ratios: list[float], printed: str) -> None:
+    assert compare.spread(ratios) == printed
+
+
+def test_the_comparison_refuses_a_variant_against_itself(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        compare.main(["NativePair", "NativePair", "1x1"])
+    assert "NativePair against itself: allowed: two different variants" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("size", ["10", "ax1", "1x", "0x1", "\u0661x1"])
@@ -98,9 +116,3 @@ def test_the_native_engine_renders_what_the_hand_written_native_pair_does(
 
     assert len(pair) == monitors * (1 + per_monitor)
     assert engine == pair
-
-
-def test_the_comparison_refuses_a_variant_against_itself(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit):
-        compare.main(["NativePair", "NativePair", "1x1"])
-    assert "NativePair against itself: allowed: two different variants" in capsys.readouterr().err
