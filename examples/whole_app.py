@@ -201,7 +201,7 @@ class MonitoringStack(Stack):
         tagging = iam.Role(self, "CostTagging", assumed_by=iam.AccountRootPrincipal())
         monitor.grant(tagging, "networkmonitor:TagResource", "networkmonitor:ListTagsForResource")
         Tags.of(self).add("cost-centre", "network")
-        monitor.cdk_tag_manager.set_tag("owner", "network-platform")  # the monitor and its probes, as Tags.of(monitor)
+        monitor.cdk_tag_manager.set_tag("owner", "network-platform")  # the monitor and its probes; Tags.of would win
         # Said where a reviewer looks: a monitor holds no data, so it goes with the stack (the
         # default; RETAIN would leave it and its probes behind on `cdk destroy`).
         monitor.apply_removal_policy(RemovalPolicy.DESTROY)
