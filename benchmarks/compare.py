@@ -4,11 +4,10 @@
 
 Each pair is the two apps in fresh processes back to back, the order alternating (an even number
 of pairs puts each first as often), so that a machine's drift (another job starting, a CPU's
-clock) falls on both. Prints, per size, each
-variant's median wall time, CPU time, and that CPU time split into the Python process's and its
-Node.js's (jsii's kernel), the ratio of the medians, and the median and quartiles of the pairs' own
-ratios: the quartiles say how much single pairs vary, not how sure the median is. Figures only,
-no verdict.
+clock) falls on both. Prints, per size, each variant's median wall time, CPU time, and that CPU
+time split into the Python process's and its Node.js's (jsii's kernel), the ratio of the medians,
+and the median and quartiles of the pairs' own ratios: the quartiles say how much single pairs
+vary, not how sure the median is. Figures only, no verdict.
 """
 
 from __future__ import annotations

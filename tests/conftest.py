@@ -40,7 +40,7 @@ def start_jsii_with_its_own_tmpdir() -> str | None:
         warnings.warn("aws_cdk was imported before tests/conftest.py: cdk.out directories go to /tmp", stacklevel=1)
         return None
     directory = tempfile.mkdtemp(prefix="cdk-netmon-tests-node-")
-    saved = os.environ.get("TMPDIR"), tempfile.tempdir
+    saved_variable, saved_tempdir = os.environ.get("TMPDIR"), tempfile.tempdir
     os.environ["TMPDIR"] = directory
     try:
         import aws_cdk  # noqa: F401  jsii's Node.js starts here
@@ -48,11 +48,11 @@ def start_jsii_with_its_own_tmpdir() -> str | None:
         shutil.rmtree(directory, ignore_errors=True)
         return None
     finally:
-        if saved[0] is None:
+        if saved_variable is None:
             del os.environ["TMPDIR"]
         else:
-            os.environ["TMPDIR"] = saved[0]
-        tempfile.tempdir = saved[1]
+            os.environ["TMPDIR"] = saved_variable
+        tempfile.tempdir = saved_tempdir  # aws_cdk's import may have cached gettempdir() as ours
     return directory
 
 
