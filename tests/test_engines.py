@@ -128,7 +128,7 @@ def test_tags_of_reach_the_probes_and_a_probes_own_tags_win() -> None:
 
 
 def test_a_monitor_without_tags_of_its_own_gets_those_tags_of_adds_at_synth() -> None:
-    """Its tag manager is made when the aspect first asks for it, and then renders the monitor's Tags."""
+    """Its probes without tags of their own carry its tag manager's rendering, made in Node.js."""
     stack, monitor = stack_of(probes=[tcp(), tcp(destination="10.0.0.2", probe_tags={"cost": "probe"})])
     Tags.of(stack).add("cost", "stack")
     template = template_json(stack)
@@ -139,6 +139,15 @@ def test_a_monitor_without_tags_of_its_own_gets_those_tags_of_adds_at_synth() ->
         '[{"Key": "cost", "Value": "stack"}]',
     ]
     assert monitor.cdk_tag_manager.tag_values() == {"cost": "stack"}
+
+
+def test_a_tag_set_on_the_tag_manager_by_hand_reaches_the_probes_and_the_report() -> None:
+    stack, monitor = stack_of(probes=[tcp()])
+    monitor.cdk_tag_manager.set_tag("owner", "network-team")
+    [probe] = resources_of_type(template_json(stack), PROBE).values()
+    assert probe["Properties"]["Tags"] == [{"Key": "owner", "Value": "network-team"}]
+    monitor.cdk_tag_manager.set_tag("k" * 129, "v")
+    assert any("tags key 'kkk" in problem and "length 129" in problem for problem in monitor.node.validate())
 
 
 def test_a_monitor_and_probes_without_any_tags_have_no_tags_property() -> None:

@@ -17,7 +17,7 @@ import pytest
 from aws_cdk import CfnParameter, Duration, Fn, Stack, Tags, Token
 from aws_cdk import aws_ec2 as ec2
 
-from cdk_netmon import MonitorProbe, NetworkMonitor, ProbeProtocol
+from cdk_netmon import MonitorEngine, MonitorProbe, NetworkMonitor, ProbeProtocol
 from tests.support import (
     SUBNET_A,
     SUBNET_B,
@@ -400,9 +400,10 @@ def test_both_sources_is_refused() -> None:
     assert list(monitor.node.validate()) == ["probes[0] sets both source and source_arn; allowed: exactly one of them"]
 
 
-def test_tags_applied_with_tags_of_are_validated() -> None:
+@pytest.mark.parametrize("engine", [MonitorEngine.CUSTOM_RESOURCE, MonitorEngine.NATIVE])
+def test_tags_applied_with_tags_of_are_validated(engine: MonitorEngine) -> None:
     stack = new_stack()
-    monitor = NetworkMonitor(stack, "Monitor")
+    monitor = NetworkMonitor(stack, "Monitor", engine=engine)
     Tags.of(stack).add("k" * 129, "v")
     template_or_error: Callable[[], object] = lambda: template_json(stack)  # noqa: E731
     with pytest.raises(Exception, match=r"tags key 'k{129}' has length 129"):

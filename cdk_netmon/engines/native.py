@@ -66,6 +66,12 @@ class NativeEngine:
         self._declared = declared
         self._removal_policy = declared.removal_policy
         self._warned = False
+        # KEY_VALUE is CloudFormation's list of Key and Value; the manager renders it in Node.js.
+        self._tags = TagManager(TagType.KEY_VALUE, MONITOR_TYPE, declared.tags)
+        self._rendered = self._tags.rendered_tags
+        self._tags_handed_out = False
+        """Whether anyone but this engine holds the tag manager (`Tags.of` asks for it at synth): until
+        then it holds the monitor's own tags alone, and reading them back needs no jsii call."""
         # "Default", not the custom resource's "Resource": another logical id, since CloudFormation
         # refuses to change a resource's type, and still the construct's `node.default_child`.
         self._monitor = CfnResource(
@@ -75,17 +81,16 @@ class NativeEngine:
             properties={
                 "MonitorName": declared.monitor_name,
                 "AggregationPeriod": declared.aggregation_period,
+                "Tags": self._rendered,
             },
         )
-        self._tags: TagManager | None = None
-        if declared.tags:
-            self.tag_manager()
         self._apply(self._monitor)
         declared.provider._declare_quotas()
         self._probe_scope: Construct | None = None
         self._probes: dict[str, CfnResource] = {}
         self._inherited_tags: Any = None
-        """The Tags of every probe without `probe_tags` of its own: one Lazy for them all, rendered once."""
+        """The Tags of every probe without `probe_tags` of its own, when the monitor has tags of its own
+        (which its probes do not carry): one Lazy for them all, rendered once."""
         self._monitor_name: str | None = None
         self._monitor_arn: str | None = None
 
@@ -131,17 +136,12 @@ class NativeEngine:
             )
 
     def tag_manager(self) -> TagManager:
-        """Made on first use: by then, or by `Tags.of(...)` at synth (the aspect asks the monitor for it
-        before it adds a tag), since a monitor without tags needs none (three jsii calls fewer)."""
-        if self._tags is None:
-            # KEY_VALUE is CloudFormation's list of Key and Value; the manager renders it in Node.js.
-            self._tags = TagManager(TagType.KEY_VALUE, MONITOR_TYPE, self._declared.tags)
-            self._monitor.add_property_override("Tags", self._tags.rendered_tags)
+        self._tags_handed_out = True
         return self._tags
 
     def rendered_tags(self) -> dict[str, str]:
-        if self._tags is None:
-            return {}
+        if not self._tags_handed_out and not self._declared.tags:
+            return {}  # nobody else can have added one
         return {tag["Key"]: tag["Value"] for tag in self._tags.render_tags() or []}
 
     def _probes_scope(self) -> Construct:
@@ -161,11 +161,15 @@ class NativeEngine:
         return self._probe_scope
 
     def _tags_of(self, own: Mapping[str, str] | None) -> Any:
-        """A probe's Tags, rendered at synth (once every `Tags.of` aspect has run). Each Lazy is a
-        jsii round trip to make and a callback to render, so the probes that only inherit share one."""
+        """A probe's Tags, rendered at synth (once every `Tags.of` aspect has run). A monitor without
+        tags of its own has only inherited ones, so its probes share its rendering, in Node.js. Else
+        a Lazy, a jsii round trip to make and a callback to render: the probes that only inherit
+        share one."""
         inherited = self._declared.inherited_tags
         if own:
             return _lazy_tags(lambda: probe_tags(inherited(), own))
+        if not self._declared.tags:
+            return self._rendered
         if self._inherited_tags is None:
             self._inherited_tags = _lazy_tags(inherited)
         return self._inherited_tags
