@@ -616,8 +616,10 @@ class NetworkMonitor(NetworkMonitorBase):
     def validate(self) -> list[str]:
         """Every problem of this monitor, each naming the prop, the bad value and what is allowed:
         what aws-cdk-lib reports for it at synth, once every probe and `Tags.of` aspect has had its
-        say (and what ``monitor.node.validate()`` returns). The monitor is the `IValidation` on its
-        own node, since a separate object would cost a round trip to jsii's Node.js per monitor."""
+        say. The monitor is the `IValidation` on its own node, so a subclass that overrides this
+        must return ``super().validate()`` among its own problems."""
+        # On the monitor rather than a separate object: each object made from Python is a round
+        # trip to jsii's Node.js, one more per monitor.
         return self._problems()
 
     def _name_taken(self) -> list[str]:

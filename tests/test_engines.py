@@ -150,6 +150,18 @@ def test_a_tag_set_on_the_tag_manager_by_hand_reaches_the_probes_and_the_report(
     assert any("tags key 'kkk" in problem and "length 129" in problem for problem in monitor.node.validate())
 
 
+def test_an_escape_hatch_override_of_the_monitors_tags_wins_as_on_any_l1() -> None:
+    stack, monitor = stack_of(probes=[tcp()])
+    Tags.of(stack).add("cost", "stack")
+    default_child: Any = monitor.node.default_child
+    default_child.add_property_override("Tags", [{"Key": "by", "Value": "hand"}])
+    template = template_json(stack)
+    [monitor_resource] = resources_of_type(template, MONITOR).values()
+    [probe] = resources_of_type(template, PROBE).values()
+    assert monitor_resource["Properties"]["Tags"] == [{"Key": "by", "Value": "hand"}]
+    assert probe["Properties"]["Tags"] == [{"Key": "cost", "Value": "stack"}]  # the override is the monitor's
+
+
 def test_a_monitor_and_probes_without_any_tags_have_no_tags_property() -> None:
     template = native_template(probes=[tcp(), tcp(destination="10.0.0.2")])
     for resource in [*resources_of_type(template, MONITOR).values(), *resources_of_type(template, PROBE).values()]:

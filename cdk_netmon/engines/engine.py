@@ -87,11 +87,12 @@ class Engine(Protocol):
 
     def tag_manager(self) -> TagManager:
         """The monitor's tag manager (its own tags, and those `Tags.of(...)` adds), in the format of
-        the engine's resource, which renders them in Node.js; made on first use where the engine can."""
+        the engine's resource, which renders them in Node.js; made with the engine."""
         ...
 
     def rendered_tags(self) -> dict[str, str]:
-        """The tags the monitor carries, as the manager renders them now (a jsii call, if it has one)."""
+        """The tags the monitor carries, as the manager renders them now: a jsii call, unless the
+        engine knows them without one."""
         ...
 
     def apply_removal_policy(self, policy: RemovalPolicy) -> None: ...

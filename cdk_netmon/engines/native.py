@@ -71,7 +71,7 @@ class NativeEngine:
         self._rendered = self._tags.rendered_tags
         self._tags_handed_out = False
         """Whether anyone but this engine holds the tag manager (`Tags.of` asks for it at synth): until
-        then it holds the monitor's own tags alone, and reading them back needs no jsii call."""
+        then it holds the monitor's own tags alone, so a monitor without any has none to read back."""
         # "Default", not the custom resource's "Resource": another logical id, since CloudFormation
         # refuses to change a resource's type, and still the construct's `node.default_child`.
         self._monitor = CfnResource(
@@ -81,6 +81,7 @@ class NativeEngine:
             properties={
                 "MonitorName": declared.monitor_name,
                 "AggregationPeriod": declared.aggregation_period,
+                # A property, not an override: an escape hatch's override of Tags wins, as on any L1.
                 "Tags": self._rendered,
             },
         )
