@@ -93,7 +93,7 @@ class FanOutOptions(TypedDict, total=False):
     enabled: bool | None
 
 
-@jsii.implements(ITaggableV2, IValidation)
+@jsii.implements(ITaggableV2)
 class NetworkMonitor(NetworkMonitorBase):
     """A CloudWatch Network Monitor and its probes.
 
@@ -205,7 +205,7 @@ class NetworkMonitor(NetworkMonitorBase):
             from .engines.custom_resource import CustomResourceEngine
 
             self._engine = CustomResourceEngine(self, declared)
-        node.add_validation(self)  # the monitor is its own IValidation: one jsii object fewer per monitor
+        node.add_validation(_Validation(self))
         for probe in self._probes:
             self._joined(probe)
 
@@ -613,15 +613,6 @@ class NetworkMonitor(NetworkMonitorBase):
         )
         return list(dict.fromkeys(found))  # the same problem once, however many probes share it
 
-    def validate(self) -> list[str]:
-        """Every problem of this monitor, each naming the prop, the bad value and what is allowed:
-        what aws-cdk-lib reports for it at synth, once every probe and `Tags.of` aspect has had its
-        say. The monitor is the `IValidation` on its own node, so a subclass that overrides this
-        must return ``super().validate()`` among its own problems."""
-        # On the monitor rather than a separate object: each object made from Python is a round
-        # trip to jsii's Node.js, one more per monitor.
-        return self._problems()
-
     def _name_taken(self) -> list[str]:
         """Another monitor of the app with this name in the same account and region (stacks of an
         unknown environment deploy to the CLI's, so they count as one)."""
@@ -685,6 +676,18 @@ class _Reported:
 
     def validate(self) -> list[str]:
         return list(self._problems)
+
+
+@jsii.implements(IValidation)
+class _Validation:
+    """The monitor's report at synth, once every add_probe and Tags aspect has had its say: every
+    problem at once."""
+
+    def __init__(self, monitor: NetworkMonitor) -> None:
+        self._monitor = monitor
+
+    def validate(self) -> list[str]:
+        return self._monitor._problems()
 
 
 def _seconds(period: Duration) -> tuple[Any, str | None]:
