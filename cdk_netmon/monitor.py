@@ -44,6 +44,7 @@ from .sources import (
 )
 from .validation import (
     REMOVAL_POLICIES,
+    Environment,
     ResolvedProbe,
     is_list_like,
     kind,
@@ -155,7 +156,6 @@ class NetworkMonitor(NetworkMonitorBase):
         """Problems of calls made after construction (add_probes, add_probe_alarms), for the report."""
         self._alarm_sets: dict[str, list[tuple[metrics.ProbeMetrics, str, cloudwatch.Alarm]]] = {}
         """The sets of alarms made so far, by their id prefix: each alarm with its probe and kind."""
-        _MONITORS.setdefault(provider.root, []).append(self)
         # Wrong types are reported with the rest at synth; meanwhile the construct is built from the
         # well-typed props only, so that nothing fails before the report can name every problem.
         self._type_problems = monitor_type_problems(
@@ -180,6 +180,8 @@ class NetworkMonitor(NetworkMonitorBase):
             if self._name_is_explicit
             else provider.names.generate(path, native=engine is MonitorEngine.NATIVE)
         )
+        if not is_unresolved(self._declared_name):
+            _NAMED.setdefault(provider.root, {}).setdefault((self._declared_name, self._environment), []).append(self)
         initial_tags = dict(tags) if isinstance(tags, Mapping) and not tag_type_problems("tags", tags) else {}
         self._own_tags = initial_tags
         native = engine is MonitorEngine.NATIVE
@@ -618,11 +620,8 @@ class NetworkMonitor(NetworkMonitorBase):
         unknown environment deploy to the CLI's, so they count as one)."""
         if is_unresolved(self._declared_name):
             return []
-        others = [
-            m
-            for m in _MONITORS.get(self._provider.root, [])
-            if m is not self and m._declared_name == self._declared_name and m._environment == self._environment
-        ]
+        alike = _NAMED.get(self._provider.root, {}).get((self._declared_name, self._environment), [])
+        others = [m for m in alike if m is not self]
         if not others:
             return []
         where = ", ".join(m.node.path for m in others)
@@ -718,5 +717,8 @@ def _seconds(period: Duration) -> tuple[Any, str | None]:
     return seconds, None
 
 
-_MONITORS: weakref.WeakKeyDictionary[Any, list[NetworkMonitor]] = weakref.WeakKeyDictionary()
-"""The app's monitors, by the app's root construct, for the name checks that span stacks."""
+_NAMED: weakref.WeakKeyDictionary[Any, dict[tuple[str, Environment], list[NetworkMonitor]]] = (
+    weakref.WeakKeyDictionary()
+)
+"""The app's monitors by their root construct, then by name and environment, for the name check
+that spans stacks: each monitor looks up its own, rather than comparing itself with every other."""
